@@ -1,0 +1,30 @@
+# fraudprep: labelled speech audio -> bounded-memory feature batches for deepfake detectors.
+#   build_manifest -> split_chunks (checkpoint) -> extract_features (model x chunk)
+#   -> aggregate_batches (per model, the seed's layout)
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+validate(config, "schemas/config.schema.yaml")
+
+
+include: "rules/common.smk"
+include: "rules/manifest.smk"
+include: "rules/settings.smk"
+include: "rules/chunks.smk"
+include: "rules/extract.smk"
+include: "rules/aggregate.smk"
+
+
+rule all:
+    input:
+        final_outputs(),
+    default_target: True
+
+
+onsuccess:
+    print_run_summary()

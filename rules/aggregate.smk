@@ -1,0 +1,20 @@
+rule aggregate_batches:
+    input:
+        chunks=f"{OUT}/chunks.csv",
+        chunk_dirs=chunk_dirs,
+    output:
+        metadata=f"{OUT}/{{model}}/batch_metadata.pkl",
+        stats=f"{OUT}/{{model}}/dataset_stats.pkl",
+        failures=f"{OUT}/{{model}}/failures.csv",
+    params:
+        model_dir=lambda wildcards: model_dir(wildcards.model),
+        max_failure_fraction=config["max_failure_fraction"],
+    log:
+        "logs/aggregate_batches/{model}.log",
+    benchmark:
+        "benchmarks/aggregate_batches/{model}.tsv"
+    localrule: True
+    conda:
+        "../envs/fraudprep.yaml"
+    script:
+        "../workflow/scripts/aggregate_batches.py"

@@ -1,0 +1,66 @@
+import os
+import sys
+from pathlib import Path
+
+# The library lives in src/ next to this workflow; put it first on the path so the workflow
+# always runs the code of this checkout, installed or not.
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+
+from fraudprep.chunks import CHUNK_ID_PATTERN, read_chunks
+from fraudprep.manifest import tree_fingerprint
+from fraudprep.memory import limit_threads
+from fraudprep.profiles import resolve_model_settings
+from fraudprep.report import run_summary_lines
+
+# One BLAS/OpenMP thread per job, as the seed did; jobs inherit this environment.
+limit_threads()
+
+OUT = config["output_dir"].rstrip("/")
+MODELS = config["models"]
+SETTINGS = {model: resolve_model_settings(config, model) for model in MODELS}
+
+
+wildcard_constraints:
+    model="|".join(MODELS),
+    chunk=CHUNK_ID_PATTERN,
+
+
+def model_dir(model):
+    return f"{OUT}/{model}"
+
+
+def manifest_source():
+    """What the manifest is built from, as a params value: changes in it rerun the manifest."""
+    if config["manifest"]:
+        return {"manifest": config["manifest"]}
+    return {"input_dir": config["input_dir"], "tree": tree_fingerprint(config["input_dir"])}
+
+
+def manifest_input(wildcards):
+    return [config["manifest"]] if config["manifest"] else []
+
+
+def chunk_dirs(wildcards):
+    """The model's chunk directories, known once the split_chunks checkpoint has run."""
+    chunks_table = checkpoints.split_chunks.get().output[0]
+    return [
+        f"{OUT}/{wildcards.model}/chunks/{chunk.chunk}" for chunk in read_chunks(chunks_table)
+    ]
+
+
+def extract_mem_mb(wildcards, attempt):
+    """Memory request for one extraction job: grows with batch size, and with each retry."""
+    return SETTINGS[wildcards.model].job_memory_mb() * attempt
+
+
+def final_outputs():
+    return [
+        f"{model_dir(model)}/{name}"
+        for model in MODELS
+        for name in ("batch_metadata.pkl", "dataset_stats.pkl", "failures.csv")
+    ]
+
+
+def print_run_summary():
+    for line in run_summary_lines(OUT, MODELS):
+        print(line)

@@ -1,0 +1,16 @@
+# Settings are resolved once, where the workflow is started, and written down: a cluster job
+# then uses exactly these (memory_mode: auto would otherwise be re-resolved on each node).
+rule resolve_settings:
+    output:
+        f"{OUT}/{{model}}/settings.json",
+    params:
+        settings=lambda wildcards: SETTINGS[wildcards.model].as_dict(),
+    log:
+        "logs/resolve_settings/{model}.log",
+    benchmark:
+        "benchmarks/resolve_settings/{model}.tsv"
+    localrule: True
+    conda:
+        "../envs/fraudprep.yaml"
+    script:
+        "../workflow/scripts/resolve_settings.py"

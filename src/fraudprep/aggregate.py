@@ -1,0 +1,235 @@
+"""The final step for one model: number batches globally, merge metadata, stats and failures.
+
+Batch files are hard-linked from the chunk directories to the seed's names
+(``<split>_batch_<k>.pkl``, k counting from 0 per split in manifest order), so aggregation
+moves no feature data; metadata and statistics are merged chunk by chunk.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import re
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from fraudprep.atomic import atomic_write, link_or_copy
+from fraudprep.chunks import Chunk, read_chunks, split_order
+from fraudprep.extract import CHUNK_FAILURES, FAILURE_COLUMNS, read_chunk_metadata
+from fraudprep.manifest import LABELS, SPLITS
+from fraudprep.report import summary_line
+from fraudprep.stats import ChunkStats
+from fraudprep.store import BATCH_SUFFIX, write_pickle
+
+log = logging.getLogger(__name__)
+
+LABEL_NAMES = {number: name for name, number in LABELS.items()}
+
+
+class TooManyFailures(RuntimeError):
+    """More files failed than ``max_failure_fraction`` allows."""
+
+
+def batch_file_name(split: str, index: int) -> str:
+    return f"{split}_batch_{index}{BATCH_SUFFIX}"
+
+
+def _link_batches(
+    chunk: Chunk,
+    chunk_dir: Path,
+    model_dir: Path,
+    next_index: Counter,
+    metadata: dict[str, list[dict[str, Any]]],
+) -> dict:
+    """Give a chunk's batches their global names; return the chunk's metadata."""
+    chunk_metadata = read_chunk_metadata(chunk_dir)
+    for record in chunk_metadata["batches"]:
+        index = next_index[chunk.split]
+        next_index[chunk.split] += 1
+        final = model_dir / batch_file_name(chunk.split, index)
+        link_or_copy(chunk_dir / record["name"], final)
+        metadata[chunk.split].append(
+            {
+                "file_path": final.as_posix(),
+                "batch_index": index,
+                "num_samples": record["num_samples"],
+                "labels": record["labels"],
+                "source_files": record["source_files"],
+                "chunk": chunk.chunk,
+                "bytes": record["bytes"],
+            }
+        )
+    return chunk_metadata
+
+
+def _remove_stale_batches(model_dir: Path, batch_counts: Counter) -> int:
+    """Delete batch files a previous, larger run left beyond this run's last index."""
+    removed = 0
+    pattern = re.compile(rf"({'|'.join(SPLITS)})_batch_(\d+){re.escape(BATCH_SUFFIX)}")
+    for path in model_dir.iterdir():
+        match = pattern.fullmatch(path.name)
+        if match and int(match.group(2)) >= batch_counts[match.group(1)]:
+            path.unlink()
+            removed += 1
+    return removed
+
+
+def _failure_rows(chunk_dirs: Sequence[Path]) -> Iterator[list[str]]:
+    for chunk_dir in chunk_dirs:
+        with open(chunk_dir / CHUNK_FAILURES, newline="", encoding="utf-8") as handle:
+            reader = csv.reader(handle)
+            next(reader)
+            yield from reader
+
+
+def write_failures(chunk_dirs: Sequence[Path], path: Path) -> Counter:
+    """Concatenate the chunks' failure tables; return counts per reason."""
+    reasons: Counter = Counter()
+    with atomic_write(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(FAILURE_COLUMNS)
+        for row in _failure_rows(chunk_dirs):
+            writer.writerow(row)
+            reasons[row[3]] += 1
+    return reasons
+
+
+def _split_label_counts(counter: Counter) -> dict[str, dict[str, int]]:
+    return {
+        split: {name: counter.get(f"{split}/{number}", 0) for number, name in LABEL_NAMES.items()}
+        for split in SPLITS
+    }
+
+
+def dataset_statistics(
+    stats: ChunkStats,
+    chunk_metadata: dict,
+    batch_counts: Counter,
+    output_bytes: int,
+    reasons: Counter,
+    total_files: int,
+) -> dict[str, Any]:
+    """The ``dataset_stats.pkl`` dictionary."""
+    samples = sum(stats.samples.values())
+    duration = stats.duration
+    return {
+        "model": chunk_metadata["settings"]["model"],
+        "settings": chunk_metadata["settings"],
+        "feature_shape": tuple(chunk_metadata["feature_shape"]),
+        "dtype": "float32",
+        "total_files": total_files,
+        "total_samples": samples,
+        "total_failures": sum(stats.failures.values()),
+        "samples": _split_label_counts(stats.samples),
+        "failures": _split_label_counts(stats.failures),
+        "failure_reasons": dict(reasons.most_common()),
+        "duration_seconds": {
+            "mean": float(duration.mean[0]) if samples else 0.0,
+            "std": float(duration.std[0]) if samples else 0.0,
+            "min": stats.duration_min if samples else 0.0,
+            "max": stats.duration_max,
+            "total": float(duration.mean[0] * duration.count) if samples else 0.0,
+        },
+        "original_sample_rates": {int(k): v for k, v in stats.sample_rates.items()},
+        "original_channels": {int(k): v for k, v in stats.channels.items()},
+        "normalization": {
+            "split": "training",
+            "num_samples": stats.band_moments.count // max(chunk_metadata["feature_shape"][1], 1),
+            "band_mean": stats.band_moments.mean.astype("float32"),
+            "band_std": stats.band_moments.std.astype("float32"),
+            "channel_mean": stats.channel_moments.mean.astype("float32"),
+            "channel_std": stats.channel_moments.std.astype("float32"),
+        },
+        "batches": {split: batch_counts[split] for split in SPLITS},
+        "total_batches": sum(batch_counts.values()),
+        "output_bytes": output_bytes,
+    }
+
+
+def aggregate_model(
+    chunks: Sequence[Chunk],
+    chunk_dirs: Sequence[Path],
+    model_dir: str | Path,
+    metadata_path: str | Path,
+    stats_path: str | Path,
+    failures_path: str | Path,
+    max_failure_fraction: float = 1.0,
+) -> dict[str, Any]:
+    """Merge a model's chunk outputs into the seed's layout; return the dataset statistics."""
+    model_dir = Path(model_dir)
+    ordered = sorted(zip(chunks, chunk_dirs, strict=True), key=lambda pair: split_order(pair[0]))
+    metadata: dict[str, list[dict[str, Any]]] = {split: [] for split in SPLITS}
+    next_index: Counter = Counter()
+    stats, output_bytes, chunk_metadata = ChunkStats(), 0, {}
+    for chunk, chunk_dir in ordered:
+        chunk_metadata = _link_batches(chunk, Path(chunk_dir), model_dir, next_index, metadata)
+        stats = stats.merge(ChunkStats.from_json(chunk_metadata["stats"]))
+        output_bytes += sum(record["bytes"] for record in chunk_metadata["batches"])
+    removed = _remove_stale_batches(model_dir, next_index)
+    if removed:
+        log.info("Removed %d batch files left by an earlier, larger run", removed)
+    reasons = write_failures([Path(d) for _, d in ordered], Path(failures_path))
+    total_files = sum(chunk.size for chunk in chunks)
+    summary = dataset_statistics(
+        stats, chunk_metadata, next_index, output_bytes, reasons, total_files
+    )
+    _check_identity(summary, total_files)
+    write_pickle(stats_path, summary)
+    write_pickle(metadata_path, metadata)
+    _report(summary, failures_path, max_failure_fraction)
+    return summary
+
+
+def _check_identity(summary: dict[str, Any], total_files: int) -> None:
+    accounted = summary["total_samples"] + summary["total_failures"]
+    if accounted != total_files:
+        raise RuntimeError(
+            f"accounting error: manifest has {total_files} files but {summary['total_samples']} "
+            f"samples + {summary['total_failures']} failures = {accounted}"
+        )
+
+
+def _report(
+    summary: dict[str, Any], failures_path: str | Path, max_failure_fraction: float
+) -> None:
+    total, failed = summary["total_files"], summary["total_failures"]
+    log.info("%s: %s", summary["model"], summary_line(summary, failures_path))
+    for split in SPLITS:
+        log.info(
+            "  %s: %s samples in %d batches",
+            split,
+            summary["samples"][split],
+            summary["batches"][split],
+        )
+    for reason, count in list(summary["failure_reasons"].items())[:10]:
+        log.info("  failed %d x: %s", count, reason)
+    if total and failed / total > max_failure_fraction:
+        raise TooManyFailures(
+            f"{failed} of {total} files failed ({failed / total:.1%}), more than "
+            f"max_failure_fraction {max_failure_fraction:.1%}; reasons are listed above and in "
+            f"the chunks' failures.csv; fix the inputs or raise max_failure_fraction"
+        )
+
+
+def run_aggregation_job(
+    chunks_path: str,
+    chunk_dirs: Sequence[str],
+    model_dir: str,
+    metadata_path: str,
+    stats_path: str,
+    failures_path: str,
+    max_failure_fraction: float,
+) -> dict[str, Any]:
+    """The ``aggregate_batches`` rule's entry point: chunk dirs come in chunks-table order."""
+    chunks = read_chunks(chunks_path)
+    return aggregate_model(
+        chunks,
+        [Path(d) for d in chunk_dirs],
+        model_dir,
+        metadata_path,
+        stats_path,
+        failures_path,
+        max_failure_fraction,
+    )

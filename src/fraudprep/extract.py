@@ -1,0 +1,204 @@
+"""One extraction job: stream a chunk's files into batch files, failures and partial stats.
+
+Memory is one decoded file plus one batch of features: the chunk's files are read from the
+manifest one row at a time and each batch is written the moment it is full. The job's
+outputs are built in a scratch directory and renamed into place at the end, so a killed job
+leaves nothing a rerun would trust.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from fraudprep.atomic import atomic_write, fresh_partial_dir, publish_dir
+from fraudprep.audio_io import AudioError, load_mono
+from fraudprep.chunks import Chunk, find_chunk
+from fraudprep.features import MelImageExtractor
+from fraudprep.manifest import ManifestRow, iter_manifest
+from fraudprep.memory import check_system_memory, log_memory, rss_mb
+from fraudprep.profiles import ModelSettings
+from fraudprep.stats import ChunkStats
+from fraudprep.store import BatchAccumulator
+
+log = logging.getLogger(__name__)
+
+CHUNK_METADATA = "chunk.json"
+CHUNK_FAILURES = "failures.csv"
+FAILURE_COLUMNS = ("path", "split", "label", "reason")
+PROGRESS_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """How much of each file is read, and the shortest file accepted."""
+
+    min_duration: float = 0.0
+    # Trimming only needs the start of a long recording; reading all of an hour-long file
+    # would make memory depend on the input. Read at most this much.
+    max_input_seconds: float = 60.0
+
+
+@dataclass
+class Failure:
+    path: str
+    split: str
+    label: int
+    reason: str
+
+
+@dataclass
+class Progress:
+    """Progress lines every few seconds: files done / total and files per second."""
+
+    chunk: str
+    total: int
+    started: float = field(default_factory=time.monotonic)
+    last_report: float = field(default_factory=time.monotonic)
+
+    def tick(self, done: int) -> None:
+        now = time.monotonic()
+        if now - self.last_report >= PROGRESS_SECONDS or done == self.total:
+            rate = done / max(now - self.started, 1e-9)
+            log.info(
+                "%s: %d/%d files (%.0f%%), %.1f files/s, %.2f MB",
+                self.chunk,
+                done,
+                self.total,
+                100 * done / max(self.total, 1),
+                rate,
+                rss_mb(),
+            )
+            self.last_report = now
+
+
+def features_for(row: ManifestRow, extractor: MelImageExtractor, limits: ReadLimits):
+    """Decode one file and compute its features; raise AudioError with the reason if not."""
+    audio = load_mono(
+        row.path, extractor.profile.sample_rate, limits.max_input_seconds, limits.min_duration
+    )
+    features = extractor(audio.samples)
+    if not np.isfinite(features).all():
+        raise AudioError("features are not finite")
+    return audio, features
+
+
+def extract_chunk(
+    manifest_path: str | Path,
+    chunk: Chunk,
+    settings: ModelSettings,
+    output_dir: str | Path,
+    limits: ReadLimits = ReadLimits(),
+) -> ChunkStats:
+    """Extract ``chunk``'s rows of the manifest into ``output_dir`` (batches + metadata)."""
+    log.info("Initial memory usage: %.2f MB", rss_mb())
+    log.info(
+        "%s: %d files, model %s, batch size %d, memory mode %s",
+        chunk.chunk,
+        chunk.size,
+        settings.model,
+        settings.batch_size,
+        settings.memory_mode,
+    )
+    scratch = fresh_partial_dir(output_dir)
+    extractor = MelImageExtractor(settings.profile)
+    batches = BatchAccumulator(scratch, settings.batch_size, extractor.output_shape)
+    stats, failures, progress = ChunkStats(), [], Progress(chunk.chunk, chunk.size)
+    done = 0
+    for done, row in enumerate(iter_manifest(manifest_path, chunk.start, chunk.stop), start=1):
+        try:
+            audio, features = features_for(row, extractor, limits)
+        except Exception as error:  # one bad file must never stop the chunk
+            reason = (
+                str(error)
+                if isinstance(error, AudioError)
+                else (f"unexpected error: {type(error).__name__}: {error}")
+            )
+            log.warning("Failed %s: %s", row.path, reason)
+            failures.append(Failure(row.path, row.split, row.label, reason))
+            stats.add_failure(row.split, row.label)
+        else:
+            stats.add_sample(
+                row.split,
+                row.label,
+                audio.original_sample_rate,
+                audio.channels,
+                audio.duration,
+                features,
+            )
+            if batches.add(features, row.label, row.path):
+                check_system_memory()
+        progress.tick(done)
+    batches.flush()
+    _check_accounting(chunk, stats, done)
+    _write_chunk_outputs(scratch, chunk, settings, batches, failures, stats)
+    publish_dir(scratch, output_dir)
+    log_memory(f"after {chunk.chunk}")
+    log.info(
+        "%s: %d samples in %d batches, %d failed",
+        chunk.chunk,
+        sum(stats.samples.values()),
+        len(batches.written),
+        len(failures),
+    )
+    return stats
+
+
+def _check_accounting(chunk: Chunk, stats: ChunkStats, rows_read: int) -> None:
+    accounted = sum(stats.samples.values()) + sum(stats.failures.values())
+    if rows_read != chunk.size or accounted != chunk.size:
+        raise RuntimeError(
+            f"{chunk.chunk}: expected {chunk.size} manifest rows, read {rows_read}, accounted "
+            f"for {accounted}; the manifest changed under the job; rerun the workflow"
+        )
+
+
+def _write_chunk_outputs(
+    scratch: Path,
+    chunk: Chunk,
+    settings: ModelSettings,
+    batches: BatchAccumulator,
+    failures: list[Failure],
+    stats: ChunkStats,
+) -> None:
+    with atomic_write(scratch / CHUNK_FAILURES, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(FAILURE_COLUMNS)
+        writer.writerows((f.path, f.split, f.label, f.reason) for f in failures)
+    metadata = {
+        "chunk": chunk._asdict(),
+        "settings": settings.as_dict(),
+        "feature_shape": list(settings.profile.output_shape),
+        "batches": [asdict(record) for record in batches.written],
+        "stats": stats.to_json(),
+    }
+    with atomic_write(scratch / CHUNK_METADATA, "w", encoding="utf-8") as handle:
+        json.dump(metadata, handle, indent=1)
+
+
+def read_chunk_metadata(chunk_dir: str | Path) -> dict:
+    with open(Path(chunk_dir) / CHUNK_METADATA, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def run_extraction_job(
+    manifest_path: str,
+    chunks_path: str,
+    settings_path: str,
+    chunk_id: str,
+    output_dir: str,
+    min_duration: float,
+    max_input_seconds: float,
+) -> ChunkStats:
+    """The ``extract_features`` rule's entry point: everything from file paths."""
+    with open(settings_path, encoding="utf-8") as handle:
+        settings = ModelSettings.from_dict(json.load(handle))
+    chunk = find_chunk(chunks_path, chunk_id)
+    limits = ReadLimits(min_duration=min_duration, max_input_seconds=max_input_seconds)
+    return extract_chunk(manifest_path, chunk, settings, output_dir, limits)

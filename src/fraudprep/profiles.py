@@ -1,0 +1,168 @@
+"""Feature profiles: what a model's input looks like, as data rather than per-model scripts.
+
+A profile comes from the ``feature_profiles`` block of ``config.yaml``; the memory mode may cap
+it (the seed's low-memory settings), and the batch size is resolved from config, profile and
+memory mode in that order of precedence.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from fraudprep.memory import MEMORY_MODES, resolve_memory_mode
+
+
+class ConfigError(ValueError):
+    """The configuration cannot work; the message says which key and what to do."""
+
+
+@dataclass(frozen=True)
+class FeatureProfile:
+    """A log-mel image front-end: audio -> fixed-length clip -> mel dB -> image in [0, 1]."""
+
+    sample_rate: int = 16000
+    duration: float = 10.0
+    trim_top_db: float | None = 20.0
+    n_fft: int = 2048
+    hop_length: int = 512
+    n_mels: int = 128
+    fmin: float = 0.0
+    fmax: float | None = None
+    top_db: float = 80.0
+    height: int | None = None
+    width: int | None = None
+    channels: int = 1
+    patch_size: int | None = None
+    batch_size: int | None = None
+
+    @property
+    def num_samples(self) -> int:
+        return round(self.duration * self.sample_rate)
+
+    @property
+    def num_frames(self) -> int:
+        # Centred STFT frames over the fixed-length clip.
+        return 1 + self.num_samples // self.hop_length
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        height = self.height or self.n_mels
+        width = self.width or self.num_frames
+        return (height, width) if self.channels == 1 else (height, width, self.channels)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+_FIELDS = {f.name for f in dataclasses.fields(FeatureProfile)}
+
+
+def profile_from_mapping(name: str, values: dict[str, Any]) -> FeatureProfile:
+    """Build a profile from its config block, rejecting unknown keys and impossible values."""
+    unknown = sorted(set(values) - _FIELDS)
+    if unknown:
+        raise ConfigError(
+            f"feature_profiles.{name}: unknown key(s) {unknown}; known keys are {sorted(_FIELDS)}"
+        )
+    profile = FeatureProfile(**values)
+    check_profile(name, profile)
+    return profile
+
+
+def check_profile(name: str, profile: FeatureProfile) -> None:
+    problems = []
+    if profile.hop_length > profile.n_fft:
+        problems.append(f"hop_length {profile.hop_length} exceeds n_fft {profile.n_fft}")
+    if profile.n_mels > profile.n_fft // 2 + 1:
+        problems.append(f"n_mels {profile.n_mels} exceeds the {profile.n_fft // 2 + 1} FFT bins")
+    nyquist = profile.sample_rate / 2
+    if profile.fmax is not None and not profile.fmin < profile.fmax <= nyquist:
+        problems.append(f"need fmin < fmax <= {nyquist} Hz (sample_rate / 2)")
+    if profile.channels not in (1, 3):
+        problems.append(f"channels must be 1 or 3, not {profile.channels}")
+    if profile.patch_size:
+        for side in profile.output_shape[:2]:
+            if side % profile.patch_size:
+                problems.append(
+                    f"output side {side} is not divisible by patch_size {profile.patch_size}"
+                )
+    if problems:
+        raise ConfigError(f"feature_profiles.{name}: " + "; ".join(problems))
+
+
+def apply_caps(profile: FeatureProfile, caps: dict[str, float]) -> FeatureProfile:
+    """Lower profile values to a memory mode's caps (never raise them)."""
+    changes = {}
+    for key, cap in caps.items():
+        value = getattr(profile, key)
+        if value is not None and value > cap:
+            changes[key] = type(value)(cap)
+    return dataclasses.replace(profile, **changes)
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """Everything an extraction job needs to know about one model, fully resolved."""
+
+    model: str
+    memory_mode: str
+    batch_size: int
+    profile: FeatureProfile
+
+    def job_memory_mb(self, max_input_seconds: float = 60.0) -> int:
+        """A generous memory request for one extraction job (MB), before retries.
+
+        Interpreter and libraries take about 100 MB; on top come one decoded file (worst case
+        48 kHz stereo, float32, plus its mono mix and resampled copy), the STFT work arrays and
+        the batch buffer. Doubled for headroom, since a job killed for memory costs a retry.
+        """
+        profile = self.profile
+        decoded = max_input_seconds * 48_000 * 4 * 4
+        stft = profile.num_frames * profile.n_fft * 4 * 4
+        batch = self.batch_size * math.prod(profile.output_shape) * 4
+        return int(100 + 2 * (decoded + stft + batch) / 2**20)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "memory_mode": self.memory_mode,
+            "batch_size": self.batch_size,
+            "profile": self.profile.as_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> ModelSettings:
+        return cls(
+            model=values["model"],
+            memory_mode=values["memory_mode"],
+            batch_size=int(values["batch_size"]),
+            profile=FeatureProfile(**values["profile"]),
+        )
+
+
+def resolve_model_settings(
+    config: dict[str, Any], model: str, available_bytes: int | None = None
+) -> ModelSettings:
+    """Resolve a model's profile and batch size from the (validated) workflow config."""
+    profiles = config.get("feature_profiles", {})
+    if model not in profiles:
+        raise ConfigError(
+            f"models lists {model!r}, but feature_profiles has no such entry; "
+            f"known: {sorted(profiles)}"
+        )
+    profile = profile_from_mapping(model, profiles[model])
+    mode, mode_batch_size = resolve_memory_mode(
+        config.get("memory_mode", "standard"), available_bytes
+    )
+    profile = apply_caps(profile, MEMORY_MODES[mode].profile_caps)
+    check_profile(model, profile)
+    batch_size = config.get("batch_size", "auto")
+    if batch_size == "auto":
+        # A profile's own batch size is an upper bound the memory mode may lower further.
+        batch_size = min(profile.batch_size or mode_batch_size, mode_batch_size)
+    if int(batch_size) < 1:
+        raise ConfigError(f"batch_size must be a positive integer or 'auto', not {batch_size!r}")
+    return ModelSettings(model=model, memory_mode=mode, batch_size=int(batch_size), profile=profile)

@@ -1,0 +1,146 @@
+"""Dataset statistics accumulated per chunk and merged exactly, never by re-reading data.
+
+Means and variances use Chan et al.'s pairwise update (count, mean, sum of squared
+deviations), so merging chunk statistics gives the same result as one pass over all samples
+(up to float rounding), with memory independent of the dataset size.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class Moments:
+    """Count, mean and M2 (sum of squared deviations) of a vector-valued quantity."""
+
+    count: int = 0
+    mean: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    m2: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def merge(self, other: Moments) -> Moments:
+        """Chan's parallel combination of two sets of moments."""
+        if other.count == 0:
+            return self
+        if self.count == 0:
+            return Moments(other.count, other.mean.copy(), other.m2.copy())
+        total = self.count + other.count
+        delta = other.mean - self.mean
+        mean = self.mean + delta * (other.count / total)
+        m2 = self.m2 + other.m2 + np.square(delta) * (self.count * other.count / total)
+        return Moments(total, mean, m2)
+
+    def add_observations(self, values: np.ndarray) -> Moments:
+        """Merge observations laid out as (n, dims) into these moments."""
+        values = np.asarray(values, dtype=np.float64)
+        mean = values.mean(axis=0)
+        batch = Moments(len(values), mean, np.square(values - mean).sum(axis=0))
+        return self.merge(batch)
+
+    @property
+    def std(self) -> np.ndarray:
+        return np.sqrt(self.m2 / self.count) if self.count else np.zeros_like(self.mean)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"count": self.count, "mean": self.mean.tolist(), "m2": self.m2.tolist()}
+
+    @classmethod
+    def from_json(cls, values: dict[str, Any]) -> Moments:
+        return cls(values["count"], np.asarray(values["mean"]), np.asarray(values["m2"]))
+
+
+def feature_views(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Observations for per-band and per-channel statistics of one sample.
+
+    Returns (band observations (width, height), channel observations (height*width, channels)).
+    Rows of a mel image are mel bands (resized), so per-band means are per-row means.
+    """
+    image = features if features.ndim == 3 else features[:, :, None]
+    bands = image[:, :, 0].T
+    channels = image.reshape(-1, image.shape[2])
+    return bands, channels
+
+
+@dataclass
+class ChunkStats:
+    """Everything the aggregate rule reports, for one chunk or merged over many."""
+
+    samples: Counter = field(default_factory=Counter)  # "split/label" -> samples written
+    failures: Counter = field(default_factory=Counter)  # "split/label" -> failed files
+    sample_rates: Counter = field(default_factory=Counter)  # original rate -> files
+    channels: Counter = field(default_factory=Counter)  # original channel count -> files
+    duration: Moments = field(default_factory=Moments)  # original seconds, decoded files
+    duration_min: float = math.inf
+    duration_max: float = 0.0
+    band_moments: Moments = field(default_factory=Moments)  # training split only
+    channel_moments: Moments = field(default_factory=Moments)  # training split only
+
+    def add_sample(
+        self,
+        split: str,
+        label: int,
+        rate: int,
+        channels: int,
+        duration: float,
+        features: np.ndarray,
+    ) -> None:
+        self.samples[f"{split}/{label}"] += 1
+        self.sample_rates[str(rate)] += 1
+        self.channels[str(channels)] += 1
+        self.duration = self.duration.add_observations(np.array([[duration]]))
+        self.duration_min = min(self.duration_min, duration)
+        self.duration_max = max(self.duration_max, duration)
+        if split == "training":
+            # Normalisation statistics come from training data only, never validation/test.
+            bands, channel_values = feature_views(features)
+            self.band_moments = self.band_moments.add_observations(bands)
+            self.channel_moments = self.channel_moments.add_observations(channel_values)
+
+    def add_failure(self, split: str, label: int) -> None:
+        self.failures[f"{split}/{label}"] += 1
+
+    def merge(self, other: ChunkStats) -> ChunkStats:
+        return ChunkStats(
+            samples=self.samples + other.samples,
+            failures=self.failures + other.failures,
+            sample_rates=self.sample_rates + other.sample_rates,
+            channels=self.channels + other.channels,
+            duration=self.duration.merge(other.duration),
+            duration_min=min(self.duration_min, other.duration_min),
+            duration_max=max(self.duration_max, other.duration_max),
+            band_moments=self.band_moments.merge(other.band_moments),
+            channel_moments=self.channel_moments.merge(other.channel_moments),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "samples": dict(sorted(self.samples.items())),
+            "failures": dict(sorted(self.failures.items())),
+            "sample_rates": dict(sorted(self.sample_rates.items(), key=lambda kv: int(kv[0]))),
+            "channels": dict(sorted(self.channels.items(), key=lambda kv: int(kv[0]))),
+            "duration": self.duration.to_json(),
+            "duration_min": None if math.isinf(self.duration_min) else self.duration_min,
+            "duration_max": self.duration_max,
+            "band_moments": self.band_moments.to_json(),
+            "channel_moments": self.channel_moments.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, values: dict[str, Any]) -> ChunkStats:
+        duration_min = values["duration_min"]
+        return cls(
+            samples=Counter(values["samples"]),
+            failures=Counter(values["failures"]),
+            sample_rates=Counter(values["sample_rates"]),
+            channels=Counter(values["channels"]),
+            duration=Moments.from_json(values["duration"]),
+            duration_min=math.inf if duration_min is None else duration_min,
+            duration_max=values["duration_max"],
+            band_moments=Moments.from_json(values["band_moments"]),
+            channel_moments=Moments.from_json(values["channel_moments"]),
+        )

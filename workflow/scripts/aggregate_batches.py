@@ -1,0 +1,21 @@
+"""Snakemake script: merge a model's chunks into the seed's layout (see fraudprep.aggregate)."""
+
+import sys
+from pathlib import Path
+
+snakemake = snakemake  # noqa: F821 - injected by Snakemake
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
+
+from fraudprep.aggregate import run_aggregation_job  # noqa: E402
+from fraudprep.logs import log_job_to  # noqa: E402
+
+log_job_to(snakemake.log[0])
+run_aggregation_job(
+    chunks_path=snakemake.input.chunks,
+    chunk_dirs=list(snakemake.input.chunk_dirs),
+    model_dir=snakemake.params.model_dir,
+    metadata_path=snakemake.output.metadata,
+    stats_path=snakemake.output.stats,
+    failures_path=snakemake.output.failures,
+    max_failure_fraction=snakemake.params.max_failure_fraction,
+)

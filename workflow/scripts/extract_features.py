@@ -1,0 +1,21 @@
+"""Snakemake script: extract one chunk for one model (see fraudprep.extract)."""
+
+import sys
+from pathlib import Path
+
+snakemake = snakemake  # noqa: F821 - injected by Snakemake
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
+
+from fraudprep.extract import run_extraction_job  # noqa: E402
+from fraudprep.logs import log_job_to  # noqa: E402
+
+log_job_to(snakemake.log[0])
+run_extraction_job(
+    manifest_path=snakemake.input.manifest,
+    chunks_path=snakemake.input.chunks,
+    settings_path=snakemake.input.settings,
+    chunk_id=snakemake.wildcards.chunk,
+    output_dir=snakemake.output[0],
+    min_duration=snakemake.params.min_duration,
+    max_input_seconds=snakemake.params.max_input_seconds,
+)
