@@ -6,9 +6,6 @@ rule aggregate_batches:
         metadata=f"{OUT}/{{model}}/batch_metadata.pkl",
         stats=f"{OUT}/{{model}}/dataset_stats.pkl",
         failures=f"{OUT}/{{model}}/failures.csv",
-    params:
-        model_dir=lambda wildcards: model_dir(wildcards.model),
-        max_failure_fraction=config["max_failure_fraction"],
     log:
         "logs/aggregate_batches/{model}.log",
     benchmark:
@@ -16,5 +13,8 @@ rule aggregate_batches:
     localrule: True
     conda:
         "../envs/fraudprep.yaml"
+    params:
+        model_dir=lambda wildcards: model_dir(wildcards.model),
+        max_failure_fraction=config["max_failure_fraction"],
     script:
         "../workflow/scripts/aggregate_batches.py"

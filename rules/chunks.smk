@@ -4,8 +4,6 @@ checkpoint split_chunks:
         f"{OUT}/manifest.csv",
     output:
         f"{OUT}/chunks.csv",
-    params:
-        chunk_size=config["chunk_size"],
     log:
         "logs/split_chunks.log",
     benchmark:
@@ -13,5 +11,7 @@ checkpoint split_chunks:
     localrule: True
     conda:
         "../envs/fraudprep.yaml"
+    params:
+        chunk_size=config["chunk_size"],
     script:
         "../workflow/scripts/split_chunks.py"

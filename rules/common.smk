@@ -33,7 +33,10 @@ def manifest_source():
     """What the manifest is built from, as a params value: changes in it rerun the manifest."""
     if config["manifest"]:
         return {"manifest": config["manifest"]}
-    return {"input_dir": config["input_dir"], "tree": tree_fingerprint(config["input_dir"])}
+    return {
+        "input_dir": config["input_dir"],
+        "tree": tree_fingerprint(config["input_dir"]),
+    }
 
 
 def manifest_input(wildcards):
@@ -44,7 +47,8 @@ def chunk_dirs(wildcards):
     """The model's chunk directories, known once the split_chunks checkpoint has run."""
     chunks_table = checkpoints.split_chunks.get().output[0]
     return [
-        f"{OUT}/{wildcards.model}/chunks/{chunk.chunk}" for chunk in read_chunks(chunks_table)
+        f"{OUT}/{wildcards.model}/chunks/{chunk.chunk}"
+        for chunk in read_chunks(chunks_table)
     ]
 
 

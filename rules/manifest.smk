@@ -3,8 +3,6 @@ rule build_manifest:
         manifest_input,
     output:
         f"{OUT}/manifest.csv",
-    params:
-        source=manifest_source(),
     log:
         "logs/build_manifest.log",
     benchmark:
@@ -12,5 +10,7 @@ rule build_manifest:
     localrule: True
     conda:
         "../envs/fraudprep.yaml"
+    params:
+        source=manifest_source(),
     script:
         "../workflow/scripts/build_manifest.py"

@@ -3,8 +3,6 @@
 rule resolve_settings:
     output:
         f"{OUT}/{{model}}/settings.json",
-    params:
-        settings=lambda wildcards: SETTINGS[wildcards.model].as_dict(),
     log:
         "logs/resolve_settings/{model}.log",
     benchmark:
@@ -12,5 +10,7 @@ rule resolve_settings:
     localrule: True
     conda:
         "../envs/fraudprep.yaml"
+    params:
+        settings=lambda wildcards: SETTINGS[wildcards.model].as_dict(),
     script:
         "../workflow/scripts/resolve_settings.py"

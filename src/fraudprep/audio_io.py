@@ -53,6 +53,8 @@ def _open_reason(error: Exception) -> str:
         return f"not audio, or a format libsndfile cannot read ({message})"
     if "unsupported" in lowered or "codec" in lowered or "encoding" in lowered:
         return f"unsupported codec ({message})"
+    if "malformed" in lowered or "error in" in lowered:
+        return f"corrupt audio header ({message})"
     if "permission" in lowered:
         return "cannot read file: permission denied"
     return f"cannot decode ({message})"

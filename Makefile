@@ -1,0 +1,50 @@
+# fraudprep: `make demo` sets everything up and runs the workflow on the bundled demo corpus;
+# `make test` runs the checks and the test suite (what CI runs).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+DEMO_DIR := data/demo
+CORES ?= 2
+
+.PHONY: demo test setup system-deps demo-data lint format lock clean
+
+demo: setup system-deps demo-data
+	$(BIN)/snakemake --cores $(CORES)
+
+test: setup system-deps lint
+	$(BIN)/python -m pytest
+
+setup: $(INSTALLED)
+
+$(INSTALLED): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+system-deps:
+	bash tools/install-system-deps.sh
+
+demo-data: setup system-deps
+	$(BIN)/python -m fraudprep.demo_corpus $(DEMO_DIR)
+
+lint: setup
+	$(BIN)/ruff check src workflow tests
+	$(BIN)/ruff format --check src workflow tests
+	$(BIN)/snakefmt --check Snakefile rules
+	# A manifest path stands in for the data: linting reads no audio.
+	$(BIN)/snakemake --lint --cores 1 --config manifest=lint-placeholder.csv
+
+format: setup
+	$(BIN)/ruff format src workflow tests
+	$(BIN)/ruff check --fix src workflow tests
+	$(BIN)/snakefmt Snakefile rules
+
+lock: setup
+	{ echo "# Exact versions for the venv made by 'make setup' (regenerate: make lock)."; \
+	  $(BIN)/python -m pip freeze --exclude-editable; } > requirements.lock
+
+clean:
+	rm -rf data/preprocessed logs benchmarks/*/ benchmarks/*.tsv .snakemake

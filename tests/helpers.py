@@ -1,0 +1,59 @@
+"""Test helpers: audio made from numpy signals, small FoR-layout trees."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def speechlike(seconds: float, rate: int, seed: int = 0, channels: int = 1) -> np.ndarray:
+    """A voiced-sounding test signal: harmonics with a wobbling pitch, syllable envelope, noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * rate)) / rate
+    pitch = 120 + 40 * rng.random() + 15 * np.sin(2 * np.pi * 3 * t)
+    phase = 2 * np.pi * np.cumsum(pitch) / rate
+    voice = sum(np.sin(k * phase) / k for k in range(1, 8))
+    envelope = 0.5 + 0.5 * np.sin(2 * np.pi * (2 + rng.random()) * t) ** 2
+    signal = 0.2 * voice * envelope + 0.01 * rng.standard_normal(len(t))
+    if channels == 1:
+        return signal.astype(np.float32)
+    return np.stack([signal * (1 - 0.3 * c) for c in range(channels)], axis=1).astype(np.float32)
+
+
+def write_audio(
+    path: Path,
+    seconds: float = 1.0,
+    rate: int = 16000,
+    seed: int = 0,
+    channels: int = 1,
+    fmt: str | None = None,
+) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, speechlike(seconds, rate, seed, channels), rate, format=fmt, subtype="PCM_16")
+    return path
+
+
+# (split, label, name, seconds, rate, channels)
+TREE_FILES = [
+    ("training", "real", "spk1 clip1.wav", 1.5, 16000, 1),
+    ("training", "real", "spk1_clip2.WAV", 2.0, 44100, 2),
+    ("training", "real", "spk1_clip10.flac", 0.8, 22050, 1),
+    ("training", "fake", "tts_1.wav", 1.2, 16000, 1),
+    ("training", "fake", "tts_2.flac", 3.0, 48000, 2),
+    ("training", "fake", "tts_3.wav", 0.6, 8000, 1),
+    ("validation", "real", "v_real_1.wav", 1.0, 16000, 1),
+    ("validation", "fake", "v_fake_1.wav", 1.0, 22050, 1),
+    ("testing", "real", "t_real_1.flac", 1.1, 16000, 1),
+    ("testing", "fake", "t_fake_1.wav", 0.9, 44100, 1),
+    ("testing", "fake", "t_fake_2.wav", 2.5, 16000, 1),
+]
+
+
+def build_tree(root: Path, files=TREE_FILES) -> Path:
+    for seed, (split, label, name, seconds, rate, channels) in enumerate(files):
+        write_audio(root / split / label / name, seconds, rate, seed, channels)
+    return root

@@ -1,0 +1,168 @@
+"""Extraction and aggregation as library calls, without Snakemake."""
+
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from helpers import REPO, TREE_FILES, build_tree
+
+from fraudprep.aggregate import TooManyFailures, aggregate_model
+from fraudprep.atomic import partial_dir_for
+from fraudprep.chunks import write_chunks
+from fraudprep.extract import ReadLimits, extract_chunk, read_chunk_metadata
+from fraudprep.manifest import build_manifest, natural_key
+from fraudprep.profiles import resolve_model_settings
+
+CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
+
+
+def run_pipeline(
+    tree: Path,
+    out: Path,
+    model: str = "unetr",
+    chunk_size: int = 2,
+    batch_size: int = 2,
+    max_failure_fraction: float = 0.5,
+) -> dict:
+    config = {**CONFIG, "batch_size": batch_size}
+    settings = resolve_model_settings(config, model)
+    manifest = out / "manifest.csv"
+    build_manifest(manifest, input_dir=str(tree))
+    chunks = write_chunks(manifest, chunk_size, out / "chunks.csv")
+    chunk_dirs = [out / model / "chunks" / c.chunk for c in chunks]
+    for chunk, chunk_dir in zip(chunks, chunk_dirs, strict=True):
+        extract_chunk(manifest, chunk, settings, chunk_dir, ReadLimits(min_duration=0.1))
+    model_dir = out / model
+    return aggregate_model(
+        chunks,
+        chunk_dirs,
+        model_dir,
+        model_dir / "batch_metadata.pkl",
+        model_dir / "dataset_stats.pkl",
+        model_dir / "failures.csv",
+        max_failure_fraction,
+    )
+
+
+@pytest.fixture
+def tree_with_bad_files(for_tree: Path) -> Path:
+    (for_tree / "training" / "real" / "broken.wav").write_bytes(b"RIFF....WAVEfmt nonsense")
+    (for_tree / "testing" / "fake" / "empty.flac").write_bytes(b"")
+    return for_tree
+
+
+def seed_snippet_load(metadata_path: Path, split: str) -> tuple[list, list]:
+    """The seed's loading snippet, as users run it."""
+    with open(metadata_path, "rb") as f:
+        metadata = pickle.load(f)
+    data, labels = [], []
+    for batch_info in metadata[split]:
+        with open(batch_info["file_path"], "rb") as f:
+            batch = pickle.load(f)
+            data.append(batch["data"])
+            labels.append(batch["labels"])
+    return data, labels
+
+
+def test_every_file_is_a_sample_or_a_failure(tree_with_bad_files: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    stats = run_pipeline(tree_with_bad_files, out)
+    assert stats["total_files"] == 13
+    assert stats["total_samples"] == 11 and stats["total_failures"] == 2
+    failures = (out / "unetr" / "failures.csv").read_text().splitlines()
+    assert failures[0] == "path,split,label,reason"
+    assert any("broken.wav" in line and "corrupt audio header" in line for line in failures)
+    assert any("empty.flac" in line and "empty file (0 bytes)" in line for line in failures)
+    assert stats["samples"] == {
+        "training": {"real": 3, "fake": 3},
+        "validation": {"real": 1, "fake": 1},
+        "testing": {"real": 1, "fake": 2},
+    }
+    assert stats["failures"]["training"]["real"] == 1
+
+
+def test_seed_snippet_loads_batches_numbered_globally(for_tree: Path, tmp_path: Path, monkeypatch):
+    out = tmp_path / "out"
+    run_pipeline(for_tree, out, chunk_size=4, batch_size=3)
+    monkeypatch.chdir(tmp_path)  # file_path values are as the workflow wrote them
+    metadata = pickle.loads((out / "unetr" / "batch_metadata.pkl").read_bytes())
+    assert list(metadata) == ["training", "validation", "testing"]
+    # 6 training files in chunks of 4 and 2 -> batches of 3+1 and 2, numbered 0..2.
+    assert [b["file_path"] for b in metadata["training"]] == [
+        str(out / "unetr" / f"training_batch_{k}.pkl") for k in range(3)
+    ]
+    assert [b["num_samples"] for b in metadata["training"]] == [3, 1, 2]
+    data, labels = seed_snippet_load(out / "unetr" / "batch_metadata.pkl", "training")
+    stacked = np.concatenate(data)
+    assert stacked.shape == (6, 128, 256) and stacked.dtype == np.float32
+    # Manifest order: split, then natural order of the path (training/fake before training/real).
+    assert np.concatenate(labels).tolist() == [1, 1, 1, 0, 0, 0]
+    training = [(label, name) for split, label, name, *_ in TREE_FILES if split == "training"]
+    expected_names = [name for _, name in sorted(training, key=lambda t: (t[0], natural_key(t[1])))]
+    sources = [Path(s).name for b in metadata["training"] for s in b["source_files"]]
+    assert sources == expected_names
+
+
+def test_stats_hold_counts_rates_and_training_normalisation(for_tree: Path, tmp_path: Path):
+    stats = run_pipeline(for_tree, tmp_path / "out", model="resnet_low_memory")
+    assert stats["original_sample_rates"] == {8000: 1, 16000: 5, 22050: 2, 44100: 2, 48000: 1}
+    assert stats["original_channels"] == {1: 9, 2: 2}
+    assert stats["feature_shape"] == (128, 128, 3)
+    norm = stats["normalization"]
+    assert norm["num_samples"] == 6
+    assert norm["band_mean"].shape == (128,) and norm["channel_std"].shape == (3,)
+    assert np.all(np.isfinite(norm["band_std"]))
+    assert stats["duration_seconds"]["min"] == pytest.approx(0.6)
+    assert stats["batches"] == {"training": 3, "validation": 1, "testing": 2}
+    assert stats["output_bytes"] == sum(
+        p.stat().st_size for p in (tmp_path / "out" / "resnet_low_memory").glob("*_batch_*.pkl")
+    )
+
+
+def test_outputs_are_byte_identical_across_runs(for_tree: Path, tmp_path: Path):
+    run_pipeline(for_tree, tmp_path / "a")
+    run_pipeline(for_tree, tmp_path / "b")
+    for name in [
+        "training_batch_0.pkl",
+        "testing_batch_1.pkl",
+        "dataset_stats.pkl",
+        "failures.csv",
+    ]:
+        assert (tmp_path / "a/unetr" / name).read_bytes() == (
+            tmp_path / "b/unetr" / name
+        ).read_bytes()
+
+
+def test_rerun_with_fewer_files_removes_stale_batches(tmp_path: Path):
+    tree = build_tree(tmp_path / "tree")
+    run_pipeline(tree, tmp_path / "out", batch_size=1)
+    assert (tmp_path / "out/unetr/training_batch_5.pkl").exists()
+    for path in (tree / "training" / "fake").iterdir():
+        path.unlink()
+    run_pipeline(tree, tmp_path / "out", batch_size=1)
+    assert not (tmp_path / "out/unetr/training_batch_3.pkl").exists()
+    assert (tmp_path / "out/unetr/training_batch_2.pkl").exists()
+
+
+def test_batch_files_are_hard_links_not_copies(for_tree: Path, tmp_path: Path):
+    run_pipeline(for_tree, tmp_path / "out")
+    assert os.stat(tmp_path / "out/unetr/training_batch_0.pkl").st_nlink == 2
+
+
+def test_chunk_output_appears_only_when_complete(for_tree: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    run_pipeline(for_tree, out)
+    chunk_dir = out / "unetr" / "chunks" / "training-00000"
+    assert read_chunk_metadata(chunk_dir)["chunk"]["chunk"] == "training-00000"
+    assert not partial_dir_for(chunk_dir).exists()
+    assert not list(out.rglob("*.partial"))
+
+
+def test_too_many_failures_fails_the_run(tree_with_bad_files: Path, tmp_path: Path):
+    with pytest.raises(TooManyFailures, match=r"2 of 13 files failed \(15.4%\)"):
+        run_pipeline(tree_with_bad_files, tmp_path / "out", max_failure_fraction=0.1)

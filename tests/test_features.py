@@ -1,0 +1,107 @@
+"""The numpy features against librosa, the reference the seed's pipeline used."""
+
+from __future__ import annotations
+
+import librosa
+import numpy as np
+import pytest
+import yaml
+from helpers import REPO, speechlike
+
+from fraudprep.features import (
+    MelImageExtractor,
+    mel_filterbank,
+    resize_matrix,
+    trim_silence,
+)
+from fraudprep.profiles import FeatureProfile, profile_from_mapping
+
+SHIPPED_PROFILES = yaml.safe_load((REPO / "config.yaml").read_text())["feature_profiles"]
+DB_TOLERANCE = 0.01  # dB, on the mel-dB matrix before scaling to [0, 1]
+
+
+@pytest.mark.parametrize(
+    ("rate", "n_fft", "n_mels"), [(16000, 2048, 128), (16000, 2048, 64), (22050, 1024, 80)]
+)
+def test_filterbank_matches_librosa(rate, n_fft, n_mels):
+    ours = mel_filterbank(rate, n_fft, n_mels)
+    reference = librosa.filters.mel(sr=rate, n_fft=n_fft, n_mels=n_mels)
+    np.testing.assert_allclose(ours, reference, rtol=1e-5, atol=1e-8)
+
+
+def with_silence(signal: np.ndarray, rate: int, lead: float, tail: float) -> np.ndarray:
+    pad = np.zeros(int(lead * rate), np.float32), np.zeros(int(tail * rate), np.float32)
+    return np.concatenate([pad[0], signal, pad[1]])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_trim_matches_librosa(seed):
+    signal = with_silence(speechlike(1.0 + seed, 16000, seed), 16000, 0.3 * seed, 0.7)
+    _, (start, stop) = librosa.effects.trim(signal, top_db=20)
+    np.testing.assert_array_equal(trim_silence(signal, 20), signal[start:stop])
+
+
+def librosa_mel_db(extractor: MelImageExtractor, signal: np.ndarray) -> np.ndarray:
+    """The seed's path: librosa trim, fix_length, melspectrogram, power_to_db."""
+    p = extractor.profile
+    trimmed, _ = librosa.effects.trim(signal, top_db=p.trim_top_db)
+    clip = librosa.util.fix_length(trimmed, size=p.num_samples)
+    power = librosa.feature.melspectrogram(
+        y=clip, sr=p.sample_rate, n_fft=p.n_fft, hop_length=p.hop_length, n_mels=p.n_mels
+    )
+    return librosa.power_to_db(power, ref=np.max, top_db=p.top_db)
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED_PROFILES))
+@pytest.mark.parametrize(("seconds", "lead"), [(1.3, 0.0), (4.0, 0.5), (12.0, 0.2)])
+def test_mel_db_matches_librosa(name, seconds, lead):
+    extractor = MelImageExtractor(profile_from_mapping(name, SHIPPED_PROFILES[name]))
+    signal = with_silence(speechlike(seconds, 16000, seed=7), 16000, lead, 0.4)
+    ours_db = extractor.mel_unit(signal) * extractor.profile.top_db - extractor.profile.top_db
+    np.testing.assert_allclose(ours_db, librosa_mel_db(extractor, signal), atol=DB_TOLERANCE)
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED_PROFILES))
+def test_shipped_profiles_give_their_shape_in_float32_and_unit_range(name):
+    profile = profile_from_mapping(name, SHIPPED_PROFILES[name])
+    features = MelImageExtractor(profile)(speechlike(2.0, profile.sample_rate))
+    expected = {
+        "resnet": (224, 224, 3),
+        "mobilenet": (224, 224, 3),
+        "unetr": (128, 256),
+        "resnet_low_memory": (128, 128, 3),
+    }[name]
+    assert features.shape == expected == profile.output_shape
+    assert features.dtype == np.float32
+    assert features.min() >= 0.0 and features.max() <= 1.0 and features.max() > 0.9
+    if features.ndim == 3:  # R = G = B
+        assert np.array_equal(features[..., 0], features[..., 2])
+
+
+def test_low_memory_profile_really_uses_64_mels_and_5_seconds():
+    profile = profile_from_mapping("resnet_low_memory", SHIPPED_PROFILES["resnet_low_memory"])
+    extractor = MelImageExtractor(profile)
+    assert extractor.filterbank.shape[0] == 64
+    assert extractor.mel_unit(speechlike(8.0, 16000)).shape == (64, 1 + 5 * 16000 // 512)
+
+
+@pytest.mark.parametrize(
+    "signal",
+    [np.zeros(16000, np.float32), np.full(16000, 0.5, np.float32), np.zeros(0, np.float32)],
+)
+def test_silent_constant_and_empty_clips_are_finite(signal):
+    features = MelImageExtractor(FeatureProfile(height=32, width=32, n_mels=32))(signal)
+    assert np.isfinite(features).all()
+    if not signal.any():
+        assert not features.any()  # silence gives zeros, not NaN from a divide by zero
+
+
+def test_resize_rows_are_convex_weights():
+    for size_in, size_out in [(313, 224), (64, 128), (128, 128)]:
+        matrix = resize_matrix(size_in, size_out)
+        np.testing.assert_allclose(matrix.sum(axis=1), 1.0, rtol=1e-6)
+        assert (matrix >= 0).all()
+    ramp = np.arange(10, dtype=np.float32)
+    np.testing.assert_allclose(
+        resize_matrix(10, 20) @ ramp, np.clip((np.arange(20) + 0.5) / 2 - 0.5, 0, 9), rtol=1e-6
+    )
