@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import struct
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,11 +54,47 @@ def _open_reason(error: Exception) -> str:
         return f"not audio, or a format libsndfile cannot read ({message})"
     if "unsupported" in lowered or "codec" in lowered or "encoding" in lowered:
         return f"unsupported codec ({message})"
-    if "malformed" in lowered or "error in" in lowered:
+    if "lost sync" in lowered or "truncat" in lowered:
+        return f"truncated or corrupt audio data ({message})"
+    if "malformed" in lowered or "error in" in lowered or "sf_info" in lowered:
         return f"corrupt audio header ({message})"
     if "permission" in lowered:
         return "cannot read file: permission denied"
     return f"cannot decode ({message})"
+
+
+def _wav_header_problem(path: str) -> str | None:
+    """Problems libsndfile papers over in a RIFF/WAVE header: a zero sample rate, or a data
+    chunk that promises more bytes than the file holds (a truncated download or copy)."""
+    with open(path, "rb") as handle:
+        head = handle.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        file_size = os.fstat(handle.fileno()).st_size
+        block_align = 0
+        while chunk := handle.read(8):
+            if len(chunk) < 8:
+                return None
+            chunk_id, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            if chunk_id == b"fmt ":
+                fmt = handle.read(min(size, 16))
+                if len(fmt) >= 14:
+                    rate, block_align = struct.unpack("<I", fmt[4:8])[0], fmt[12] | fmt[13] << 8
+                    if rate == 0:
+                        return "implausible sample rate 0 Hz in the header"
+                handle.seek(size - len(fmt) + (size & 1), os.SEEK_CUR)
+            elif chunk_id == b"data":
+                available = file_size - handle.tell()
+                # 0 and 0xFFFFFFFF mark streamed WAVs whose writer never knew the size.
+                if size not in (0, 0xFFFFFFFF) and size > available and block_align:
+                    return (
+                        f"truncated: the header promises {size // block_align} frames, "
+                        f"the file holds {available // block_align}"
+                    )
+                return None
+            else:
+                handle.seek(size + (size & 1), os.SEEK_CUR)
+    return None
 
 
 def load_mono(
@@ -65,6 +102,9 @@ def load_mono(
 ) -> DecodedAudio:
     """Read at most ``max_seconds`` of ``path``, mix to mono, resample to ``target_rate``."""
     _check_entry(path)
+    problem = _wav_header_problem(path)
+    if problem:
+        raise AudioError(problem)
     try:
         with sf.SoundFile(path) as audio_file:
             rate, channels, frames = audio_file.samplerate, audio_file.channels, audio_file.frames
@@ -74,6 +114,10 @@ def load_mono(
                 raise AudioError("no audio samples (header only)")
             wanted = min(frames, int(max_seconds * rate))
             samples = audio_file.read(wanted, dtype="float32", always_2d=True)
+            if len(samples) < wanted:
+                raise AudioError(
+                    f"truncated: the header promises {frames} frames, only {len(samples)} decode"
+                )
     except AudioError:
         raise
     except (RuntimeError, sf.LibsndfileError, ValueError) as error:
@@ -82,7 +126,9 @@ def load_mono(
         raise AudioError("no audio samples could be decoded")
     duration = frames / rate
     if duration < min_seconds:
-        raise AudioError(f"too short: {duration:.3f} s (minimum is {min_seconds} s)")
+        raise AudioError(
+            f"too short: {frames} samples, {duration:.4g} s (minimum is {min_seconds} s)"
+        )
     if not np.isfinite(samples).all():
         raise AudioError("non-finite samples (NaN or infinity)")
     mono = samples.mean(axis=1, dtype=np.float32) if channels > 1 else samples[:, 0]

@@ -1,0 +1,150 @@
+"""Every kind of bad file becomes a failure row with a plain reason; valid oddities pass."""
+
+from __future__ import annotations
+
+import csv
+import os
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import yaml
+from helpers import REPO, speechlike, write_audio
+
+from fraudprep.audio_io import AudioError, load_mono
+from fraudprep.chunks import write_chunks
+from fraudprep.extract import CHUNK_FAILURES, ReadLimits, extract_chunk, read_chunk_metadata
+from fraudprep.manifest import build_manifest
+from fraudprep.profiles import resolve_model_settings
+
+RATE = 16000
+
+
+def wav_bytes(tmp_path: Path, **kwargs) -> bytes:
+    return write_audio(tmp_path / "_source.wav", **kwargs).read_bytes()
+
+
+def patched_rate(data: bytes, rate: int) -> bytes:
+    patched = bytearray(data)
+    patched[24:28] = struct.pack("<I", rate)
+    return bytes(patched)
+
+
+def make_bad_files(directory: Path, tmp_path: Path) -> dict[str, str]:
+    """Write one file per trap; return name -> expected reason fragment."""
+    directory.mkdir(parents=True, exist_ok=True)
+    good = wav_bytes(tmp_path, seconds=1.0)
+    signal = speechlike(1.0, RATE)
+    header = good[:44]
+    cases = {
+        "zero bytes.wav": (b"", "empty file (0 bytes)"),
+        "truncated.wav": (good[: len(good) // 2], "truncated: the header promises 16000 frames"),
+        "random.wav": (np.random.default_rng(0).bytes(4000), "not audio"),
+        "text.flac": (b"this is a text file, not FLAC\n" * 20, "not audio"),
+        "header-only.wav": (header[:40] + struct.pack("<I", 0), "no audio samples (header only)"),
+        "huge-rate.wav": (patched_rate(good, 1_000_000), "implausible sample rate 1000000 Hz"),
+        "zero-rate.wav": (patched_rate(good, 0), "implausible sample rate 0 Hz"),
+    }
+    expected = {}
+    for name, (content, reason) in cases.items():
+        (directory / name).write_bytes(content)
+        expected[name] = reason
+    sf.write(directory / "one-sample.wav", signal[:1], RATE, subtype="PCM_16")
+    expected["one-sample.wav"] = "too short: 1 samples"
+    with_nan = signal.copy()
+    with_nan[100] = np.nan
+    sf.write(directory / "nan.wav", with_nan, RATE, subtype="FLOAT")
+    expected["nan.wav"] = "non-finite samples"
+    sf.write(directory / "flac-cut.flac", signal, RATE)
+    flac = (directory / "flac-cut.flac").read_bytes()
+    (directory / "flac-cut.flac").write_bytes(flac[: len(flac) // 2])
+    expected["flac-cut.flac"] = "truncated or corrupt audio data"
+    (directory / "folder.wav").mkdir()
+    expected["folder.wav"] = "is a directory"
+    os.symlink(directory / "does-not-exist.wav", directory / "dangling.wav")
+    expected["dangling.wav"] = "dangling symbolic link"
+    return expected
+
+
+def make_valid_oddities(directory: Path) -> list[str]:
+    """Files that look odd but are valid audio and must become samples."""
+    signal = speechlike(1.0, RATE)
+    names = []
+    for name, data, rate, kwargs in [
+        ("eight channels.wav", np.tile(signal[:, None], (1, 8)), RATE, {"subtype": "PCM_16"}),
+        ("mu-law.wav", signal, 8000, {"subtype": "ULAW"}),
+        ("flac inside.wav", signal, RATE, {"format": "FLAC"}),
+        ("silent.wav", np.zeros(RATE, np.float32), RATE, {"subtype": "PCM_16"}),
+        ("-leading dash.wav", signal, RATE, {"subtype": "PCM_16"}),
+        ('quote\'s "and" ünïcödé, comma.wav', signal, RATE, {"subtype": "PCM_16"}),
+        ("vorbis.ogg", signal, RATE, {"format": "OGG"}),
+        ("mpeg.mp3", signal, RATE, {"format": "MP3"}),
+        ("UPPER.FLAC", signal, 44100, {"format": "FLAC"}),
+    ]:
+        sf.write(directory / name, data, rate, **kwargs)
+        names.append(name)
+    os.symlink(directory / "mu-law.wav", directory / "link to mu-law.wav")
+    names.append("link to mu-law.wav")
+    return names
+
+
+@pytest.fixture(scope="module")
+def extracted(tmp_path_factory) -> tuple[Path, dict[str, str], list[str]]:
+    tmp_path = tmp_path_factory.mktemp("bad")
+    tree = tmp_path / "tree"
+    expected_failures = make_bad_files(tree / "training" / "fake", tmp_path)
+    real_dir = tree / "training" / "real"
+    real_dir.mkdir(parents=True)
+    valid = make_valid_oddities(real_dir)
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    settings = resolve_model_settings({**config, "batch_size": 4}, "unetr")
+    out = tmp_path / "out"
+    build_manifest(out / "manifest.csv", input_dir=str(tree))
+    (chunk,) = write_chunks(out / "manifest.csv", 1000, out / "chunks.csv")
+    extract_chunk(out / "manifest.csv", chunk, settings, out / "chunk", ReadLimits(0.1, 60))
+    return out / "chunk", expected_failures, valid
+
+
+def test_each_bad_file_is_a_failure_with_its_reason(extracted):
+    chunk_dir, expected, _ = extracted
+    with open(chunk_dir / CHUNK_FAILURES, newline="", encoding="utf-8") as handle:
+        reasons = {Path(row["path"]).name: row["reason"] for row in csv.DictReader(handle)}
+    assert sorted(reasons) == sorted(expected)
+    for name, fragment in expected.items():
+        assert fragment in reasons[name], (name, reasons[name])
+
+
+def test_valid_oddities_become_finite_samples(extracted):
+    chunk_dir, expected, valid = extracted
+    metadata = read_chunk_metadata(chunk_dir)
+    sources = [Path(s).name for batch in metadata["batches"] for s in batch["source_files"]]
+    assert sorted(sources) == sorted(valid)
+    stats = metadata["stats"]
+    assert sum(stats["samples"].values()) + sum(stats["failures"].values()) == len(valid) + len(
+        expected
+    )
+    assert stats["channels"]["8"] == 1 and stats["sample_rates"]["8000"] == 2
+
+
+def test_silent_file_gives_zeros(tmp_path: Path):
+    path = tmp_path / "silent.wav"
+    sf.write(path, np.zeros(RATE, np.float32), RATE)
+    audio = load_mono(str(path), RATE, 60, 0.1)
+    assert not audio.samples.any()
+
+
+def test_long_files_are_read_only_up_to_the_limit(tmp_path: Path):
+    path = write_audio(tmp_path / "long.wav", seconds=30.0, rate=8000)
+    audio = load_mono(str(path), RATE, max_seconds=5.0)
+    assert len(audio.samples) == 5 * RATE
+    assert audio.duration == pytest.approx(30.0)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file, so permissions cannot fail")
+def test_unreadable_file_reports_permission(tmp_path: Path):
+    path = write_audio(tmp_path / "locked.wav")
+    path.chmod(0)
+    with pytest.raises(AudioError, match="permission denied"):
+        load_mono(str(path), RATE, 60)
