@@ -26,5 +26,9 @@ rule all:
         final_outputs(),
 
 
+onstart:
+    record_run_owner()
+
+
 onsuccess:
     print_run_summary()

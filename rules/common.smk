@@ -11,9 +11,16 @@ from fraudprep.manifest import tree_fingerprint
 from fraudprep.memory import limit_threads
 from fraudprep.profiles import resolve_model_settings
 from fraudprep.report import run_summary_lines
+from fraudprep.runlock import clear_stale_locks, record_run_owner
 
 # One BLAS/OpenMP thread per job, as the seed did; jobs inherit this environment.
 limit_threads()
+
+# A run killed with SIGKILL leaves Snakemake's lock behind; remove it when its owner is dead,
+# so that rerunning the same command resumes (see fraudprep.runlock).
+if workflow.is_main_process:
+    if clear_stale_locks():
+        print("Removed the Snakemake lock left by a killed run of this workflow; resuming.")
 
 OUT = config["output_dir"].rstrip("/")
 MODELS = config["models"]

@@ -160,7 +160,7 @@ def test_chunk_output_appears_only_when_complete(for_tree: Path, tmp_path: Path)
     chunk_dir = out / "unetr" / "chunks" / "training-00000"
     assert read_chunk_metadata(chunk_dir)["chunk"]["chunk"] == "training-00000"
     assert not partial_dir_for(chunk_dir).exists()
-    assert not list(out.rglob("*.partial"))
+    assert not list(out.rglob("*.partial*"))
 
 
 def test_too_many_failures_fails_the_run(tree_with_bad_files: Path, tmp_path: Path):

@@ -9,11 +9,14 @@ on POSIX file systems.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
+
+import psutil
 
 PARTIAL_SUFFIX = ".partial"
 
@@ -47,26 +50,46 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", **open_kwargs) 
     _fsync_dir(target.parent)
 
 
-def partial_dir_for(target: str | os.PathLike[str]) -> Path:
-    """The scratch directory a job fills before :func:`publish_dir` renames it to ``target``."""
+def partial_dir_for(target: str | os.PathLike[str], pid: int | None = None) -> Path:
+    """The scratch directory a job fills before :func:`publish_dir` renames it to ``target``.
+
+    It is named by process id: a job orphaned by a killed scheduler may still be running when
+    the rerun's job for the same output starts, and the two must not share scratch space.
+    """
     target = Path(target)
-    return target.with_name(target.name + PARTIAL_SUFFIX)
+    return target.with_name(f"{target.name}{PARTIAL_SUFFIX}-{os.getpid() if pid is None else pid}")
+
+
+def _remove_dead_scratch(target: Path) -> None:
+    for scratch in target.parent.glob(f"{glob.escape(target.name)}{PARTIAL_SUFFIX}-*"):
+        owner = scratch.name.rsplit("-", 1)[1]
+        if owner.isdigit() and not psutil.pid_exists(int(owner)):
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def fresh_partial_dir(target: str | os.PathLike[str]) -> Path:
-    """Create an empty scratch directory for ``target``, discarding one a crash left behind."""
+    """Create an empty scratch directory for ``target``, discarding ones crashed jobs left."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_dead_scratch(target)
     scratch = partial_dir_for(target)
     if scratch.exists():
         shutil.rmtree(scratch)
-    scratch.mkdir(parents=True)
+    scratch.mkdir()
     return scratch
 
 
 def publish_dir(scratch: Path, target: str | os.PathLike[str]) -> None:
-    """Rename a finished scratch directory into place, replacing any older ``target``."""
+    """Rename a finished scratch directory into place, replacing any older ``target``.
+
+    The old directory is first renamed aside, so ``target`` is at every moment either the old
+    complete directory, absent, or the new complete one.
+    """
     target = Path(target)
     if target.exists():
-        shutil.rmtree(target)
+        retired = target.with_name(f".{target.name}.old-{os.getpid()}")
+        os.replace(target, retired)
+        shutil.rmtree(retired)
     os.replace(scratch, target)
     _fsync_dir(target.parent)
 
