@@ -7,7 +7,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from fraudprep.chunks import CHUNK_ID_PATTERN, read_chunks
-from fraudprep.manifest import tree_fingerprint
+from fraudprep.manifest import source_fingerprint
 from fraudprep.memory import limit_threads
 from fraudprep.profiles import resolve_model_settings
 from fraudprep.report import run_summary_lines
@@ -36,14 +36,20 @@ def model_dir(model):
     return f"{OUT}/{model}"
 
 
-def manifest_source():
-    """What the manifest is built from, as a params value: changes in it rerun the manifest."""
+def manifest_source(wildcards):
+    """What the manifest is built from, as a params value: changes in it rerun the manifest.
+
+    Evaluated when the DAG is built, so a bad input_dir or manifest stops the run before any
+    job starts.
+    """
     if config["manifest"]:
-        return {"manifest": config["manifest"]}
-    return {
-        "input_dir": config["input_dir"],
-        "tree": tree_fingerprint(config["input_dir"]),
-    }
+        source = {"manifest": config["manifest"]}
+    else:
+        source = {"input_dir": config["input_dir"]}
+    source["fingerprint"] = source_fingerprint(
+        source.get("input_dir"), source.get("manifest")
+    )
+    return source
 
 
 def manifest_input(wildcards):

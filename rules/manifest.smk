@@ -11,6 +11,6 @@ rule build_manifest:
     conda:
         "../envs/fraudprep.yaml"
     params:
-        source=manifest_source(),
+        source=manifest_source,
     script:
         "../workflow/scripts/build_manifest.py"

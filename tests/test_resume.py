@@ -45,7 +45,8 @@ def digests(workdir: Path) -> dict[str, str]:
 
 
 def published_chunks(workdir: Path) -> list[Path]:
-    return sorted((workdir / OUT).glob("*/chunks/*/chunk.json"))
+    found = (workdir / OUT).glob("*/chunks/*/chunk.json")
+    return sorted(path for path in found if ".partial" not in path.parent.name)
 
 
 def run_to_completion(workdir: Path) -> str:

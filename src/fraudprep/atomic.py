@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-import psutil
+from fraudprep.processes import process_is_gone
 
 PARTIAL_SUFFIX = ".partial"
 
@@ -63,7 +63,7 @@ def partial_dir_for(target: str | os.PathLike[str], pid: int | None = None) -> P
 def _remove_dead_scratch(target: Path) -> None:
     for scratch in target.parent.glob(f"{glob.escape(target.name)}{PARTIAL_SUFFIX}-*"):
         owner = scratch.name.rsplit("-", 1)[1]
-        if owner.isdigit() and not psutil.pid_exists(int(owner)):
+        if owner.isdigit() and process_is_gone(int(owner)):
             shutil.rmtree(scratch, ignore_errors=True)
 
 

@@ -238,17 +238,24 @@ def build_manifest(
     return count
 
 
-def tree_fingerprint(input_dir: str | os.PathLike[str]) -> str:
-    """A digest of the audio files' paths, sizes and modification times under a FoR tree.
-
-    The workflow passes it as a parameter of the manifest step, so adding, removing or
-    replacing a file rebuilds the manifest, and an untouched tree rebuilds nothing.
-    """
+def _rows_digest(rows: Iterable[ManifestRow]) -> str:
     digest = hashlib.sha256()
-    for row in scan_for_tree(input_dir):
+    for row in rows:
         try:
             mtime = os.lstat(row.path).st_mtime_ns
         except OSError:
             mtime = -1
         digest.update(f"{row.path}\0{row.split}\0{row.label}\0{row.size}\0{mtime}\n".encode())
     return digest.hexdigest()
+
+
+def source_fingerprint(input_dir: str | None = None, manifest_csv: str | None = None) -> str:
+    """Check the input (raising :class:`ManifestError`) and digest its files' paths, labels,
+    sizes and modification times.
+
+    The workflow passes it as a parameter of the manifest step, so problems surface before any
+    job runs; adding, removing or replacing a file rebuilds the manifest, and an untouched
+    input rebuilds nothing.
+    """
+    rows = read_manifest_csv(manifest_csv) if manifest_csv else scan_for_tree(input_dir or "")
+    return _rows_digest(rows)

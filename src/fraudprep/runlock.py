@@ -17,6 +17,7 @@ from pathlib import Path
 import psutil
 
 from fraudprep.atomic import atomic_write
+from fraudprep.processes import process_is_gone
 
 OWNER_FILE = "fraudprep-run-owner.json"
 
@@ -35,14 +36,10 @@ def record_run_owner(workdir: str | os.PathLike[str] = ".") -> None:
 
 def _owner_is_gone(owner: dict) -> bool:
     if owner.get("host") != socket.gethostname():
-        return False
+        return False  # a process on another host cannot be checked from here
     try:
-        process = psutil.Process(owner["pid"])
-        # A killed process nobody has reaped yet is a zombie: it holds nothing any more.
-        return process.create_time() != owner["started"] or process.status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
-    except (psutil.Error, KeyError, TypeError):
+        return process_is_gone(int(owner["pid"]), float(owner["started"]))
+    except (KeyError, TypeError, ValueError):
         return False
 
 

@@ -1,0 +1,20 @@
+"""Whether a recorded process is gone, for cleaning up after killed runs and jobs."""
+
+from __future__ import annotations
+
+import psutil
+
+
+def process_is_gone(pid: int, started: float | None = None) -> bool:
+    """True when ``pid`` no longer runs: it does not exist, is a zombie (killed but not yet
+    reaped, so it holds nothing any more), or is a newer process that reused the pid (its
+    start time differs from ``started``)."""
+    try:
+        process = psutil.Process(pid)
+        if started is not None and process.create_time() != started:
+            return True
+        return process.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+    except psutil.Error:
+        return False

@@ -1,0 +1,55 @@
+"""Bad configuration and bad manifests stop the run before any job, with one clear message."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import REPO, write_audio
+
+
+def run(workdir: Path, *config: str) -> subprocess.CompletedProcess:
+    command = [
+        sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
+        "--configfile", str(REPO / "config.yaml"), "--directory", str(workdir),
+        "--cores", "2", "--config", *config,
+    ]  # fmt: skip
+    return subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    write_audio(tmp_path / "corpus" / "training" / "real" / "a.wav")
+    write_audio(tmp_path / "corpus" / "training" / "fake" / "b.wav")
+    write_audio(tmp_path / "audio" / "c.wav")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (["chunk_size=0"], "0 is less than the minimum of 1"),
+        (["memory_mode=tiny"], "'tiny' is not one of ['standard', 'low', 'very_low', 'auto']"),
+        (["batch_size=many"], "Failed validating 'oneOf' in schema['properties']['batch_size']"),
+        (["models=[resnet,vgg]"], "models lists 'vgg', but feature_profiles has no such entry"),
+        (["input_dir=missing"], "input_dir 'missing' does not exist or is not a directory"),
+        (["manifest=nothing.csv"], "Missing input files for rule build_manifest"),
+        (["manifest=no_columns.csv"], "missing column(s) ['split']"),
+        (["manifest=bad_rows.csv"], "line 3: unknown label 'maybe'"),
+        (["manifest=bad_rows.csv"], "line 4: duplicate path 'audio/c.wav' (first on line 2)"),
+        (["manifest=bad_rows.csv"], "line 5: 'missing.wav' does not exist"),
+    ],
+)
+def test_bad_config_fails_before_any_job(workdir: Path, config: list[str], message: str):
+    (workdir / "no_columns.csv").write_text("path,label\naudio/c.wav,real\n")
+    (workdir / "bad_rows.csv").write_text(
+        "path,split,label\naudio/c.wav,train,real\naudio/c.wav,test,maybe\n"
+        "audio/c.wav,test,fake\nmissing.wav,test,fake\n"
+    )
+    result = run(workdir, "input_dir=corpus", *config)
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr
+    assert not (workdir / "logs").exists(), "a job ran before the error was reported"
+    assert not (workdir / "data").exists()
