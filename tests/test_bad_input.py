@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import os
 import struct
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,13 @@ from helpers import REPO, speechlike, write_audio
 
 from fraudprep.audio_io import AudioError, load_mono
 from fraudprep.chunks import write_chunks
-from fraudprep.extract import CHUNK_FAILURES, ReadLimits, extract_chunk, read_chunk_metadata
+from fraudprep.extract import (
+    CHUNK_FAILURES,
+    OutputWriteError,
+    ReadLimits,
+    extract_chunk,
+    read_chunk_metadata,
+)
 from fraudprep.manifest import build_manifest
 from fraudprep.profiles import resolve_model_settings
 
@@ -148,3 +155,31 @@ def test_unreadable_file_reports_permission(tmp_path: Path):
     path.chmod(0)
     with pytest.raises(AudioError, match="permission denied"):
         load_mono(str(path), RATE, 60)
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path):
+    """A 1 MB file system, so that writing outputs runs out of space for real."""
+    mount_point = tmp_path / "tiny"
+    mount_point.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)],
+                             capture_output=True, text=True)  # fmt: skip
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here (needs root): {mounted.stderr.strip()}")
+    yield mount_point
+    subprocess.run(["umount", str(mount_point)], check=True)
+
+
+def test_disk_full_is_a_clear_error_and_leaves_nothing_partial(tiny_disk: Path, tmp_path: Path):
+    tree = tmp_path / "tree"
+    for i in range(12):
+        write_audio(tree / "training" / "real" / f"{i}.wav", seconds=1.0, seed=i)
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    settings = resolve_model_settings({**config, "batch_size": 2}, "resnet")  # 1.2 MB a batch
+    build_manifest(tmp_path / "manifest.csv", input_dir=str(tree))
+    (chunk,) = write_chunks(tmp_path / "manifest.csv", 100, tmp_path / "chunks.csv")
+    target = tiny_disk / "resnet" / "chunks" / chunk.chunk
+    with pytest.raises(OutputWriteError, match=r"No space left on device.*free disk space"):
+        extract_chunk(tmp_path / "manifest.csv", chunk, settings, target)
+    assert not target.exists()
+    assert list(target.parent.iterdir()) == []

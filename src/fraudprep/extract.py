@@ -9,8 +9,10 @@ leaves nothing a rerun would trust.
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import logging
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,7 +24,7 @@ from fraudprep.audio_io import AudioError, load_mono
 from fraudprep.chunks import Chunk, find_chunk
 from fraudprep.features import MelImageExtractor
 from fraudprep.manifest import ManifestRow, iter_manifest
-from fraudprep.memory import check_system_memory, log_memory, rss_mb
+from fraudprep.memory import check_system_memory, log_memory, peak_rss_mb, rss_mb
 from fraudprep.profiles import ModelSettings
 from fraudprep.stats import ChunkStats
 from fraudprep.store import BatchAccumulator
@@ -33,6 +35,28 @@ CHUNK_METADATA = "chunk.json"
 CHUNK_FAILURES = "failures.csv"
 FAILURE_COLUMNS = ("path", "split", "label", "reason")
 PROGRESS_SECONDS = 10.0
+FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
+DENIED_ERRNOS = (errno.EACCES, errno.EPERM)
+
+
+class OutputWriteError(OSError):
+    """Outputs cannot be written (disk full, read-only, no permission); says what to do."""
+
+    @classmethod
+    def from_os_error(cls, error: OSError, output_dir: str | Path) -> OSError:
+        # Permission errors can come from reading inputs too: convert only those on outputs.
+        outputs = Path(output_dir).resolve().parent
+        on_outputs = error.filename is not None and Path(error.filename).resolve().is_relative_to(
+            outputs
+        )
+        if error.errno not in FULL_ERRNOS and not (error.errno in DENIED_ERRNOS and on_outputs):
+            return error
+        return cls(
+            error.errno,
+            f"cannot write outputs under {output_dir}: {error.strerror}. "
+            "Nothing partial was kept; free disk space or set output_dir to a writable place "
+            "with room, then rerun the same command",
+        )
 
 
 @dataclass(frozen=True)
@@ -107,6 +131,25 @@ def extract_chunk(
         settings.memory_mode,
     )
     scratch = fresh_partial_dir(output_dir)
+    try:
+        stats = _extract_into(scratch, manifest_path, chunk, settings, limits)
+        publish_dir(scratch, output_dir)
+    except OSError as error:
+        raise OutputWriteError.from_os_error(error, output_dir) from error
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    log_memory(f"after {chunk.chunk}")
+    log.info("Peak memory usage: %.2f MB", peak_rss_mb())
+    return stats
+
+
+def _extract_into(
+    scratch: Path,
+    manifest_path: str | Path,
+    chunk: Chunk,
+    settings: ModelSettings,
+    limits: ReadLimits,
+) -> ChunkStats:
     extractor = MelImageExtractor(settings.profile)
     batches = BatchAccumulator(scratch, settings.batch_size, extractor.output_shape)
     stats, failures, progress = ChunkStats(), [], Progress(chunk.chunk, chunk.size)
@@ -138,8 +181,6 @@ def extract_chunk(
     batches.flush()
     _check_accounting(chunk, stats, done)
     _write_chunk_outputs(scratch, chunk, settings, batches, failures, stats)
-    publish_dir(scratch, output_dir)
-    log_memory(f"after {chunk.chunk}")
     log.info(
         "%s: %d samples in %d batches, %d failed",
         chunk.chunk,

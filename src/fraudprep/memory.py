@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import resource
 from dataclasses import dataclass, field
 
 import psutil
@@ -39,6 +40,11 @@ def limit_threads(environ: dict[str, str] | None = None) -> None:
 def rss_mb() -> float:
     """This process's resident memory in MB."""
     return psutil.Process().memory_info().rss / MB
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far in MB (the kernel's high-water mark)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def log_memory(label: str) -> float:
