@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from fraudprep.chunks import CHUNK_ID_PATTERN, read_chunks
 from fraudprep.manifest import source_fingerprint
-from fraudprep.memory import limit_threads
+from fraudprep.memory import available_memory_gb, limit_threads
 from fraudprep.profiles import resolve_model_settings
 from fraudprep.report import run_summary_lines
 from fraudprep.runlock import clear_stale_locks, record_run_owner
@@ -16,15 +16,24 @@ from fraudprep.runlock import clear_stale_locks, record_run_owner
 # One BLAS/OpenMP thread per job, as the seed did; jobs inherit this environment.
 limit_threads()
 
-# A run killed with SIGKILL leaves Snakemake's lock behind; remove it when its owner is dead,
-# so that rerunning the same command resumes (see fraudprep.runlock).
-if workflow.is_main_process:
-    if clear_stale_locks():
-        print("Removed the Snakemake lock left by a killed run of this workflow; resuming.")
-
 OUT = config["output_dir"].rstrip("/")
 MODELS = config["models"]
 SETTINGS = {model: resolve_model_settings(config, model) for model in MODELS}
+
+if workflow.is_main_process:
+    # Settings are resolved here, in the process that starts the run; say what auto chose.
+    if config["memory_mode"] == "auto":
+        first = SETTINGS[MODELS[0]]
+        print(
+            f"memory_mode auto: {available_memory_gb():.1f} GB available -> "
+            f"{first.memory_mode} mode, batch size {first.batch_size}"
+        )
+    # A run killed with SIGKILL leaves Snakemake's lock behind; remove it when its owner is
+    # dead, so that rerunning the same command resumes (see fraudprep.runlock).
+    if clear_stale_locks():
+        print(
+            "Removed the Snakemake lock left by a killed run of this workflow; resuming."
+        )
 
 
 wildcard_constraints:

@@ -42,6 +42,10 @@ def rss_mb() -> float:
     return psutil.Process().memory_info().rss / MB
 
 
+def available_memory_gb() -> float:
+    return psutil.virtual_memory().available / GB
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident memory so far in MB (the kernel's high-water mark)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
