@@ -1,6 +1,7 @@
 rule aggregate_batches:
     input:
         chunks=f"{OUT}/chunks.csv",
+        leakage=f"{OUT}/leakage.csv",
         chunk_dirs=chunk_dirs,
     output:
         metadata=f"{OUT}/{{model}}/batch_metadata.pkl",

@@ -7,7 +7,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from fraudprep.chunks import CHUNK_ID_PATTERN, read_chunks
-from fraudprep.manifest import source_fingerprint
+from fraudprep.datasets import DatasetConfig, source_fingerprint
 from fraudprep.memory import available_memory_gb, limit_threads
 from fraudprep.profiles import resolve_model_settings
 from fraudprep.report import run_summary_lines
@@ -45,24 +45,19 @@ def model_dir(model):
     return f"{OUT}/{model}"
 
 
+DATASET = DatasetConfig.from_config(config)
+
+
 def manifest_source(wildcards):
     """What the manifest is built from, as a params value: changes in it rerun the manifest.
 
-    Evaluated when the DAG is built, so a bad input_dir or manifest stops the run before any
-    job starts.
+    Evaluated when the DAG is built, so a bad input stops the run before any job starts.
     """
-    if config["manifest"]:
-        source = {"manifest": config["manifest"]}
-    else:
-        source = {"input_dir": config["input_dir"]}
-    source["fingerprint"] = source_fingerprint(
-        source.get("input_dir"), source.get("manifest")
-    )
-    return source
+    return {**DATASET.as_dict(), "fingerprint": source_fingerprint(DATASET)}
 
 
 def manifest_input(wildcards):
-    return [config["manifest"]] if config["manifest"] else []
+    return [DATASET.manifest] if DATASET.dataset == "csv" else []
 
 
 def chunk_dirs(wildcards):

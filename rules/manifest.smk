@@ -2,7 +2,8 @@ rule build_manifest:
     input:
         manifest_input,
     output:
-        f"{OUT}/manifest.csv",
+        manifest=f"{OUT}/manifest.csv",
+        leakage=f"{OUT}/leakage.csv",
     log:
         "logs/build_manifest.log",
     benchmark:
@@ -12,5 +13,7 @@ rule build_manifest:
         "../envs/fraudprep.yaml"
     params:
         source=manifest_source,
+        hash_files=config["hash_files"],
+        fail_on_leakage=config["fail_on_leakage"],
     script:
         "../workflow/scripts/build_manifest.py"

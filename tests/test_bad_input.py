@@ -16,6 +16,7 @@ from helpers import REPO, speechlike, write_audio
 
 from fraudprep.audio_io import AudioError, load_mono
 from fraudprep.chunks import write_chunks
+from fraudprep.datasets import DatasetConfig, build_manifest
 from fraudprep.extract import (
     CHUNK_FAILURES,
     OutputWriteError,
@@ -23,7 +24,6 @@ from fraudprep.extract import (
     extract_chunk,
     read_chunk_metadata,
 )
-from fraudprep.manifest import build_manifest
 from fraudprep.profiles import resolve_model_settings
 
 RATE = 16000
@@ -108,7 +108,7 @@ def extracted(tmp_path_factory) -> tuple[Path, dict[str, str], list[str]]:
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     settings = resolve_model_settings({**config, "batch_size": 4}, "unetr")
     out = tmp_path / "out"
-    build_manifest(out / "manifest.csv", input_dir=str(tree))
+    build_manifest(out / "manifest.csv", DatasetConfig(input_dir=str(tree)))
     (chunk,) = write_chunks(out / "manifest.csv", 1000, out / "chunks.csv")
     extract_chunk(out / "manifest.csv", chunk, settings, out / "chunk", ReadLimits(0.1, 60))
     return out / "chunk", expected_failures, valid
@@ -176,7 +176,7 @@ def test_disk_full_is_a_clear_error_and_leaves_nothing_partial(tiny_disk: Path, 
         write_audio(tree / "training" / "real" / f"{i}.wav", seconds=1.0, seed=i)
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     settings = resolve_model_settings({**config, "batch_size": 2}, "resnet")  # 1.2 MB a batch
-    build_manifest(tmp_path / "manifest.csv", input_dir=str(tree))
+    build_manifest(tmp_path / "manifest.csv", DatasetConfig(input_dir=str(tree)))
     (chunk,) = write_chunks(tmp_path / "manifest.csv", 100, tmp_path / "chunks.csv")
     target = tiny_disk / "resnet" / "chunks" / chunk.chunk
     with pytest.raises(OutputWriteError, match=r"No space left on device.*free disk space"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +15,9 @@ from helpers import REPO, TREE_FILES, build_tree
 from fraudprep.aggregate import TooManyFailures, aggregate_model
 from fraudprep.atomic import partial_dir_for
 from fraudprep.chunks import write_chunks
+from fraudprep.datasets import DatasetConfig, build_manifest
 from fraudprep.extract import ReadLimits, extract_chunk, read_chunk_metadata
-from fraudprep.manifest import build_manifest, natural_key
+from fraudprep.manifest import natural_key
 from fraudprep.profiles import resolve_model_settings
 
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
@@ -32,7 +34,7 @@ def run_pipeline(
     config = {**CONFIG, "batch_size": batch_size}
     settings = resolve_model_settings(config, model)
     manifest = out / "manifest.csv"
-    build_manifest(manifest, input_dir=str(tree))
+    build_manifest(manifest, DatasetConfig(input_dir=str(tree)), leakage_path=out / "leakage.csv")
     chunks = write_chunks(manifest, chunk_size, out / "chunks.csv")
     chunk_dirs = [out / model / "chunks" / c.chunk for c in chunks]
     for chunk, chunk_dir in zip(chunks, chunk_dirs, strict=True):
@@ -46,6 +48,7 @@ def run_pipeline(
         model_dir / "dataset_stats.pkl",
         model_dir / "failures.csv",
         max_failure_fraction,
+        out / "leakage.csv",
     )
 
 
@@ -166,3 +169,13 @@ def test_chunk_output_appears_only_when_complete(for_tree: Path, tmp_path: Path)
 def test_too_many_failures_fails_the_run(tree_with_bad_files: Path, tmp_path: Path):
     with pytest.raises(TooManyFailures, match=r"2 of 13 files failed \(15.4%\)"):
         run_pipeline(tree_with_bad_files, tmp_path / "out", max_failure_fraction=0.1)
+
+
+def test_stats_report_attacks_leakage_and_one_class_splits(tmp_path: Path):
+    tree = build_tree(tmp_path / "tree", [f for f in TREE_FILES if f[:2] != ("validation", "fake")])
+    shutil.copy(tree / "training/real/spk1 clip1.wav", tree / "testing/real/leaked.wav")
+    stats = run_pipeline(tree, tmp_path / "out")
+    assert stats["leakage"] == {"split_leaks": 1, "label_conflicts": 0, "files_involved": 2}
+    assert stats["attacks"]["training"] == {"-": {"real": 3, "fake": 3}}
+    assert "validation has only real samples (1)" in stats["warnings"]
+    assert any("identical audio" in warning for warning in stats["warnings"])

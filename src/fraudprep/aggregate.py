@@ -18,6 +18,7 @@ from typing import Any
 from fraudprep.atomic import atomic_write, link_or_copy
 from fraudprep.chunks import Chunk, read_chunks, split_order
 from fraudprep.extract import CHUNK_FAILURES, FAILURE_COLUMNS, read_chunk_metadata
+from fraudprep.integrity import read_leak_summary
 from fraudprep.manifest import LABELS, SPLITS
 from fraudprep.report import summary_line
 from fraudprep.stats import ChunkStats
@@ -148,6 +149,26 @@ def dataset_statistics(
     }
 
 
+def attack_counts(stats: ChunkStats) -> dict[str, dict[str, dict[str, int]]]:
+    """samples[split][attack][real|fake]; attack "-" is bona fide or unknown."""
+    nested: dict[str, dict[str, dict[str, int]]] = {split: {} for split in SPLITS}
+    for key, count in sorted(stats.attacks.items()):
+        split, attack, label = key.rsplit("/", 2)
+        per_label = nested[split].setdefault(attack, {"real": 0, "fake": 0})
+        per_label[LABEL_NAMES[int(label)]] += count
+    return nested
+
+
+def balance_warnings(samples: dict[str, dict[str, int]]) -> list[str]:
+    """A split with samples of only one class cannot train or evaluate a detector."""
+    warnings = []
+    for split, counts in samples.items():
+        present = [name for name, n in counts.items() if n]
+        if len(present) == 1:
+            warnings.append(f"{split} has only {present[0]} samples ({counts[present[0]]})")
+    return warnings
+
+
 def aggregate_model(
     chunks: Sequence[Chunk],
     chunk_dirs: Sequence[Path],
@@ -156,6 +177,7 @@ def aggregate_model(
     stats_path: str | Path,
     failures_path: str | Path,
     max_failure_fraction: float = 1.0,
+    leakage_path: str | Path | None = None,
 ) -> dict[str, Any]:
     """Merge a model's chunk outputs into the seed's layout; return the dataset statistics."""
     model_dir = Path(model_dir)
@@ -176,6 +198,16 @@ def aggregate_model(
         stats, chunk_metadata, next_index, output_bytes, reasons, total_files
     )
     _check_identity(summary, total_files)
+    summary["attacks"] = attack_counts(stats)
+    summary["warnings"] = balance_warnings(summary["samples"])
+    if leakage_path is not None:
+        summary["leakage"] = read_leak_summary(leakage_path)
+        if summary["leakage"]["files_involved"]:
+            summary["warnings"].append(
+                f"identical audio across splits or labels: {summary['leakage']}; see {leakage_path}"
+            )
+    for warning in summary["warnings"]:
+        log.warning("%s", warning)
     write_pickle(stats_path, summary)
     write_pickle(metadata_path, metadata)
     _report(summary, failures_path, max_failure_fraction)
@@ -215,6 +247,7 @@ def _report(
 
 def run_aggregation_job(
     chunks_path: str,
+    leakage_path: str,
     chunk_dirs: Sequence[str],
     model_dir: str,
     metadata_path: str,
@@ -232,4 +265,5 @@ def run_aggregation_job(
         stats_path,
         failures_path,
         max_failure_fraction,
+        leakage_path,
     )

@@ -174,6 +174,7 @@ def _extract_into(
                 audio.channels,
                 audio.duration,
                 features,
+                row.attack,
             )
             if batches.add(features, row.label, row.path):
                 check_system_memory()

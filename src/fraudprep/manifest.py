@@ -7,7 +7,6 @@ deterministically, before any feature is computed. Later steps read it by row ra
 from __future__ import annotations
 
 import csv
-import hashlib
 import itertools
 import logging
 import os
@@ -23,18 +22,31 @@ log = logging.getLogger(__name__)
 SPLITS = ("training", "validation", "testing")
 LABELS = {"real": 0, "fake": 1}
 AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".mp3", ".ogg", ".m4a"})
-MANIFEST_COLUMNS = ("path", "split", "label", "size")
+MANIFEST_COLUMNS = ("path", "split", "label", "size", "speaker", "attack", "source", "hash")
 
 # Names users' own manifests commonly use for the same splits and classes.
 SPLIT_ALIASES = {
-    "training": "training", "train": "training",
-    "validation": "validation", "valid": "validation", "val": "validation", "dev": "validation",
-    "testing": "testing", "test": "testing", "eval": "testing",
-}  # fmt: skip
+    "training": "training",
+    "train": "training",
+    "validation": "validation",
+    "valid": "validation",
+    "val": "validation",
+    "dev": "validation",
+    "testing": "testing",
+    "test": "testing",
+    "eval": "testing",
+}
 LABEL_ALIASES = {
-    "0": 0, "real": 0, "bonafide": 0, "bona-fide": 0, "genuine": 0,
-    "1": 1, "fake": 1, "spoof": 1, "synthetic": 1,
-}  # fmt: skip
+    "0": 0,
+    "real": 0,
+    "bonafide": 0,
+    "bona-fide": 0,
+    "genuine": 0,
+    "1": 1,
+    "fake": 1,
+    "spoof": 1,
+    "synthetic": 1,
+}
 MAX_LISTED_PROBLEMS = 10
 
 
@@ -47,6 +59,10 @@ class ManifestRow(NamedTuple):
     split: str
     label: int
     size: int
+    speaker: str = ""
+    attack: str = ""  # attack / system id of a fake ("-" or "" for real or unknown)
+    source: str = ""  # which dataset reader produced the row
+    hash: str = ""  # content hash of the file's bytes, for leakage checks
 
 
 def natural_key(text: str) -> tuple:
@@ -108,7 +124,7 @@ def scan_for_tree(input_dir: str | os.PathLike[str]) -> list[ManifestRow]:
                 continue
             for path, is_audio in _walk_audio(class_dirs[label_name]):
                 if is_audio:
-                    rows.append(ManifestRow(path, split, label, file_size(path)))
+                    rows.append(ManifestRow(path, split, label, file_size(path), source="for"))
                 else:
                     skipped.append(path)
     if skipped:
@@ -126,68 +142,127 @@ def scan_for_tree(input_dir: str | os.PathLike[str]) -> list[ManifestRow]:
     return sorted(rows, key=row_sort_key)
 
 
-def _problem_message(source: str, problems: list[str]) -> str:
-    shown = problems[:MAX_LISTED_PROBLEMS]
-    more = len(problems) - len(shown)
-    tail = f"\n  ... and {more} more" if more else ""
-    return f"{source}: {len(problems)} problem(s):\n  " + "\n  ".join(shown) + tail
+class Problems:
+    """Collects every problem in an input (with file and line) to report them all at once."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.items: list[str] = []
+
+    def add(self, message: str) -> None:
+        self.items.append(message)
+
+    def raise_if_any(self) -> None:
+        if not self.items:
+            return
+        shown = self.items[:MAX_LISTED_PROBLEMS]
+        more = len(self.items) - len(shown)
+        tail = f"\n  ... and {more} more" if more else ""
+        raise ManifestError(
+            f"{self.source}: {len(self.items)} problem(s):\n  " + "\n  ".join(shown) + tail
+        )
 
 
-def read_manifest_csv(manifest_path: str | os.PathLike[str]) -> list[ManifestRow]:
-    """Read a user's CSV (``path,split,label`` at least) into checked, sorted manifest rows.
+def parse_label(text: str, label_map: dict[str, str] | None = None) -> int | None:
+    """0 (real) or 1 (fake) from a label as datasets spell it, or None if unknown."""
+    key = (text or "").strip().lower()
+    mapped = {k.lower(): v for k, v in (label_map or {}).items()}.get(key, key)
+    return LABEL_ALIASES.get(str(mapped).lower())
 
-    Relative paths are taken relative to the CSV's own directory, so a manifest can travel
-    with its data.
+
+def resolve_path(raw_path: str, base: Path) -> str:
+    """Relative paths are relative to the file that lists them, so listings travel with data."""
+    return raw_path if os.path.isabs(raw_path) else os.path.normpath(os.path.join(base, raw_path))
+
+
+DEFAULT_CSV_COLUMNS = {
+    "path": "path",
+    "split": "split",
+    "label": "label",
+    "speaker": "speaker",
+    "attack": "attack",
+}
+
+
+def read_manifest_csv(
+    manifest_path: str | os.PathLike[str],
+    columns: dict[str, str] | None = None,
+    label_map: dict[str, str] | None = None,
+) -> list[ManifestRow]:
+    """Read a user's CSV or TSV into checked, sorted manifest rows.
+
+    ``columns`` maps our names (path, split, label, speaker, attack) to the file's column
+    names; path, split and label are required. ``label_map`` adds label spellings
+    (e.g. ``{"human": "real", "tts": "fake"}``).
     """
     source = Path(manifest_path)
     if not source.is_file():
         raise ManifestError(f"manifest {str(source)!r} does not exist; fix the manifest key")
-    base = source.parent
+    columns = {**DEFAULT_CSV_COLUMNS, **(columns or {})}
+    problems = Problems(str(source))
     rows: list[ManifestRow] = []
-    problems: list[str] = []
     seen: dict[str, int] = {}
     with open(source, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in ("path", "split", "label") if c not in (reader.fieldnames or [])]
+        reader = csv.DictReader(handle, delimiter="\t" if source.suffix.lower() == ".tsv" else ",")
+        required = [columns[c] for c in ("path", "split", "label")]
+        missing = [c for c in required if c not in (reader.fieldnames or [])]
         if missing:
             raise ManifestError(
-                f"{source}: missing column(s) {missing}; the header must contain path,split,label "
-                f"(found {reader.fieldnames})"
+                f"{source}: missing column(s) {missing}; the header must contain "
+                f"{','.join(required)} (found {reader.fieldnames}); see csv_columns in the config"
             )
         for line_number, record in enumerate(reader, start=2):
-            row = _checked_row(record, base, line_number, seen, problems)
+            fields = {ours: record.get(theirs) or "" for ours, theirs in columns.items()}
+            row = _checked_row(
+                fields, source.parent, f"line {line_number}", seen, problems, label_map
+            )
             if row is not None:
                 rows.append(row)
-    if problems:
-        raise ManifestError(_problem_message(str(source), problems))
+    problems.raise_if_any()
     if not rows:
         raise ManifestError(f"{source}: no rows")
     return sorted(rows, key=row_sort_key)
 
 
 def _checked_row(
-    record: dict[str, str], base: Path, line_number: int, seen: dict[str, int], problems: list[str]
+    fields: dict[str, str],
+    base: Path,
+    where: str,
+    seen: dict[str, int | str],
+    problems: Problems,
+    label_map: dict[str, str] | None = None,
+    source: str = "csv",
 ) -> ManifestRow | None:
-    where = f"line {line_number}"
-    raw_path = (record.get("path") or "").strip()
-    split = SPLIT_ALIASES.get((record.get("split") or "").strip().lower())
-    label = LABEL_ALIASES.get((record.get("label") or "").strip().lower())
+    raw_path = fields["path"].strip()
+    split = SPLIT_ALIASES.get(fields["split"].strip().lower())
+    label = parse_label(fields["label"], label_map)
     if not raw_path:
-        problems.append(f"{where}: empty path")
+        problems.add(f"{where}: empty path")
         return None
     if split is None:
-        problems.append(f"{where}: unknown split {record.get('split')!r} (use {'/'.join(SPLITS)})")
+        problems.add(f"{where}: unknown split {fields['split']!r} (use {'/'.join(SPLITS)})")
     if label is None:
-        problems.append(f"{where}: unknown label {record.get('label')!r} (use 0/real or 1/fake)")
-    path = raw_path if os.path.isabs(raw_path) else os.path.normpath(os.path.join(base, raw_path))
+        problems.add(
+            f"{where}: unknown label {fields['label']!r} (use 0/real/bonafide or 1/fake/spoof, "
+            "or add it to label_map)"
+        )
+    path = resolve_path(raw_path, base)
     if path in seen:
-        problems.append(f"{where}: duplicate path {raw_path!r} (first on line {seen[path]})")
-    seen.setdefault(path, line_number)
+        problems.add(f"{where}: duplicate path {raw_path!r} (first on {seen[path]})")
+    seen.setdefault(path, where)
     if not os.path.lexists(path):
-        problems.append(f"{where}: {path!r} does not exist")
+        problems.add(f"{where}: {path!r} does not exist")
     if split is None or label is None:
         return None
-    return ManifestRow(path, split, label, file_size(path))
+    return ManifestRow(
+        path,
+        split,
+        label,
+        file_size(path),
+        fields.get("speaker", "").strip(),
+        fields.get("attack", "").strip(),
+        source,
+    )
 
 
 def write_manifest(rows: Iterable[ManifestRow], path: str | os.PathLike[str]) -> int:
@@ -212,50 +287,4 @@ def iter_manifest(
         if tuple(header or ()) != MANIFEST_COLUMNS:
             raise ManifestError(f"{path}: not a fraudprep manifest (header {header})")
         for record in itertools.islice(reader, start, stop):
-            yield ManifestRow(record[0], record[1], int(record[2]), int(record[3]))
-
-
-def build_manifest(
-    output_path: str | os.PathLike[str],
-    input_dir: str | None = None,
-    manifest_csv: str | None = None,
-) -> int:
-    """Write the manifest from a user's CSV if given, else by scanning ``input_dir``."""
-    if manifest_csv:
-        rows = read_manifest_csv(manifest_csv)
-        source = f"manifest {manifest_csv}"
-    elif input_dir:
-        rows = scan_for_tree(input_dir)
-        source = f"input_dir {input_dir}"
-    else:
-        raise ManifestError("Set input_dir (a FoR-layout tree) or manifest (a CSV) in the config")
-    count = write_manifest(rows, output_path)
-    for split in SPLITS:
-        for label_name, label in LABELS.items():
-            n = sum(1 for r in rows if r.split == split and r.label == label)
-            log.info("%s/%s: %d files", split, label_name, n)
-    log.info("Manifest of %d files from %s written to %s", count, source, output_path)
-    return count
-
-
-def _rows_digest(rows: Iterable[ManifestRow]) -> str:
-    digest = hashlib.sha256()
-    for row in rows:
-        try:
-            mtime = os.lstat(row.path).st_mtime_ns
-        except OSError:
-            mtime = -1
-        digest.update(f"{row.path}\0{row.split}\0{row.label}\0{row.size}\0{mtime}\n".encode())
-    return digest.hexdigest()
-
-
-def source_fingerprint(input_dir: str | None = None, manifest_csv: str | None = None) -> str:
-    """Check the input (raising :class:`ManifestError`) and digest its files' paths, labels,
-    sizes and modification times.
-
-    The workflow passes it as a parameter of the manifest step, so problems surface before any
-    job runs; adding, removing or replacing a file rebuilds the manifest, and an untouched
-    input rebuilds nothing.
-    """
-    rows = read_manifest_csv(manifest_csv) if manifest_csv else scan_for_tree(input_dir or "")
-    return _rows_digest(rows)
+            yield ManifestRow(record[0], record[1], int(record[2]), int(record[3]), *record[4:])

@@ -72,6 +72,7 @@ class ChunkStats:
 
     samples: Counter = field(default_factory=Counter)  # "split/label" -> samples written
     failures: Counter = field(default_factory=Counter)  # "split/label" -> failed files
+    attacks: Counter = field(default_factory=Counter)  # "split/attack/label" -> samples
     sample_rates: Counter = field(default_factory=Counter)  # original rate -> files
     channels: Counter = field(default_factory=Counter)  # original channel count -> files
     duration: Moments = field(default_factory=Moments)  # original seconds, decoded files
@@ -88,8 +89,10 @@ class ChunkStats:
         channels: int,
         duration: float,
         features: np.ndarray,
+        attack: str = "",
     ) -> None:
         self.samples[f"{split}/{label}"] += 1
+        self.attacks[f"{split}/{attack or '-'}/{label}"] += 1
         self.sample_rates[str(rate)] += 1
         self.channels[str(channels)] += 1
         self.duration = self.duration.add_observations(np.array([[duration]]))
@@ -108,6 +111,7 @@ class ChunkStats:
         return ChunkStats(
             samples=self.samples + other.samples,
             failures=self.failures + other.failures,
+            attacks=self.attacks + other.attacks,
             sample_rates=self.sample_rates + other.sample_rates,
             channels=self.channels + other.channels,
             duration=self.duration.merge(other.duration),
@@ -121,6 +125,7 @@ class ChunkStats:
         return {
             "samples": dict(sorted(self.samples.items())),
             "failures": dict(sorted(self.failures.items())),
+            "attacks": dict(sorted(self.attacks.items())),
             "sample_rates": dict(sorted(self.sample_rates.items(), key=lambda kv: int(kv[0]))),
             "channels": dict(sorted(self.channels.items(), key=lambda kv: int(kv[0]))),
             "duration": self.duration.to_json(),
@@ -136,6 +141,7 @@ class ChunkStats:
         return cls(
             samples=Counter(values["samples"]),
             failures=Counter(values["failures"]),
+            attacks=Counter(values["attacks"]),
             sample_rates=Counter(values["sample_rates"]),
             channels=Counter(values["channels"]),
             duration=Moments.from_json(values["duration"]),

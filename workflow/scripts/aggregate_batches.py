@@ -12,6 +12,7 @@ from fraudprep.logs import log_job_to  # noqa: E402
 log_job_to(snakemake.log[0])
 run_aggregation_job(
     chunks_path=snakemake.input.chunks,
+    leakage_path=snakemake.input.leakage,
     chunk_dirs=list(snakemake.input.chunk_dirs),
     model_dir=snakemake.params.model_dir,
     metadata_path=snakemake.output.metadata,
