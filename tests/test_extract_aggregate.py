@@ -121,6 +121,14 @@ def test_stats_hold_counts_rates_and_training_normalisation(for_tree: Path, tmp_
     assert norm["band_mean"].shape == (128,) and norm["channel_std"].shape == (3,)
     assert np.all(np.isfinite(norm["band_std"]))
     assert stats["duration_seconds"]["min"] == pytest.approx(0.6)
+    histogram = stats["duration_histogram"]
+    assert sum(histogram.values()) == 11
+    assert (histogram["0.5-1"], histogram["1-2"], histogram["2-3"], histogram["3-4"]) == (
+        3,
+        5,
+        2,
+        1,
+    )
     assert stats["batches"] == {"training": 3, "validation": 1, "testing": 2}
     assert stats["output_bytes"] == sum(
         p.stat().st_size for p in (tmp_path / "out" / "resnet_low_memory").glob("*_batch_*.pkl")

@@ -21,7 +21,7 @@ from fraudprep.extract import CHUNK_FAILURES, FAILURE_COLUMNS, read_chunk_metada
 from fraudprep.integrity import read_leak_summary
 from fraudprep.manifest import LABELS, SPLITS
 from fraudprep.report import summary_line
-from fraudprep.stats import ChunkStats
+from fraudprep.stats import DURATION_BIN_EDGES, ChunkStats, duration_bin
 from fraudprep.store import BATCH_SUFFIX, write_pickle
 
 log = logging.getLogger(__name__)
@@ -104,6 +104,13 @@ def _split_label_counts(counter: Counter) -> dict[str, dict[str, int]]:
     }
 
 
+def histogram_in_bin_order(histogram: Counter) -> dict[str, int]:
+    """Duration bins from shortest to longest, empty bins included, for plotting."""
+    labels = [duration_bin(edge - 1e-9) for edge in DURATION_BIN_EDGES]
+    labels.append(duration_bin(DURATION_BIN_EDGES[-1]))
+    return {label: histogram.get(label, 0) for label in labels}
+
+
 def dataset_statistics(
     stats: ChunkStats,
     chunk_metadata: dict,
@@ -133,6 +140,7 @@ def dataset_statistics(
             "max": stats.duration_max,
             "total": float(duration.mean[0] * duration.count) if samples else 0.0,
         },
+        "duration_histogram": histogram_in_bin_order(stats.duration_histogram),
         "original_sample_rates": {int(k): v for k, v in stats.sample_rates.items()},
         "original_channels": {int(k): v for k, v in stats.channels.items()},
         "normalization": {

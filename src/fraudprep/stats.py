@@ -66,6 +66,20 @@ def feature_views(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return bands, channels
 
 
+# Upper edges (seconds) of the duration histogram's bins; the last bin is open-ended.
+DURATION_BIN_EDGES = (0.5, 1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 60)
+
+
+def duration_bin(seconds: float) -> str:
+    """Label of the histogram bin holding ``seconds``, e.g. "2-3" or ">60"."""
+    lower = 0.0
+    for upper in DURATION_BIN_EDGES:
+        if seconds < upper:
+            return f"{lower:g}-{upper:g}"
+        lower = upper
+    return f">{lower:g}"
+
+
 @dataclass
 class ChunkStats:
     """Everything the aggregate rule reports, for one chunk or merged over many."""
@@ -76,6 +90,7 @@ class ChunkStats:
     sample_rates: Counter = field(default_factory=Counter)  # original rate -> files
     channels: Counter = field(default_factory=Counter)  # original channel count -> files
     duration: Moments = field(default_factory=Moments)  # original seconds, decoded files
+    duration_histogram: Counter = field(default_factory=Counter)  # bin label -> files
     duration_min: float = math.inf
     duration_max: float = 0.0
     band_moments: Moments = field(default_factory=Moments)  # training split only
@@ -96,6 +111,7 @@ class ChunkStats:
         self.sample_rates[str(rate)] += 1
         self.channels[str(channels)] += 1
         self.duration = self.duration.add_observations(np.array([[duration]]))
+        self.duration_histogram[duration_bin(duration)] += 1
         self.duration_min = min(self.duration_min, duration)
         self.duration_max = max(self.duration_max, duration)
         if split == "training":
@@ -115,6 +131,7 @@ class ChunkStats:
             sample_rates=self.sample_rates + other.sample_rates,
             channels=self.channels + other.channels,
             duration=self.duration.merge(other.duration),
+            duration_histogram=self.duration_histogram + other.duration_histogram,
             duration_min=min(self.duration_min, other.duration_min),
             duration_max=max(self.duration_max, other.duration_max),
             band_moments=self.band_moments.merge(other.band_moments),
@@ -129,6 +146,7 @@ class ChunkStats:
             "sample_rates": dict(sorted(self.sample_rates.items(), key=lambda kv: int(kv[0]))),
             "channels": dict(sorted(self.channels.items(), key=lambda kv: int(kv[0]))),
             "duration": self.duration.to_json(),
+            "duration_histogram": dict(sorted(self.duration_histogram.items())),
             "duration_min": None if math.isinf(self.duration_min) else self.duration_min,
             "duration_max": self.duration_max,
             "band_moments": self.band_moments.to_json(),
@@ -145,6 +163,7 @@ class ChunkStats:
             sample_rates=Counter(values["sample_rates"]),
             channels=Counter(values["channels"]),
             duration=Moments.from_json(values["duration"]),
+            duration_histogram=Counter(values["duration_histogram"]),
             duration_min=math.inf if duration_min is None else duration_min,
             duration_max=values["duration_max"],
             band_moments=Moments.from_json(values["band_moments"]),
