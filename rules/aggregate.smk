@@ -4,8 +4,8 @@ rule aggregate_batches:
         leakage=f"{OUT}/leakage.csv",
         chunk_dirs=chunk_dirs,
     output:
-        metadata=f"{OUT}/{{model}}/batch_metadata.pkl",
-        stats=f"{OUT}/{{model}}/dataset_stats.pkl",
+        metadata=f"{OUT}/{{model}}/{STORAGE.metadata_name}",
+        stats=f"{OUT}/{{model}}/{STORAGE.stats_name}",
         failures=f"{OUT}/{{model}}/failures.csv",
     log:
         "logs/aggregate_batches/{model}.log",

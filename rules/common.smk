@@ -12,11 +12,13 @@ from fraudprep.memory import available_memory_gb, limit_threads
 from fraudprep.profiles import resolve_model_settings
 from fraudprep.report import run_summary_lines
 from fraudprep.runlock import clear_stale_locks, record_run_owner
+from fraudprep.store import storage_format
 
 # One BLAS/OpenMP thread per job, as the seed did; jobs inherit this environment.
 limit_threads()
 
 OUT = config["output_dir"].rstrip("/")
+STORAGE = storage_format(config["format"])
 MODELS = config["models"]
 SETTINGS = {model: resolve_model_settings(config, model) for model in MODELS}
 
@@ -78,7 +80,7 @@ def final_outputs():
     return [
         f"{model_dir(model)}/{name}"
         for model in MODELS
-        for name in ("batch_metadata.pkl", "dataset_stats.pkl", "failures.csv")
+        for name in (STORAGE.metadata_name, STORAGE.stats_name, "failures.csv")
     ]
 
 

@@ -16,7 +16,13 @@ from fraudprep.features import (
 )
 from fraudprep.profiles import FeatureProfile, profile_from_mapping
 
-SHIPPED_PROFILES = yaml.safe_load((REPO / "config.yaml").read_text())["feature_profiles"]
+SHIPPED_PROFILES = {
+    name: values
+    for name, values in yaml.safe_load((REPO / "config.yaml").read_text())[
+        "feature_profiles"
+    ].items()
+    if values.get("kind", "mel_image") == "mel_image"
+}
 DB_TOLERANCE = 0.01  # dB, on the mel-dB matrix before scaling to [0, 1]
 
 

@@ -22,7 +22,7 @@ from fraudprep.integrity import read_leak_summary
 from fraudprep.manifest import LABELS, SPLITS
 from fraudprep.report import summary_line
 from fraudprep.stats import DURATION_BIN_EDGES, ChunkStats, duration_bin
-from fraudprep.store import BATCH_SUFFIX, write_pickle
+from fraudprep.store import FORMATS, StorageFormat, storage_format
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +33,16 @@ class TooManyFailures(RuntimeError):
     """More files failed than ``max_failure_fraction`` allows."""
 
 
-def batch_file_name(split: str, index: int) -> str:
-    return f"{split}_batch_{index}{BATCH_SUFFIX}"
+def batch_stem(split: str, index: int) -> str:
+    return f"{split}_batch_{index}"
+
+
+def _batch_paths(storage: StorageFormat, model_dir: Path, stem: str) -> dict[str, str]:
+    """Where a batch's files are, under the metadata keys readers use."""
+    paths = [(model_dir / f"{stem}{suffix}").as_posix() for suffix in storage.batch_suffixes]
+    if storage.name == "pickle":
+        return {"file_path": paths[0]}  # the key the seed's loading snippet reads
+    return {"data_path": paths[0], "labels_path": paths[1]}
 
 
 def _link_batches(
@@ -46,14 +54,16 @@ def _link_batches(
 ) -> dict:
     """Give a chunk's batches their global names; return the chunk's metadata."""
     chunk_metadata = read_chunk_metadata(chunk_dir)
+    storage = storage_format(chunk_metadata["settings"]["storage_format"])
     for record in chunk_metadata["batches"]:
         index = next_index[chunk.split]
         next_index[chunk.split] += 1
-        final = model_dir / batch_file_name(chunk.split, index)
-        link_or_copy(chunk_dir / record["name"], final)
+        stem = batch_stem(chunk.split, index)
+        for suffix in storage.batch_suffixes:
+            link_or_copy(chunk_dir / f"{record['stem']}{suffix}", model_dir / f"{stem}{suffix}")
         metadata[chunk.split].append(
             {
-                "file_path": final.as_posix(),
+                **_batch_paths(storage, model_dir, stem),
                 "batch_index": index,
                 "num_samples": record["num_samples"],
                 "labels": record["labels"],
@@ -65,13 +75,17 @@ def _link_batches(
     return chunk_metadata
 
 
-def _remove_stale_batches(model_dir: Path, batch_counts: Counter) -> int:
-    """Delete batch files a previous, larger run left beyond this run's last index."""
+def _remove_stale_batches(model_dir: Path, batch_counts: Counter, current: StorageFormat) -> int:
+    """Delete batch files a previous, larger run (or another format) left behind."""
     removed = 0
-    pattern = re.compile(rf"({'|'.join(SPLITS)})_batch_(\d+){re.escape(BATCH_SUFFIX)}")
+    suffixes = "|".join(re.escape(s) for f in FORMATS.values() for s in f.batch_suffixes)
+    pattern = re.compile(rf"({'|'.join(SPLITS)})_batch_(\d+)({suffixes})")
     for path in model_dir.iterdir():
         match = pattern.fullmatch(path.name)
-        if match and int(match.group(2)) >= batch_counts[match.group(1)]:
+        if match and (
+            int(match.group(2)) >= batch_counts[match.group(1)]
+            or match.group(3) not in current.batch_suffixes
+        ):
             path.unlink()
             removed += 1
     return removed
@@ -126,7 +140,7 @@ def dataset_statistics(
         "model": chunk_metadata["settings"]["model"],
         "settings": chunk_metadata["settings"],
         "feature_shape": tuple(chunk_metadata["feature_shape"]),
-        "dtype": "float32",
+        "dtype": chunk_metadata["settings"]["profile"]["dtype"],
         "total_files": total_files,
         "total_samples": samples,
         "total_failures": sum(stats.failures.values()),
@@ -145,7 +159,7 @@ def dataset_statistics(
         "original_channels": {int(k): v for k, v in stats.channels.items()},
         "normalization": {
             "split": "training",
-            "num_samples": stats.band_moments.count // max(chunk_metadata["feature_shape"][1], 1),
+            "num_samples": stats.samples["training/0"] + stats.samples["training/1"],
             "band_mean": stats.band_moments.mean.astype("float32"),
             "band_std": stats.band_moments.std.astype("float32"),
             "channel_mean": stats.channel_moments.mean.astype("float32"),
@@ -197,7 +211,8 @@ def aggregate_model(
         chunk_metadata = _link_batches(chunk, Path(chunk_dir), model_dir, next_index, metadata)
         stats = stats.merge(ChunkStats.from_json(chunk_metadata["stats"]))
         output_bytes += sum(record["bytes"] for record in chunk_metadata["batches"])
-    removed = _remove_stale_batches(model_dir, next_index)
+    storage = storage_format(chunk_metadata["settings"]["storage_format"])
+    removed = _remove_stale_batches(model_dir, next_index, storage)
     if removed:
         log.info("Removed %d batch files left by an earlier, larger run", removed)
     reasons = write_failures([Path(d) for _, d in ordered], Path(failures_path))
@@ -216,8 +231,8 @@ def aggregate_model(
             )
     for warning in summary["warnings"]:
         log.warning("%s", warning)
-    write_pickle(stats_path, summary)
-    write_pickle(metadata_path, metadata)
+    storage.write_document(stats_path, summary)
+    storage.write_document(metadata_path, metadata)
     _report(summary, failures_path, max_failure_fraction)
     return summary
 

@@ -22,12 +22,12 @@ import numpy as np
 from fraudprep.atomic import atomic_write, fresh_partial_dir, publish_dir
 from fraudprep.audio_io import AudioError, load_mono
 from fraudprep.chunks import Chunk, find_chunk
-from fraudprep.features import MelImageExtractor
+from fraudprep.features import Extractor, make_extractor
 from fraudprep.manifest import ManifestRow, iter_manifest
 from fraudprep.memory import check_system_memory, log_memory, peak_rss_mb, rss_mb
 from fraudprep.profiles import ModelSettings
 from fraudprep.stats import ChunkStats
-from fraudprep.store import BatchAccumulator
+from fraudprep.store import BatchAccumulator, storage_format
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ class Progress:
             self.last_report = now
 
 
-def features_for(row: ManifestRow, extractor: MelImageExtractor, limits: ReadLimits):
+def features_for(row: ManifestRow, extractor: Extractor, limits: ReadLimits):
     """Decode one file and compute its features; raise AudioError with the reason if not."""
     audio = load_mono(
         row.path, extractor.profile.sample_rate, limits.max_input_seconds, limits.min_duration
@@ -150,8 +150,14 @@ def _extract_into(
     settings: ModelSettings,
     limits: ReadLimits,
 ) -> ChunkStats:
-    extractor = MelImageExtractor(settings.profile)
-    batches = BatchAccumulator(scratch, settings.batch_size, extractor.output_shape)
+    extractor = make_extractor(settings.profile)
+    batches = BatchAccumulator(
+        scratch,
+        settings.batch_size,
+        extractor.output_shape,
+        storage_format(settings.storage_format),
+        settings.profile.dtype,
+    )
     stats, failures, progress = ChunkStats(), [], Progress(chunk.chunk, chunk.size)
     done = 0
     for done, row in enumerate(iter_manifest(manifest_path, chunk.start, chunk.stop), start=1):

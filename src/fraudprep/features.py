@@ -1,4 +1,5 @@
-"""Log-mel image features in float32 numpy, built from a :class:`FeatureProfile`.
+"""Features in float32 numpy, built from a :class:`FeatureProfile`: log-mel images, LFCCs
+and raw waveforms.
 
 The filterbank, window and resize matrices are computed once per profile and reused for
 every file; everything per file is float32. The steps follow librosa's defaults (centred
@@ -85,11 +86,22 @@ def trim_silence(samples: np.ndarray, top_db: float) -> np.ndarray:
     return samples[start:stop]
 
 
-def fix_length(samples: np.ndarray, length: int) -> np.ndarray:
-    """Cut to ``length`` samples, or pad the end with zeros."""
+def fix_length(samples: np.ndarray, length: int, pad_mode: str = "zeros") -> np.ndarray:
+    """Cut to ``length`` samples, or pad the end with zeros or by repeating the clip."""
     if len(samples) >= length:
         return samples[:length]
+    if pad_mode == "repeat" and len(samples):
+        return np.resize(samples, length)  # np.resize repeats the data cyclically
     return np.pad(samples, (0, length - len(samples)))
+
+
+def centred_window(win_length: int, n_fft: int) -> np.ndarray:
+    """A periodic Hann window of ``win_length`` zero-padded to ``n_fft`` in the middle (as
+    librosa does when win_length < n_fft)."""
+    window = np.zeros(n_fft, dtype=np.float32)
+    start = (n_fft - win_length) // 2
+    window[start : start + win_length] = hann_window(win_length)
+    return window
 
 
 def power_spectrogram(
@@ -129,18 +141,12 @@ def resize_matrix(size_in: int, size_out: int) -> np.ndarray:
     return matrix.astype(np.float32)
 
 
-class MelImageExtractor:
+class Extractor:
     """Turns mono float32 audio at the profile's rate into one float32 feature array."""
 
     def __init__(self, profile: FeatureProfile) -> None:
         self.profile = profile
-        self.filterbank = mel_filterbank(
-            profile.sample_rate, profile.n_fft, profile.n_mels, profile.fmin, profile.fmax
-        )
-        self.window = hann_window(profile.n_fft)
-        height, width = profile.output_shape[:2]
-        self.rows_matrix = resize_matrix(profile.n_mels, height)
-        self.columns_matrix_t = resize_matrix(profile.num_frames, width).T.copy()
+        self.window = centred_window(profile.win_length or profile.n_fft, profile.n_fft)
 
     @property
     def output_shape(self) -> tuple[int, ...]:
@@ -150,14 +156,88 @@ class MelImageExtractor:
         """The fixed-length clip features are computed from: trimmed, then padded or cut."""
         if self.profile.trim_top_db is not None:
             samples = trim_silence(samples, self.profile.trim_top_db)
-        return fix_length(samples, self.profile.num_samples)
+        return fix_length(samples, self.profile.num_samples, self.profile.pad_mode)
+
+    def power(self, samples: np.ndarray) -> np.ndarray:
+        """(frames, 1 + n_fft // 2) power spectrum of the clip."""
+        return power_spectrogram(
+            self.clip(samples), self.profile.n_fft, self.profile.hop_length, self.window
+        )
+
+    def __call__(self, samples: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+class RawExtractor(Extractor):
+    """The waveform itself, cut or padded to a fixed length (AASIST, RawNet2)."""
+
+    def __call__(self, samples: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(self.clip(samples), dtype=np.float32)
+
+
+def linear_filterbank(
+    sample_rate: int, n_fft: int, n_filters: int, fmin: float = 0.0, fmax: float | None = None
+) -> np.ndarray:
+    """Triangular filters with linearly spaced centres, shape (n_filters, 1 + n_fft // 2)."""
+    fmax = sample_rate / 2 if fmax is None else fmax
+    fft_freqs = np.linspace(0, sample_rate / 2, 1 + n_fft // 2)
+    edges = np.linspace(fmin, fmax, n_filters + 2)
+    widths = np.diff(edges)
+    ramps = np.subtract.outer(edges, fft_freqs)
+    lower = -ramps[:-2] / widths[:-1, None]
+    upper = ramps[2:] / widths[1:, None]
+    return np.maximum(0, np.minimum(lower, upper)).astype(np.float32)
+
+
+def deltas(features: np.ndarray, width: int = 2) -> np.ndarray:
+    """Regression deltas over time (axis 1), edges padded by repetition:
+    d_t = sum_n n (c_{t+n} - c_{t-n}) / (2 sum_n n^2), n = 1..width."""
+    padded = np.pad(features, ((0, 0), (width, width)), mode="edge")
+    frames = features.shape[1]
+    weighted = sum(
+        n * (padded[:, width + n : width + n + frames] - padded[:, width - n : width - n + frames])
+        for n in range(1, width + 1)
+    )
+    return (weighted / (2 * sum(n * n for n in range(1, width + 1)))).astype(np.float32)
+
+
+class LfccExtractor(Extractor):
+    """Linear-frequency cepstral coefficients with deltas, the LFCC-LCNN baseline's input:
+    power spectrum -> linear triangular filters -> log -> DCT-II (orthonormal)."""
+
+    def __init__(self, profile: FeatureProfile) -> None:
+        super().__init__(profile)
+        self.filterbank = linear_filterbank(
+            profile.sample_rate, profile.n_fft, profile.n_filters, profile.fmin, profile.fmax
+        )
+        self.dct = scipy.fft.dct(np.eye(profile.n_filters), type=2, norm="ortho", axis=0)[
+            : profile.n_lfcc
+        ].astype(np.float32)
+
+    def __call__(self, samples: np.ndarray) -> np.ndarray:
+        energies = self.filterbank @ self.power(samples).T
+        cepstra = self.dct @ np.log(np.maximum(energies, np.float32(AMIN)))
+        if not self.profile.deltas:
+            return cepstra.astype(np.float32, copy=False)
+        first = deltas(cepstra)
+        return np.concatenate([cepstra, first, deltas(first)]).astype(np.float32, copy=False)
+
+
+class MelImageExtractor(Extractor):
+    """The log-mel image: mel dB scaled to [0, 1], resized, 1 or 3 channels."""
+
+    def __init__(self, profile: FeatureProfile) -> None:
+        super().__init__(profile)
+        self.filterbank = mel_filterbank(
+            profile.sample_rate, profile.n_fft, profile.n_mels, profile.fmin, profile.fmax
+        )
+        height, width = profile.output_shape[:2]
+        self.rows_matrix = resize_matrix(profile.n_mels, height)
+        self.columns_matrix_t = resize_matrix(profile.num_frames, width).T.copy()
 
     def mel_unit(self, samples: np.ndarray) -> np.ndarray:
         """The (n_mels, frames) mel-dB matrix in [0, 1], row 0 the lowest band."""
-        power = power_spectrogram(
-            self.clip(samples), self.profile.n_fft, self.profile.hop_length, self.window
-        )
-        return unit_db(self.filterbank @ power.T, self.profile.top_db)
+        return unit_db(self.filterbank @ self.power(samples).T, self.profile.top_db)
 
     def __call__(self, samples: np.ndarray) -> np.ndarray:
         image = self.rows_matrix @ self.mel_unit(samples) @ self.columns_matrix_t
@@ -166,3 +246,10 @@ class MelImageExtractor:
             # Channels-last RGB with R = G = B, what ImageNet-style networks take.
             return np.repeat(image[:, :, None], 3, axis=2)
         return image
+
+
+EXTRACTORS = {"mel_image": MelImageExtractor, "lfcc": LfccExtractor, "raw": RawExtractor}
+
+
+def make_extractor(profile: FeatureProfile) -> Extractor:
+    return EXTRACTORS[profile.kind](profile)

@@ -19,10 +19,22 @@ class ConfigError(ValueError):
     """The configuration cannot work; the message says which key and what to do."""
 
 
+KINDS = ("mel_image", "lfcc", "raw")
+STORAGE_FORMATS = ("pickle", "npy")
+PAD_MODES = ("zeros", "repeat")
+DTYPES = ("float32", "int16")
+
+
 @dataclass(frozen=True)
 class FeatureProfile:
-    """A log-mel image front-end: audio -> fixed-length clip -> mel dB -> image in [0, 1]."""
+    """A front-end: audio -> fixed-length clip -> features of one fixed shape.
 
+    ``kind`` picks the front-end: ``mel_image`` (log-mel image in [0, 1]), ``lfcc`` (linear
+    cepstra with deltas, the LFCC-LCNN baseline's input) or ``raw`` (the waveform itself, as
+    AASIST and RawNet2 take it).
+    """
+
+    kind: str = "mel_image"
     sample_rate: int = 16000
     duration: float = 10.0
     trim_top_db: float | None = 20.0
@@ -37,6 +49,12 @@ class FeatureProfile:
     channels: int = 1
     patch_size: int | None = None
     batch_size: int | None = None
+    win_length: int | None = None  # analysis window; None means n_fft
+    n_filters: int = 20  # lfcc: linear triangular filters
+    n_lfcc: int = 20  # lfcc: cepstral coefficients kept
+    deltas: bool = True  # lfcc: append first and second differences
+    pad_mode: str = "zeros"  # short clips: pad with zeros, or repeat them (AASIST's way)
+    dtype: str = "float32"  # raw may be stored as int16 to halve the disk
 
     @property
     def num_samples(self) -> int:
@@ -49,6 +67,10 @@ class FeatureProfile:
 
     @property
     def output_shape(self) -> tuple[int, ...]:
+        if self.kind == "raw":
+            return (self.num_samples,)
+        if self.kind == "lfcc":
+            return (self.n_lfcc * (3 if self.deltas else 1), self.num_frames)
         height = self.height or self.n_mels
         width = self.width or self.num_frames
         return (height, width) if self.channels == 1 else (height, width, self.channels)
@@ -74,6 +96,15 @@ def profile_from_mapping(name: str, values: dict[str, Any]) -> FeatureProfile:
 
 def check_profile(name: str, profile: FeatureProfile) -> None:
     problems = []
+    for key, allowed in (("kind", KINDS), ("pad_mode", PAD_MODES), ("dtype", DTYPES)):
+        if getattr(profile, key) not in allowed:
+            problems.append(f"{key} must be one of {list(allowed)}, not {getattr(profile, key)!r}")
+    if profile.dtype == "int16" and profile.kind != "raw":
+        problems.append("dtype int16 is only for kind raw (features are not integers)")
+    if profile.kind == "lfcc" and profile.n_lfcc > profile.n_filters:
+        problems.append(f"n_lfcc {profile.n_lfcc} exceeds n_filters {profile.n_filters}")
+    if (profile.win_length or profile.n_fft) > profile.n_fft:
+        problems.append(f"win_length {profile.win_length} exceeds n_fft {profile.n_fft}")
     if profile.hop_length > profile.n_fft:
         problems.append(f"hop_length {profile.hop_length} exceeds n_fft {profile.n_fft}")
     if profile.n_mels > profile.n_fft // 2 + 1:
@@ -83,7 +114,7 @@ def check_profile(name: str, profile: FeatureProfile) -> None:
         problems.append(f"need fmin < fmax <= {nyquist} Hz (sample_rate / 2)")
     if profile.channels not in (1, 3):
         problems.append(f"channels must be 1 or 3, not {profile.channels}")
-    if profile.patch_size:
+    if profile.patch_size and profile.kind == "mel_image":
         for side in profile.output_shape[:2]:
             if side % profile.patch_size:
                 problems.append(
@@ -111,6 +142,7 @@ class ModelSettings:
     memory_mode: str
     batch_size: int
     profile: FeatureProfile
+    storage_format: str = "pickle"
 
     def job_memory_mb(self, max_input_seconds: float = 60.0) -> int:
         """A generous memory request for one extraction job (MB), before retries.
@@ -131,6 +163,7 @@ class ModelSettings:
             "memory_mode": self.memory_mode,
             "batch_size": self.batch_size,
             "profile": self.profile.as_dict(),
+            "storage_format": self.storage_format,
         }
 
     @classmethod
@@ -140,6 +173,7 @@ class ModelSettings:
             memory_mode=values["memory_mode"],
             batch_size=int(values["batch_size"]),
             profile=FeatureProfile(**values["profile"]),
+            storage_format=values.get("storage_format", "pickle"),
         )
 
 
@@ -165,4 +199,7 @@ def resolve_model_settings(
         batch_size = min(profile.batch_size or mode_batch_size, mode_batch_size)
     if int(batch_size) < 1:
         raise ConfigError(f"batch_size must be a positive integer or 'auto', not {batch_size!r}")
-    return ModelSettings(model=model, memory_mode=mode, batch_size=int(batch_size), profile=profile)
+    storage = config.get("format", "pickle")
+    if storage not in STORAGE_FORMATS:
+        raise ConfigError(f"format must be one of {list(STORAGE_FORMATS)}, not {storage!r}")
+    return ModelSettings(model, mode, int(batch_size), profile, storage)

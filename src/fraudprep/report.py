@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fraudprep.store import read_pickle
+from fraudprep.loader import read_dataset_stats
 
 
 def summary_line(stats: dict[str, Any], failures_path: str | Path) -> str:
@@ -19,15 +19,15 @@ def run_summary_lines(output_dir: str | Path, models: list[str]) -> list[str]:
     lines = [f"fraudprep outputs in {output_dir}/:"]
     for model in models:
         model_dir = Path(output_dir) / model
-        stats_path = model_dir / "dataset_stats.pkl"
-        if not stats_path.exists():
+        try:
+            stats = read_dataset_stats(output_dir, model)
+        except FileNotFoundError:
             lines.append(f"  {model}: not produced by this run")
             continue
-        stats = read_pickle(stats_path)
         batches = ", ".join(f"{split} {n}" for split, n in stats["batches"].items())
         lines.append(f"  {model}: {summary_line(stats, model_dir / 'failures.csv')}")
         lines.append(
             f"    {stats['total_batches']} batches ({batches}) of shape "
-            f"{tuple(stats['feature_shape'])} float32; metadata {model_dir / 'batch_metadata.pkl'}"
+            f"{tuple(stats['feature_shape'])} {stats['dtype']}; metadata {model_dir}/"
         )
     return lines

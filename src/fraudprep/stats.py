@@ -57,9 +57,13 @@ class Moments:
 def feature_views(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Observations for per-band and per-channel statistics of one sample.
 
-    Returns (band observations (width, height), channel observations (height*width, channels)).
-    Rows of a mel image are mel bands (resized), so per-band means are per-row means.
+    Returns (band observations (columns, rows), channel observations (values, channels)).
+    Rows of a mel image are mel bands (resized) and rows of an LFCC matrix are coefficients,
+    so per-band statistics are per-row; a waveform is one band and one channel.
     """
+    if features.ndim == 1:
+        column = features.reshape(-1, 1)
+        return column, column
     image = features if features.ndim == 3 else features[:, :, None]
     bands = image[:, :, 0].T
     channels = image.reshape(-1, image.shape[2])

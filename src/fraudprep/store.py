@@ -1,13 +1,19 @@
-"""Batch files: the seed's pickle layout, behind one small writer interface.
+"""Batch files and metadata on disk, behind one small interface with two formats.
 
-A batch file is a pickled dict ``{'data': float32 array (n, ...), 'labels': int64 array (n,),
-'source_files': [paths]}``; the seed's loading snippet reads ``data`` and ``labels``. Callers
-go through :class:`BatchAccumulator` and never touch the format, so another backend can be
-added beside pickle without touching extraction.
+- ``pickle`` (the seed's layout, the default): ``<stem>.pkl`` holding
+  ``{'data': array (n, ...), 'labels': int64 (n,), 'source_files': [paths]}``, with
+  ``batch_metadata.pkl`` and ``dataset_stats.pkl``. The seed's loading snippet reads it.
+- ``npy`` (safe to load from someone else's disk): ``<stem>.data.npy`` and
+  ``<stem>.labels.npy``, loadable with ``allow_pickle=False`` and memory-mappable, with
+  ``batch_metadata.json`` and ``dataset_stats.json``. Loading runs no code.
+
+Extraction and aggregation go through :class:`StorageFormat` and :class:`BatchAccumulator`
+and never touch a format's details; readers use :mod:`fraudprep.loader`.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import pickle
 from dataclasses import dataclass, field
@@ -22,7 +28,7 @@ log = logging.getLogger(__name__)
 
 # A fixed protocol keeps the bytes identical across Python versions that support it.
 PICKLE_PROTOCOL = 5
-BATCH_SUFFIX = ".pkl"
+INT16_SCALE = 32767
 
 
 def write_pickle(path: str | Path, obj: Any) -> int:
@@ -37,11 +43,89 @@ def read_pickle(path: str | Path) -> Any:
         return pickle.load(handle)
 
 
+def _json_ready(value: Any) -> Any:
+    """numpy arrays and scalars as lists and numbers; tuples as lists; keys as strings."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(v) for v in value]
+    return value
+
+
+def write_json(path: str | Path, obj: Any) -> int:
+    with atomic_write(path, "w", encoding="utf-8") as handle:
+        json.dump(_json_ready(obj), handle, indent=1)
+        return handle.tell()
+
+
+def read_json(path: str | Path) -> Any:
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def _save_npy(path: Path, array: np.ndarray) -> int:
+    with atomic_write(path, "wb") as handle:
+        np.save(handle, array, allow_pickle=False)
+        return handle.tell()
+
+
+@dataclass(frozen=True)
+class StorageFormat:
+    """How batches, metadata and statistics are written for one ``format`` value."""
+
+    name: str
+    batch_suffixes: tuple[str, ...]
+    metadata_name: str
+    stats_name: str
+
+    def write_batch(self, directory: Path, stem: str, data: np.ndarray, labels: np.ndarray,
+                    sources: list[str]) -> int:  # fmt: skip
+        """Write one batch as ``stem`` + suffixes in ``directory``; return bytes written."""
+        if self.name == "pickle":
+            payload = {"data": data, "labels": labels, "source_files": sources}
+            return write_pickle(directory / f"{stem}.pkl", payload)
+        return _save_npy(directory / f"{stem}.data.npy", data) + _save_npy(
+            directory / f"{stem}.labels.npy", labels
+        )
+
+    def write_document(self, path: str | Path, obj: Any) -> int:
+        """Metadata and statistics: pickle for the seed's users, JSON for the safe format."""
+        return write_pickle(path, obj) if self.name == "pickle" else write_json(path, obj)
+
+    def read_document(self, path: str | Path) -> Any:
+        return read_pickle(path) if self.name == "pickle" else read_json(path)
+
+
+FORMATS = {
+    "pickle": StorageFormat("pickle", (".pkl",), "batch_metadata.pkl", "dataset_stats.pkl"),
+    "npy": StorageFormat(
+        "npy", (".data.npy", ".labels.npy"), "batch_metadata.json", "dataset_stats.json"
+    ),
+}
+
+
+def storage_format(name: str) -> StorageFormat:
+    if name not in FORMATS:
+        raise ValueError(f"format {name!r} is not one of {sorted(FORMATS)}")
+    return FORMATS[name]
+
+
+def to_storage_dtype(features: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Features as stored: float32 as is; waveforms in [-1, 1] as int16 (half the disk)."""
+    if dtype == np.int16:
+        return np.clip(np.rint(features * INT16_SCALE), -INT16_SCALE - 1, INT16_SCALE)
+    return features
+
+
 @dataclass
 class BatchRecord:
     """What a written batch holds, for the metadata table."""
 
-    name: str
+    stem: str
     num_samples: int
     labels: list[int]
     source_files: list[str]
@@ -58,16 +142,18 @@ class BatchAccumulator:
     directory: Path
     batch_size: int
     sample_shape: tuple[int, ...]
+    storage: StorageFormat = FORMATS["pickle"]
+    dtype: str = "float32"
     written: list[BatchRecord] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._data = np.zeros((self.batch_size, *self.sample_shape), dtype=np.float32)
+        self._data = np.zeros((self.batch_size, *self.sample_shape), dtype=np.dtype(self.dtype))
         self._labels: list[int] = []
         self._sources: list[str] = []
 
     def add(self, features: np.ndarray, label: int, source_file: str) -> BatchRecord | None:
         """Add one sample; return the batch record if this sample completed a batch."""
-        self._data[len(self._labels)] = features
+        self._data[len(self._labels)] = to_storage_dtype(features, self._data.dtype)
         self._labels.append(label)
         self._sources.append(source_file)
         if len(self._labels) == self.batch_size:
@@ -79,14 +165,12 @@ class BatchAccumulator:
         count = len(self._labels)
         if count == 0:
             return None
-        name = f"batch_{len(self.written):05d}{BATCH_SUFFIX}"
-        payload = {
-            "data": self._data[:count],
-            "labels": np.asarray(self._labels, dtype=np.int64),
-            "source_files": list(self._sources),
-        }
-        size = write_pickle(self.directory / name, payload)
-        record = BatchRecord(name, count, list(self._labels), list(self._sources), size)
+        stem = f"batch_{len(self.written):05d}"
+        labels = np.asarray(self._labels, dtype=np.int64)
+        size = self.storage.write_batch(
+            self.directory, stem, self._data[:count], labels, list(self._sources)
+        )
+        record = BatchRecord(stem, count, list(self._labels), list(self._sources), size)
         self.written.append(record)
         log.info("Saved batch %d with %d samples", len(self.written) - 1, count)
         self._labels.clear()

@@ -1,0 +1,127 @@
+"""Reading the outputs back: whole splits as arrays, batch by batch, or sample by sample.
+
+Works for both storage formats; with ``npy`` batches are memory-mapped, so iterating a split
+reads only what is touched and loading runs no code from the files. Paths are found from the
+model directory, so outputs can be moved or read from any working directory.
+
+    import fraudprep
+    x, y = fraudprep.load("data/preprocessed", "resnet", "training")
+    for x, y in fraudprep.iter_batches("data/preprocessed", "resnet", "validation"):
+        ...
+    dataset = fraudprep.BatchDataset("data/preprocessed", "resnet", "training")
+    x0, y0 = dataset[0]  # also a torch Dataset when torch is installed (duck-typed)
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fraudprep.store import StorageFormat, read_pickle, storage_format
+
+SETTINGS_FILE = "settings.json"
+
+
+def _model_dir(output_dir: str | Path, model: str) -> Path:
+    model_dir = Path(output_dir) / model
+    if not (model_dir / SETTINGS_FILE).exists():
+        found = sorted(p.parent.name for p in Path(output_dir).glob(f"*/{SETTINGS_FILE}"))
+        raise FileNotFoundError(
+            f"no outputs for model {model!r} in {output_dir} (models there: {found}); "
+            "run the workflow first"
+        )
+    return model_dir
+
+
+def _storage(model_dir: Path) -> StorageFormat:
+    settings = json.loads((model_dir / SETTINGS_FILE).read_text(encoding="utf-8"))
+    return storage_format(settings.get("storage_format", "pickle"))
+
+
+def read_metadata(output_dir: str | Path, model: str) -> dict[str, list[dict[str, Any]]]:
+    """``metadata[split]`` = list of batch entries (paths, num_samples, labels, sources)."""
+    model_dir = _model_dir(output_dir, model)
+    storage = _storage(model_dir)
+    return storage.read_document(model_dir / storage.metadata_name)
+
+
+def read_dataset_stats(output_dir: str | Path, model: str) -> dict[str, Any]:
+    model_dir = _model_dir(output_dir, model)
+    storage = _storage(model_dir)
+    return storage.read_document(model_dir / storage.stats_name)
+
+
+def _read_batch(
+    model_dir: Path, storage: StorageFormat, entry: dict, mmap: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    if storage.name == "pickle":
+        batch = read_pickle(model_dir / Path(entry["file_path"]).name)
+        return batch["data"], batch["labels"]
+    mode = "r" if mmap else None
+    data = np.load(model_dir / Path(entry["data_path"]).name, mmap_mode=mode, allow_pickle=False)
+    labels = np.load(model_dir / Path(entry["labels_path"]).name, allow_pickle=False)
+    return data, labels
+
+
+def iter_batches(
+    output_dir: str | Path, model: str, split: str, mmap: bool = True
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Yield (data, labels) per batch, in order; only one batch is held at a time."""
+    model_dir = _model_dir(output_dir, model)
+    storage = _storage(model_dir)
+    for entry in read_metadata(output_dir, model)[split]:
+        yield _read_batch(model_dir, storage, entry, mmap)
+
+
+def load(output_dir: str | Path, model: str, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """The whole split as two arrays, (data, labels). Needs memory for all of it."""
+    batches = list(iter_batches(output_dir, model, split, mmap=False))
+    if not batches:
+        stats = read_dataset_stats(output_dir, model)
+        return np.zeros((0, *stats["feature_shape"]), np.float32), np.zeros(0, np.int64)
+    return np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches])
+
+
+class BatchDataset:
+    """Sample-level access to one split: ``len(ds)``, ``ds[i] -> (features, label)``.
+
+    It has the shape of a map-style ``torch.utils.data.Dataset`` (``__len__`` and
+    ``__getitem__``), so a torch ``DataLoader`` takes it when torch is installed; torch is
+    not needed otherwise. The last batch read is cached, so sequential access reads each
+    batch file once.
+    """
+
+    def __init__(self, output_dir: str | Path, model: str, split: str) -> None:
+        self._model_dir = _model_dir(output_dir, model)
+        self._storage = _storage(self._model_dir)
+        self._entries = read_metadata(output_dir, model)[split]
+        self._starts = np.cumsum([0] + [e["num_samples"] for e in self._entries]).tolist()
+        self._cached: tuple[int, tuple[np.ndarray, np.ndarray]] | None = None
+
+    def __len__(self) -> int:
+        return self._starts[-1]
+
+    def _batch(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        if self._cached is None or self._cached[0] != index:
+            batch = _read_batch(self._model_dir, self._storage, self._entries[index], mmap=True)
+            self._cached = (index, batch)
+        return self._cached[1]
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, int]:
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(f"sample {index} out of range for {len(self)} samples")
+        batch_index = bisect.bisect_right(self._starts, index) - 1
+        data, labels = self._batch(batch_index)
+        offset = index - self._starts[batch_index]
+        return np.asarray(data[offset]), int(labels[offset])
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, int]]:
+        for index in range(len(self)):
+            yield self[index]

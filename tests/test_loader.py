@@ -1,0 +1,95 @@
+"""Reading outputs back in both formats: load, iter_batches, BatchDataset."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from helpers import REPO
+
+import fraudprep
+from fraudprep.aggregate import aggregate_model
+from fraudprep.chunks import write_chunks
+from fraudprep.datasets import DatasetConfig, build_manifest
+from fraudprep.extract import extract_chunk
+from fraudprep.profiles import resolve_model_settings
+
+CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
+
+
+def produce(tree: Path, out: Path, model: str, storage: str) -> Path:
+    settings = resolve_model_settings({**CONFIG, "batch_size": 3, "format": storage}, model)
+    build_manifest(out / "manifest.csv", DatasetConfig(input_dir=str(tree)))
+    chunks = write_chunks(out / "manifest.csv", 4, out / "chunks.csv")
+    model_dir = out / model
+    model_dir.mkdir(parents=True)
+    (model_dir / "settings.json").write_text(json.dumps(settings.as_dict()))
+    dirs = [model_dir / "chunks" / c.chunk for c in chunks]
+    for chunk, chunk_dir in zip(chunks, dirs, strict=True):
+        extract_chunk(out / "manifest.csv", chunk, settings, chunk_dir)
+    fmt = {"pickle": ("batch_metadata.pkl", "dataset_stats.pkl"),
+           "npy": ("batch_metadata.json", "dataset_stats.json")}[storage]  # fmt: skip
+    aggregate_model(chunks, dirs, model_dir, model_dir / fmt[0], model_dir / fmt[1],
+                    model_dir / "failures.csv")  # fmt: skip
+    return out
+
+
+@pytest.fixture(params=["pickle", "npy"])
+def outputs(request, for_tree: Path, tmp_path: Path) -> tuple[Path, str]:
+    return produce(for_tree, tmp_path / "out", "lfcc", request.param), request.param
+
+
+def test_load_gives_the_whole_split(outputs):
+    out, _ = outputs
+    data, labels = fraudprep.load(out, "lfcc", "training")
+    assert data.shape == (6, 60, 401) and data.dtype == np.float32
+    assert labels.tolist() == [1, 1, 1, 0, 0, 0]
+    empty = fraudprep.load(out, "lfcc", "validation")[0]
+    assert len(empty) == 2
+
+
+def test_iter_batches_and_dataset_agree_with_load(outputs):
+    out, storage = outputs
+    data, labels = fraudprep.load(out, "lfcc", "testing")
+    batches = list(fraudprep.iter_batches(out, "lfcc", "testing"))
+    assert [len(b[1]) for b in batches] == [3]
+    if storage == "npy":
+        assert isinstance(batches[0][0], np.memmap)  # read lazily, not into memory
+    dataset = fraudprep.BatchDataset(out, "lfcc", "testing")
+    assert len(dataset) == 3
+    for i, (x, y) in enumerate(dataset):
+        np.testing.assert_array_equal(x, data[i])
+        assert y == labels[i]
+    np.testing.assert_array_equal(dataset[-1][0], data[-1])
+    with pytest.raises(IndexError):
+        dataset[3]
+
+
+def test_npy_outputs_load_without_pickle(for_tree: Path, tmp_path: Path):
+    out = produce(for_tree, tmp_path / "out", "unetr", "npy")
+    model_dir = out / "unetr"
+    assert not list(model_dir.glob("*.pkl"))
+    metadata = json.loads((model_dir / "batch_metadata.json").read_text())
+    entry = metadata["training"][0]
+    data = np.load(model_dir / Path(entry["data_path"]).name, allow_pickle=False)
+    labels = np.load(model_dir / Path(entry["labels_path"]).name, allow_pickle=False)
+    assert data.shape == (3, 128, 256) and labels.tolist() == entry["labels"]
+    stats = fraudprep.read_dataset_stats(out, "unetr")
+    assert stats["total_samples"] == 11 and len(stats["normalization"]["band_mean"]) == 128
+
+
+def test_pickle_format_keeps_the_seed_snippet_keys(for_tree: Path, tmp_path: Path):
+    out = produce(for_tree, tmp_path / "out", "unetr", "pickle")
+    metadata = pickle.loads((out / "unetr" / "batch_metadata.pkl").read_bytes())
+    assert set(metadata) == {"training", "validation", "testing"}
+    assert all("file_path" in entry for entries in metadata.values() for entry in entries)
+
+
+def test_missing_model_names_the_ones_present(outputs):
+    out, _ = outputs
+    with pytest.raises(FileNotFoundError, match=r"models there: \['lfcc'\]"):
+        fraudprep.load(out, "resnet", "training")
