@@ -12,18 +12,23 @@ configfile: "config.yaml"
 validate(config, "schemas/config.schema.yaml")
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/manifest.smk"
 include: "rules/settings.smk"
 include: "rules/chunks.smk"
 include: "rules/extract.smk"
 include: "rules/aggregate.smk"
+include: "rules/report.smk"
 
 
 rule all:
     default_target: True
     input:
         final_outputs(),
+        REPORT_OUTPUTS if config["report_figures"] else [],
 
 
 onstart:

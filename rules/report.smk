@@ -1,0 +1,125 @@
+# Figures for `snakemake --report report.html` (fraudprep.report_plots, docs/report.md).
+# Data figures are a function of the outputs alone and live beside them; the job figure plots
+# measured times, so it lives with the benchmarks it reads (outputs stay byte-identical
+# across reruns).
+
+REPORT_DIR = f"{OUT}/report"
+REPORT_FIGURES = {
+    "counts": "counts.png",
+    "durations": "durations.png",
+    "sample_rates": "sample_rates.png",
+    "failure_reasons": "failure_reasons.png",
+    "failures_table": "failures.html",
+    "examples": "examples.png",
+}
+JOBS_FIGURE = "benchmarks/report/extract_features/{model}.png"
+
+# Every report figure of every model: rule all asks for them (variables, not functions, keep
+# `snakemake --lint` quiet about functions outside rules/common.smk).
+REPORT_OUTPUTS = [
+    path
+    for model in MODELS
+    for path in [
+        *(f"{REPORT_DIR}/{model}/{name}" for name in REPORT_FIGURES.values()),
+        JOBS_FIGURE.format(model=model),
+    ]
+]
+
+
+rule plot_report:
+    input:
+        stats=rules.aggregate_batches.output.stats,
+        metadata=rules.aggregate_batches.output.metadata,
+        failures=report(
+            rules.aggregate_batches.output.failures,
+            caption="../workflow/report/failures_csv.rst",
+            category="2. Failures",
+            subcategory="{model}",
+            labels={"model": "{model}", "figure": "failures.csv (download)"},
+        ),
+    output:
+        counts=report(
+            f"{REPORT_DIR}/{{model}}/{REPORT_FIGURES['counts']}",
+            caption="../workflow/report/counts.rst",
+            category="1. Samples",
+            subcategory="{model}",
+            labels={
+                "model": "{model}",
+                "figure": "samples per split, class and attack",
+            },
+        ),
+        durations=report(
+            f"{REPORT_DIR}/{{model}}/{REPORT_FIGURES['durations']}",
+            caption="../workflow/report/durations.rst",
+            category="1. Samples",
+            subcategory="{model}",
+            labels={"model": "{model}", "figure": "durations"},
+        ),
+        sample_rates=report(
+            f"{REPORT_DIR}/{{model}}/{REPORT_FIGURES['sample_rates']}",
+            caption="../workflow/report/sample_rates.rst",
+            category="1. Samples",
+            subcategory="{model}",
+            labels={"model": "{model}", "figure": "original sample rates"},
+        ),
+        failure_reasons=report(
+            f"{REPORT_DIR}/{{model}}/{REPORT_FIGURES['failure_reasons']}",
+            caption="../workflow/report/failure_reasons.rst",
+            category="2. Failures",
+            subcategory="{model}",
+            labels={"model": "{model}", "figure": "failure reasons"},
+        ),
+        failures_table=report(
+            f"{REPORT_DIR}/{{model}}/{REPORT_FIGURES['failures_table']}",
+            caption="../workflow/report/failures_table.rst",
+            category="2. Failures",
+            subcategory="{model}",
+            labels={"model": "{model}", "figure": "failures table"},
+        ),
+        examples=report(
+            f"{REPORT_DIR}/{{model}}/{REPORT_FIGURES['examples']}",
+            caption="../workflow/report/examples.rst",
+            category="3. Features",
+            subcategory="{model}",
+            labels={"model": "{model}", "figure": "example features"},
+        ),
+    log:
+        "logs/plot_report/{model}.log",
+    benchmark:
+        "benchmarks/plot_report/{model}.tsv"
+    localrule: True
+    conda:
+        "../envs/fraudprep.yaml"
+    params:
+        per_class=3,
+    script:
+        "../workflow/scripts/plot_report.py"
+
+
+# Benchmarks and logs are read, not declared as inputs: a deleted log must not rerun the
+# extraction. Aggregation runs after every extraction job, so they exist by then.
+rule plot_job_resources:
+    input:
+        chunks=rules.split_chunks.output[0],
+        stats=rules.aggregate_batches.output.stats,
+    output:
+        report(
+            JOBS_FIGURE,
+            caption="../workflow/report/job_resources.rst",
+            category="4. Jobs",
+            subcategory="{model}",
+            labels={"model": "{model}", "figure": "extraction runtime and memory"},
+        ),
+    log:
+        "logs/plot_job_resources/{model}.log",
+    benchmark:
+        "benchmarks/plot_job_resources/{model}.tsv"
+    localrule: True
+    conda:
+        "../envs/fraudprep.yaml"
+    params:
+        # Functions: a plain string would have its {model} and {chunk} expanded here.
+        benchmark=lambda wildcards: str(rules.extract_features.benchmark),
+        log=lambda wildcards: str(rules.extract_features.log[0]),
+    script:
+        "../workflow/scripts/plot_report.py"
