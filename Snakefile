@@ -32,7 +32,7 @@ rule all:
 
 
 onstart:
-    record_run_owner()
+    note_run_owner()
 
 
 onsuccess:

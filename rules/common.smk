@@ -73,7 +73,14 @@ def chunk_dirs(wildcards):
 
 def extract_mem_mb(wildcards, attempt):
     """Memory request for one extraction job: grows with batch size, and with each retry."""
-    return SETTINGS[wildcards.model].job_memory_mb() * attempt
+    return (
+        SETTINGS[wildcards.model].job_memory_mb(config["max_input_seconds"]) * attempt
+    )
+
+
+def extract_runtime(wildcards, attempt):
+    """Minutes for one extraction job: generous for chunk_size files, more on each retry."""
+    return max(30, config["chunk_size"] // 10) * attempt
 
 
 def final_outputs():
@@ -82,6 +89,12 @@ def final_outputs():
         for model in MODELS
         for name in (STORAGE.metadata_name, STORAGE.stats_name, "failures.csv")
     ]
+
+
+def note_run_owner():
+    """Record who holds the lock, and whether its jobs are local (die with it) or on a cluster."""
+    plugin = workflow.executor_plugin
+    record_run_owner(local_jobs=plugin is None or plugin.common_settings.local_exec)
 
 
 def print_run_summary():

@@ -14,7 +14,7 @@ rule extract_features:
     threads: 1
     resources:
         mem_mb=extract_mem_mb,
-        runtime=60,
+        runtime=extract_runtime,
     params:
         min_duration=config["min_duration"],
         max_input_seconds=config["max_input_seconds"],

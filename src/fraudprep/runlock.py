@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
+import subprocess
 from pathlib import Path
 
 import psutil
@@ -26,10 +28,16 @@ def _snakemake_dir(workdir: str | os.PathLike[str]) -> Path:
     return Path(workdir) / ".snakemake"
 
 
-def record_run_owner(workdir: str | os.PathLike[str] = ".") -> None:
-    """Note this process as the holder of the working directory's lock."""
+def record_run_owner(workdir: str | os.PathLike[str] = ".", local_jobs: bool = False) -> None:
+    """Note this process as the holder of the working directory's lock; ``local_jobs`` says
+    its jobs run as its own children (so they die with it), not on a cluster."""
     me = psutil.Process()
-    owner = {"pid": me.pid, "host": socket.gethostname(), "started": me.create_time()}
+    owner = {
+        "pid": me.pid,
+        "host": socket.gethostname(),
+        "started": me.create_time(),
+        "local_jobs": local_jobs,
+    }
     with atomic_write(_snakemake_dir(workdir) / OWNER_FILE, "w", encoding="utf-8") as handle:
         json.dump(owner, handle)
 
@@ -43,8 +51,35 @@ def _owner_is_gone(owner: dict) -> bool:
         return False
 
 
+class OrphanedJobsError(RuntimeError):
+    """Cluster jobs of a killed run still work in this directory; resuming now would race them."""
+
+
+def cluster_jobs_in(workdir: str | os.PathLike[str]) -> list[str]:
+    """Ids of this user's pending or running SLURM jobs whose working directory is ``workdir``
+    (none when SLURM is not installed)."""
+    squeue = shutil.which("squeue")
+    if squeue is None:
+        return []
+    try:
+        listing = subprocess.run(
+            [squeue, "--me", "--noheader", "--states=PENDING,RUNNING,CONFIGURING,COMPLETING",
+             "--format=%i %Z"],
+            capture_output=True, text=True, timeout=5, check=True,
+        ).stdout  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return []
+    here = os.path.realpath(workdir)
+    jobs = (line.split(maxsplit=1) for line in listing.splitlines() if line.strip())
+    return [job for job, *rest in jobs if rest and os.path.realpath(rest[0].strip()) == here]
+
+
 def clear_stale_locks(workdir: str | os.PathLike[str] = ".") -> list[str]:
-    """Remove lock files left by a dead run of this workflow; return the names removed."""
+    """Remove lock files left by a dead run of this workflow; return the names removed.
+
+    Refuses (:class:`OrphanedJobsError`) while cluster jobs of that run still work here: a
+    rerun would submit the same chunks again and the two jobs would race on one output.
+    """
     snakemake_dir = _snakemake_dir(workdir)
     locks = sorted((snakemake_dir / "locks").glob("*.lock"))
     owner_file = snakemake_dir / OWNER_FILE
@@ -56,6 +91,13 @@ def clear_stale_locks(workdir: str | os.PathLike[str] = ".") -> list[str]:
         return []
     if not _owner_is_gone(owner):
         return []
+    orphans = [] if owner.get("local_jobs") else cluster_jobs_in(workdir)
+    if orphans:
+        raise OrphanedJobsError(
+            f"the killed run left {len(orphans)} SLURM job(s) running in this directory "
+            f"({' '.join(orphans[:10])}); cancel them (scancel {' '.join(orphans[:10])}) or "
+            "wait for them to end, then rerun the same command"
+        )
     for lock in locks:
         lock.unlink(missing_ok=True)
     owner_file.unlink(missing_ok=True)
