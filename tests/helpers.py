@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -57,3 +58,13 @@ def build_tree(root: Path, files=TREE_FILES) -> Path:
     for seed, (split, label, name, seconds, rate, channels) in enumerate(files):
         write_audio(root / split / label / name, seconds, rate, seed, channels)
     return root
+
+
+def snakemake_command(workdir: Path, *args: str, default_profile: bool = True) -> list[str]:
+    """This checkout's workflow run in ``workdir`` with the shipped config, as a user would
+    from the repository, but with outputs, logs and locks kept in ``workdir``."""
+    profile = ["--workflow-profile", str(REPO / "profiles" / "default")] if default_profile else []
+    return [
+        sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
+        "--configfile", str(REPO / "config.yaml"), *profile, "--directory", str(workdir), *args,
+    ]  # fmt: skip

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from helpers import REPO, write_audio
+from helpers import snakemake_command, write_audio
 
 
 def run(workdir: Path, *config: str) -> subprocess.CompletedProcess:
-    command = [
-        sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-        "--configfile", str(REPO / "config.yaml"), "--directory", str(workdir),
-        "--cores", "2", "--config", *config,
-    ]  # fmt: skip
+    command = snakemake_command(workdir, "--cores", "2", "--config", *config, default_profile=False)
     return subprocess.run(command, capture_output=True, text=True, timeout=300)
 
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import math
 import pickle
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import REPO, write_audio
+from helpers import snakemake_command, write_audio
 from matplotlib.image import imread
 
 from fraudprep import report_plots as rp
@@ -38,12 +37,10 @@ def assert_real_png(path: Path, min_bytes: int = 5000) -> np.ndarray:
 
 
 def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    command = [
-        sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-        "--configfile", str(REPO / "config.yaml"), "--workflow-profile",
-        str(REPO / "profiles" / "default"), "--directory", str(workdir), "--config",
-        "input_dir=corpus", "chunk_size=6", f"models=[{','.join(MODELS)}]", *args,
-    ]  # fmt: skip
+    command = snakemake_command(
+        workdir, "--config", "input_dir=corpus", "chunk_size=6",
+        f"models=[{','.join(MODELS)}]", *args,
+    )  # fmt: skip
     return subprocess.run(command, capture_output=True, text=True, timeout=300)
 
 

@@ -6,13 +6,12 @@ import hashlib
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import psutil
 import pytest
-from helpers import REPO, write_audio
+from helpers import snakemake_command, write_audio
 
 ARGS = ("--cores", "2", "--config", "input_dir=corpus", "chunk_size=6",
         "models=[unetr,resnet_low_memory]")  # fmt: skip
@@ -21,11 +20,7 @@ OUT = "data/preprocessed"
 
 
 def command(workdir: Path) -> list[str]:
-    return [
-        sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-        "--configfile", str(REPO / "config.yaml"), "--workflow-profile",
-        str(REPO / "profiles" / "default"), "--directory", str(workdir), *ARGS,
-    ]  # fmt: skip
+    return snakemake_command(workdir, *ARGS)
 
 
 def make_workdir(root: Path, corpus: Path) -> Path:

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import REPO, write_audio
+from helpers import REPO, snakemake_command, write_audio
 
 START = REPO / "tests" / "cluster" / "start-local-slurm.sh"
 STOP = REPO / "tests" / "cluster" / "stop-local-slurm.sh"
@@ -55,25 +55,13 @@ def environment() -> dict[str, str]:
     return {**os.environ, "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
-def snakemake_command(workdir: Path, *args: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        "--configfile",
-        str(REPO / "config.yaml"),
-        "--directory",
-        str(workdir),
-        *args,
-        *CONFIG,
-    ]
+def workflow_command(workdir: Path, *args: str) -> list[str]:
+    return snakemake_command(workdir, *args, *CONFIG, default_profile=False)
 
 
 def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        snakemake_command(workdir, *args),
+        workflow_command(workdir, *args),
         capture_output=True,
         text=True,
         timeout=300,
@@ -216,7 +204,7 @@ def test_killed_client_resumes_with_identical_outputs(
     write_corpus(workdir)
     with open(workdir / "killed.log", "w") as log:
         client = subprocess.Popen(
-            snakemake_command(workdir, *SLURM),
+            workflow_command(workdir, *SLURM),
             stdout=log,
             stderr=subprocess.STDOUT,
             env=environment(),

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import REPO, write_audio
+from helpers import snakemake_command, write_audio
 
 MODELS = {
     "resnet": (224, 224, 3),
@@ -42,21 +42,9 @@ for batch_info in metadata['training']:
 
 
 def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        "--configfile",
-        str(REPO / "config.yaml"),
-        "--workflow-profile",
-        str(REPO / "profiles" / "default"),
-        "--directory",
-        str(workdir),
-        *args,
-    ]
-    return subprocess.run(command, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        snakemake_command(workdir, *args), capture_output=True, text=True, timeout=600
+    )
 
 
 @pytest.fixture(scope="module")
