@@ -93,3 +93,14 @@ def test_missing_model_names_the_ones_present(outputs):
     out, _ = outputs
     with pytest.raises(FileNotFoundError, match=r"models there: \['lfcc'\]"):
         fraudprep.load(out, "resnet", "training")
+
+
+def test_torch_dataloader_takes_the_dataset(outputs):
+    torch = pytest.importorskip("torch", reason="torch is optional; install it to run this")
+    out, _ = outputs
+    loader = torch.utils.data.DataLoader(
+        fraudprep.BatchDataset(out, "lfcc", "training"), batch_size=4, shuffle=True
+    )
+    batches = list(loader)
+    assert sum(len(y) for _, y in batches) == 6
+    assert batches[0][0].shape[1:] == (60, 401) and batches[0][0].dtype == torch.float32
