@@ -47,7 +47,18 @@ def available_memory_gb() -> float:
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident memory so far in MB (the kernel's high-water mark)."""
+    """This process's peak resident memory so far in MB (the kernel's high-water mark).
+
+    VmHWM, not getrusage's ru_maxrss: a job is forked from Snakemake and then executes
+    Python, and ru_maxrss keeps the (larger) peak of the forked Snakemake process.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
