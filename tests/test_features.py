@@ -9,9 +9,9 @@ import yaml
 from helpers import REPO, speechlike
 
 from fraudprep.features import (
+    LinearResize,
     MelImageExtractor,
     mel_filterbank,
-    resize_matrix,
     trim_silence,
 )
 from fraudprep.profiles import FeatureProfile, profile_from_mapping
@@ -102,12 +102,19 @@ def test_silent_constant_and_empty_clips_are_finite(signal):
         assert not features.any()  # silence gives zeros, not NaN from a divide by zero
 
 
-def test_resize_rows_are_convex_weights():
+def test_resize_is_a_convex_two_tap_interpolation():
     for size_in, size_out in [(313, 224), (64, 128), (128, 128)]:
-        matrix = resize_matrix(size_in, size_out)
+        matrix = LinearResize.between(size_in, size_out).matrix(size_in)
         np.testing.assert_allclose(matrix.sum(axis=1), 1.0, rtol=1e-6)
-        assert (matrix >= 0).all()
+        assert (matrix >= 0).all() and ((matrix > 0).sum(axis=1) <= 2).all()
     ramp = np.arange(10, dtype=np.float32)
-    np.testing.assert_allclose(
-        resize_matrix(10, 20) @ ramp, np.clip((np.arange(20) + 0.5) / 2 - 0.5, 0, 9), rtol=1e-6
-    )
+    expected = np.clip((np.arange(20) + 0.5) / 2 - 0.5, 0, 9)
+    resized = LinearResize.between(10, 20).columns(ramp[None, :])[0]
+    np.testing.assert_allclose(resized, expected, rtol=1e-6)
+
+
+def test_gather_resize_equals_the_matrix_product():
+    image = np.random.default_rng(0).random((128, 313), dtype=np.float32)
+    rows, columns = LinearResize.between(128, 224), LinearResize.between(313, 224)
+    dense = rows.matrix(128) @ image @ columns.matrix(313).T
+    np.testing.assert_allclose(columns.columns(rows.rows(image)), dense, atol=1e-5)

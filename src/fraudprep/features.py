@@ -13,6 +13,8 @@ range, so silent or constant clips give finite values; a silent clip gives all z
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.fft
 
@@ -124,21 +126,40 @@ def unit_db(mel_power: np.ndarray, top_db: float) -> np.ndarray:
     return ((np.maximum(db, -top_db) + top_db) / top_db).astype(np.float32, copy=False)
 
 
-def resize_matrix(size_in: int, size_out: int) -> np.ndarray:
-    """Linear-interpolation matrix (size_out, size_in) with half-pixel centres, like OpenCV's
-    INTER_LINEAR; the identity when sizes match."""
-    if size_in == size_out:
-        return np.eye(size_out, dtype=np.float32)
-    position = (np.arange(size_out) + 0.5) * (size_in / size_out) - 0.5
-    position = np.clip(position, 0, size_in - 1)
-    left = np.floor(position).astype(int)
-    right = np.minimum(left + 1, size_in - 1)
-    weight_right = position - left
-    matrix = np.zeros((size_out, size_in), dtype=np.float64)
-    rows = np.arange(size_out)
-    np.add.at(matrix, (rows, left), 1 - weight_right)
-    np.add.at(matrix, (rows, right), weight_right)
-    return matrix.astype(np.float32)
+@dataclass(frozen=True)
+class LinearResize:
+    """Linear interpolation along one axis with half-pixel centres, like OpenCV's
+    INTER_LINEAR: each output is a two-tap blend, computed as a gather and a lerp (a dense
+    interpolation matrix would cost size_in times more multiplications)."""
+
+    left: np.ndarray
+    right: np.ndarray
+    weight_right: np.ndarray
+
+    @classmethod
+    def between(cls, size_in: int, size_out: int) -> LinearResize:
+        position = (np.arange(size_out) + 0.5) * (size_in / size_out) - 0.5
+        position = np.clip(position, 0, size_in - 1)
+        left = np.floor(position).astype(np.intp)
+        right = np.minimum(left + 1, size_in - 1)
+        return cls(left, right, (position - left).astype(np.float32))
+
+    def matrix(self, size_in: int) -> np.ndarray:
+        """The same interpolation as a (size_out, size_in) matrix, for checks."""
+        matrix = np.zeros((len(self.left), size_in), dtype=np.float64)
+        rows = np.arange(len(self.left))
+        np.add.at(matrix, (rows, self.left), 1 - self.weight_right)
+        np.add.at(matrix, (rows, self.right), self.weight_right)
+        return matrix.astype(np.float32)
+
+    def rows(self, image: np.ndarray) -> np.ndarray:
+        weight = self.weight_right[:, None]
+        return image[self.left] * (1 - weight) + image[self.right] * weight
+
+    def columns(self, image: np.ndarray) -> np.ndarray:
+        return image[:, self.left] * (1 - self.weight_right) + image[:, self.right] * (
+            self.weight_right
+        )
 
 
 class Extractor:
@@ -232,15 +253,15 @@ class MelImageExtractor(Extractor):
             profile.sample_rate, profile.n_fft, profile.n_mels, profile.fmin, profile.fmax
         )
         height, width = profile.output_shape[:2]
-        self.rows_matrix = resize_matrix(profile.n_mels, height)
-        self.columns_matrix_t = resize_matrix(profile.num_frames, width).T.copy()
+        self.resize_rows = LinearResize.between(profile.n_mels, height)
+        self.resize_columns = LinearResize.between(profile.num_frames, width)
 
     def mel_unit(self, samples: np.ndarray) -> np.ndarray:
         """The (n_mels, frames) mel-dB matrix in [0, 1], row 0 the lowest band."""
         return unit_db(self.filterbank @ self.power(samples).T, self.profile.top_db)
 
     def __call__(self, samples: np.ndarray) -> np.ndarray:
-        image = self.rows_matrix @ self.mel_unit(samples) @ self.columns_matrix_t
+        image = self.resize_columns.columns(self.resize_rows.rows(self.mel_unit(samples)))
         np.clip(image, 0.0, 1.0, out=image)
         if self.profile.channels == 3:
             # Channels-last RGB with R = G = B, what ImageNet-style networks take.
