@@ -12,6 +12,7 @@ from fraudprep.features import (
     LinearResize,
     MelImageExtractor,
     mel_filterbank,
+    power_spectrogram,
     trim_silence,
 )
 from fraudprep.profiles import FeatureProfile, profile_from_mapping
@@ -118,3 +119,19 @@ def test_gather_resize_equals_the_matrix_product():
     rows, columns = LinearResize.between(128, 224), LinearResize.between(313, 224)
     dense = rows.matrix(128) @ image @ columns.matrix(313).T
     np.testing.assert_allclose(columns.columns(rows.rows(image)), dense, atol=1e-5)
+
+
+@pytest.mark.parametrize("seconds", [0.05, 1.0, 3.3, 9.99, 12.0])
+def test_skipping_padding_frames_changes_nothing(seconds):
+    extractor = MelImageExtractor(FeatureProfile(height=64, width=64, n_mels=64))
+    signal = speechlike(seconds, 16000, seed=2)
+    clip = extractor.clip(signal)
+    p = extractor.profile
+    full = power_spectrogram(clip, p.n_fft, p.hop_length, extractor.window)
+    assert full.shape[0] == p.num_frames
+    np.testing.assert_allclose(
+        extractor.band_energies(signal, extractor.filterbank),
+        extractor.filterbank @ full.T,
+        rtol=1e-5,
+        atol=1e-9,
+    )

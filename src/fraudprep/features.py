@@ -107,11 +107,16 @@ def centred_window(win_length: int, n_fft: int) -> np.ndarray:
 
 
 def power_spectrogram(
-    samples: np.ndarray, n_fft: int, hop_length: int, window: np.ndarray
+    samples: np.ndarray,
+    n_fft: int,
+    hop_length: int,
+    window: np.ndarray,
+    max_frames: int | None = None,
 ) -> np.ndarray:
-    """|STFT|^2 with centred, zero-padded frames; shape (frames, 1 + n_fft // 2), float32."""
+    """|STFT|^2 with centred, zero-padded frames; shape (frames, 1 + n_fft // 2), float32.
+    Only the first ``max_frames`` frames are computed when given."""
     padded = np.pad(samples.astype(np.float32, copy=False), n_fft // 2)
-    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop_length]
+    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop_length][:max_frames]
     # scipy's FFT keeps float32 end to end and is about 3x faster here than numpy's.
     spectrum = scipy.fft.rfft(frames * window, axis=1, workers=1)
     return np.square(spectrum.real) + np.square(spectrum.imag)
@@ -175,15 +180,44 @@ class Extractor:
 
     def clip(self, samples: np.ndarray) -> np.ndarray:
         """The fixed-length clip features are computed from: trimmed, then padded or cut."""
+        return self._clip_and_signal_length(samples)[0]
+
+    def _clip_and_signal_length(self, samples: np.ndarray) -> tuple[np.ndarray, int]:
+        """The clip, and how many of its samples are signal rather than zero padding."""
         if self.profile.trim_top_db is not None:
             samples = trim_silence(samples, self.profile.trim_top_db)
-        return fix_length(samples, self.profile.num_samples, self.profile.pad_mode)
+        clip = fix_length(samples, self.profile.num_samples, self.profile.pad_mode)
+        zero_padded = self.profile.pad_mode == "zeros" or len(samples) == 0
+        return clip, min(len(samples), len(clip)) if zero_padded else len(clip)
+
+    def _frames_with_signal(self, signal_length: int) -> int:
+        # Frame i spans samples [i*hop - n_fft/2, i*hop + n_fft/2) of the clip: past the
+        # signal it sees only zero padding, and its power is exactly zero.
+        half, hop = self.profile.n_fft // 2, self.profile.hop_length
+        return min(self.profile.num_frames, -(-(signal_length + half) // hop))
 
     def power(self, samples: np.ndarray) -> np.ndarray:
         """(frames, 1 + n_fft // 2) power spectrum of the clip."""
-        return power_spectrogram(
-            self.clip(samples), self.profile.n_fft, self.profile.hop_length, self.window
+        clip, signal_length = self._clip_and_signal_length(samples)
+        power = np.zeros((self.profile.num_frames, self.profile.n_fft // 2 + 1), np.float32)
+        live = self._frames_with_signal(signal_length)
+        # Most clips are shorter than the profile's duration: skip the all-zero frames.
+        power[:live] = power_spectrogram(
+            clip, self.profile.n_fft, self.profile.hop_length, self.window, live
         )
+        return power
+
+    def band_energies(self, samples: np.ndarray, filterbank: np.ndarray) -> np.ndarray:
+        """(bands, frames) filterbank energies; frames of zero padding cost nothing."""
+        clip, signal_length = self._clip_and_signal_length(samples)
+        live = self._frames_with_signal(signal_length)
+        energies = np.zeros((filterbank.shape[0], self.profile.num_frames), np.float32)
+        if live:
+            power = power_spectrogram(
+                clip, self.profile.n_fft, self.profile.hop_length, self.window, live
+            )
+            energies[:, :live] = filterbank @ power.T
+        return energies
 
     def __call__(self, samples: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -236,7 +270,7 @@ class LfccExtractor(Extractor):
         ].astype(np.float32)
 
     def __call__(self, samples: np.ndarray) -> np.ndarray:
-        energies = self.filterbank @ self.power(samples).T
+        energies = self.band_energies(samples, self.filterbank)
         cepstra = self.dct @ np.log(np.maximum(energies, np.float32(AMIN)))
         if not self.profile.deltas:
             return cepstra.astype(np.float32, copy=False)
@@ -258,7 +292,7 @@ class MelImageExtractor(Extractor):
 
     def mel_unit(self, samples: np.ndarray) -> np.ndarray:
         """The (n_mels, frames) mel-dB matrix in [0, 1], row 0 the lowest band."""
-        return unit_db(self.filterbank @ self.power(samples).T, self.profile.top_db)
+        return unit_db(self.band_energies(samples, self.filterbank), self.profile.top_db)
 
     def __call__(self, samples: np.ndarray) -> np.ndarray:
         image = self.resize_columns.columns(self.resize_rows.rows(self.mel_unit(samples)))

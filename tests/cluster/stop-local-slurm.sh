@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Stop the one-node SLURM cluster started by start-local-slurm.sh: cancels its jobs, then stops
-# slurmd, slurmctld and munged by their pid files. Leaves packages, /etc/slurm/slurm.conf and
-# the controller's state in place (start-local-slurm.sh reuses them).
+# slurmd, slurmctld and munged by their pid files, then removes the slurm.conf it wrote.
+# Leaves packages and the controller's state in place (start-local-slurm.sh reuses them).
+#
+# Why remove the config: with a config naming a controller that is not running, every
+# `scontrol` call retries for about 9 s, and the SLURM executor plugin runs one when it is
+# imported, so every later `snakemake` command on this machine would start 9 s slower. With
+# no config, scontrol fails at once. start-local-slurm.sh writes it again.
 set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin"
 
@@ -42,3 +47,5 @@ fi
 stop /run/slurmd.pid slurmd
 stop /run/slurmctld.pid slurmctld
 stop /run/munge/munged.pid munged
+# Only our own config is removed: the marker check above stopped us before touching another.
+rm -f "$CONF"
