@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fraudprep.stats import ChunkStats, Moments
+from fraudprep.stats import ChunkStats, Moments, sample_moments
 
 
 def test_chan_merge_equals_one_pass():
@@ -18,7 +18,8 @@ def test_chan_merge_equals_one_pass():
 
 def test_chunk_stats_merge_and_json_roundtrip():
     rng = np.random.default_rng(4)
-    features = rng.random((6, 4, 5, 3)).astype(np.float32)
+    gray = rng.random((6, 4, 5, 1)).astype(np.float32)
+    features = np.repeat(gray, 3, axis=3)  # R = G = B, as the extractors write them
     one_pass, parts = ChunkStats(), [ChunkStats(), ChunkStats()]
     for i, sample in enumerate(features):
         for stats in (one_pass, parts[i % 2]):
@@ -46,3 +47,25 @@ def test_validation_and_testing_do_not_feed_normalisation():
     stats = ChunkStats()
     stats.add_sample("testing", 0, 16000, 1, 1.0, np.ones((4, 5), np.float32))
     assert stats.band_moments.count == 0
+
+
+def test_sample_moments_match_numpy_for_every_kind_of_feature():
+    rng = np.random.default_rng(5)
+    for features in (
+        rng.random((7, 11), dtype=np.float32),
+        rng.standard_normal(300).astype(np.float32),
+        np.repeat(rng.random((6, 9, 1), dtype=np.float32), 3, axis=2),
+    ):
+        bands, channels = sample_moments(features)
+        plane = (
+            features[..., 0]
+            if features.ndim == 3
+            else features.reshape(1, -1)
+            if (features.ndim == 1)
+            else features
+        )
+        np.testing.assert_allclose(bands.mean, plane.mean(axis=1), rtol=1e-6)
+        np.testing.assert_allclose(bands.std, plane.std(axis=1), rtol=1e-5)
+        np.testing.assert_allclose(channels.mean, plane.mean(), rtol=1e-6)
+        np.testing.assert_allclose(channels.std, plane.std(), rtol=1e-5)
+        assert channels.count == plane.size

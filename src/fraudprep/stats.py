@@ -54,19 +54,25 @@ class Moments:
         return cls(values["count"], np.asarray(values["mean"]), np.asarray(values["m2"]))
 
 
-def feature_views(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Observations for per-band and per-channel statistics of one sample.
+def sample_moments(features: np.ndarray) -> tuple[Moments, Moments]:
+    """Per-band and per-channel moments of one sample, computed without float64 copies.
 
-    Returns (band observations (columns, rows), channel observations (values, channels)).
     Rows of a mel image are mel bands (resized) and rows of an LFCC matrix are coefficients,
-    so per-band statistics are per-row; a waveform is one band and one channel.
+    so per-band statistics are per-row; a waveform is one band. The channels of our
+    three-channel images are copies (R = G = B), so the first stands for all of them.
     """
-    if features.ndim == 1:
-        column = features.reshape(-1, 1)
-        return column, column
-    image = features if features.ndim == 3 else features[:, :, None]
-    bands = image[:, :, 0].T
-    channels = image.reshape(-1, image.shape[2])
+    plane = features[..., 0] if features.ndim == 3 else features
+    plane = plane.reshape(1, -1) if plane.ndim == 1 else plane
+    per_band = plane.shape[1]
+    band_mean = plane.mean(axis=1, dtype=np.float64)
+    deviations = plane - band_mean.astype(plane.dtype)[:, None]
+    band_m2 = np.einsum("ij,ij->i", deviations, deviations, dtype=np.float64)
+    bands = Moments(per_band, band_mean, band_m2)
+    # The whole plane's moments, merged from its rows' (Chan's formula).
+    mean = band_mean.mean()
+    m2 = band_m2.sum() + per_band * np.square(band_mean - mean).sum()
+    channel_count = features.shape[2] if features.ndim == 3 else 1
+    channels = Moments(plane.size, np.full(channel_count, mean), np.full(channel_count, m2))
     return bands, channels
 
 
@@ -120,9 +126,9 @@ class ChunkStats:
         self.duration_max = max(self.duration_max, duration)
         if split == "training":
             # Normalisation statistics come from training data only, never validation/test.
-            bands, channel_values = feature_views(features)
-            self.band_moments = self.band_moments.add_observations(bands)
-            self.channel_moments = self.channel_moments.add_observations(channel_values)
+            bands, channels = sample_moments(features)
+            self.band_moments = self.band_moments.merge(bands)
+            self.channel_moments = self.channel_moments.merge(channels)
 
     def add_failure(self, split: str, label: int) -> None:
         self.failures[f"{split}/{label}"] += 1
