@@ -41,13 +41,15 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", **open_kwargs) 
         with open(tmp, mode, **open_kwargs) as handle:
             yield handle
             handle.flush()
-            os.fsync(handle.fileno())
+            os.fdatasync(handle.fileno())  # the data, not the timestamps
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
-    _fsync_dir(target.parent)
+    # Inside a scratch directory the entry is synced once, by publish_dir, for all files.
+    if PARTIAL_SUFFIX not in target.parent.name:
+        _fsync_dir(target.parent)
 
 
 def partial_dir_for(target: str | os.PathLike[str], pid: int | None = None) -> Path:
@@ -86,6 +88,7 @@ def publish_dir(scratch: Path, target: str | os.PathLike[str]) -> None:
     complete directory, absent, or the new complete one.
     """
     target = Path(target)
+    _fsync_dir(scratch)
     if target.exists():
         retired = target.with_name(f".{target.name}.old-{os.getpid()}")
         os.replace(target, retired)
