@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 DEMO_DIR := data/demo
 CORES ?= 2
 
-.PHONY: demo test setup system-deps demo-data lint format lock clean
+.PHONY: demo test setup system-deps demo-data lint format lock clean bench
 
 demo: setup system-deps demo-data
 	$(BIN)/snakemake --cores $(CORES)
@@ -48,3 +48,12 @@ lock: setup
 
 clean:
 	rm -rf data/preprocessed logs benchmarks/*/ benchmarks/*.tsv .snakemake
+
+# `make bench`: throughput and memory figures against the seed's librosa pipeline, written to
+# benchmarks/results.md and results.png (see benchmarks/README.md). Not a test: it only
+# measures. `make bench N=10000`; more options via BENCH_ARGS, e.g. BENCH_ARGS=--scale.
+N ?= 2000
+BENCH_ARGS ?=
+
+bench: setup
+	$(BIN)/python benchmarks/bench.py --files $(N) $(BENCH_ARGS)

@@ -1,0 +1,137 @@
+"""The seed's per-file pipeline, re-created with librosa as the speed reference for `make bench`.
+
+Not part of fraudprep: this is what the preprocessing scripts fraudprep replaced did for the
+ResNet input, file by file in one process:
+
+    librosa.load(sr=16000, mono=True) -> effects.trim(top_db=20) -> util.fix_length(10 s)
+    -> feature.melspectrogram(n_fft=2048, hop_length=512, n_mels=128) -> power_to_db(ref=max)
+    -> scipy.ndimage.zoom(order=1) to 224 x 224 -> 3 channels, float32
+    -> batches of 8 pickled as {'data', 'labels'} per split
+
+Usage: seed_reference.py MANIFEST_CSV OUTPUT_DIR [--batch-size 8]
+MANIFEST_CSV has at least path,split,label columns (fraudprep's manifest does). The last line
+printed is a JSON summary (files, failures, import and loop seconds, peak RSS) for bench.py.
+"""
+
+from __future__ import annotations
+
+import os
+
+# As the seed did: one BLAS/OpenMP thread, so that the reference uses one core like one
+# fraudprep job does. Must be set before numpy is imported.
+for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
+import argparse  # noqa: E402
+import csv  # noqa: E402
+import json  # noqa: E402
+import pickle  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+_IMPORT_START = time.perf_counter()
+import librosa  # noqa: E402
+import numpy as np  # noqa: E402
+import scipy.ndimage  # noqa: E402
+
+IMPORT_SECONDS = time.perf_counter() - _IMPORT_START
+
+SAMPLE_RATE = 16000
+DURATION = 10.0
+N_FFT = 2048
+HOP_LENGTH = 512
+N_MELS = 128
+TRIM_TOP_DB = 20
+IMAGE_SIZE = (224, 224)
+LABELS = {"0": 0, "1": 1, "real": 0, "fake": 1}
+
+
+def seed_features(path: str) -> np.ndarray:
+    """One file -> (224, 224, 3) float32, exactly the seed's sequence of librosa calls."""
+    audio, _ = librosa.load(path, sr=SAMPLE_RATE, mono=True)
+    audio, _ = librosa.effects.trim(audio, top_db=TRIM_TOP_DB)
+    audio = librosa.util.fix_length(audio, size=int(SAMPLE_RATE * DURATION))
+    mel = librosa.feature.melspectrogram(
+        y=audio, sr=SAMPLE_RATE, n_fft=N_FFT, hop_length=HOP_LENGTH, n_mels=N_MELS
+    )
+    mel_db = librosa.power_to_db(mel, ref=np.max)
+    factors = (IMAGE_SIZE[0] / mel_db.shape[0], IMAGE_SIZE[1] / mel_db.shape[1])
+    image = scipy.ndimage.zoom(mel_db, factors, order=1)
+    return np.stack([image, image, image], axis=-1).astype(np.float32)
+
+
+def peak_rss_mb() -> float | None:
+    """This process's own peak RSS (VmHWM; ru_maxrss would include the parent's RSS)."""
+    with open("/proc/self/status", encoding="ascii") as handle:
+        for line in handle:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return None
+
+
+def read_rows(manifest_csv: Path) -> list[tuple[str, str, int]]:
+    """(path, split, label) rows; relative paths are relative to the CSV, as in fraudprep."""
+    base = manifest_csv.parent
+    with open(manifest_csv, newline="", encoding="utf-8") as handle:
+        return [
+            (str(base / row["path"]), row["split"], LABELS[row["label"].strip().lower()])
+            for row in csv.DictReader(handle)
+        ]
+
+
+def write_batch(output_dir: Path, split: str, index: int, data: list, labels: list) -> None:
+    batch = {"data": np.stack(data), "labels": np.asarray(labels, dtype=np.int64)}
+    with open(output_dir / f"{split}_batch_{index}.pkl", "wb") as handle:
+        pickle.dump(batch, handle, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def run(manifest_csv: Path, output_dir: Path, batch_size: int) -> dict:
+    output_dir.mkdir(parents=True, exist_ok=True)
+    rows = read_rows(manifest_csv)
+    started = time.perf_counter()
+    failures = 0
+    batches: dict[str, int] = {}
+    data: list[np.ndarray] = []
+    labels: list[int] = []
+    split = None
+    for path, row_split, label in rows:
+        # The seed wrote batches per split: a split change flushes the partial batch.
+        if row_split != split and data:
+            write_batch(output_dir, split, batches.get(split, 0), data, labels)
+            batches[split] = batches.get(split, 0) + 1
+            data, labels = [], []
+        split = row_split
+        try:
+            data.append(seed_features(path))
+        except Exception:  # the seed skipped files it could not read
+            failures += 1
+            continue
+        labels.append(label)
+        if len(data) == batch_size:
+            write_batch(output_dir, split, batches.get(split, 0), data, labels)
+            batches[split] = batches.get(split, 0) + 1
+            data, labels = [], []
+    if data:
+        write_batch(output_dir, split, batches.get(split, 0), data, labels)
+        batches[split] = batches.get(split, 0) + 1
+    return {
+        "files": len(rows),
+        "failures": failures,
+        "batches": sum(batches.values()),
+        "import_s": IMPORT_SECONDS,
+        "loop_s": time.perf_counter() - started,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("manifest", type=Path, help="CSV with path,split,label columns")
+    parser.add_argument("output_dir", type=Path, help="where the batch pickles go")
+    parser.add_argument("--batch-size", type=int, default=8)
+    args = parser.parse_args()
+    print(json.dumps(run(args.manifest, args.output_dir, args.batch_size)))
+
+
+if __name__ == "__main__":
+    main()
