@@ -20,6 +20,7 @@ attack/system id is the field just before it (``-`` for bona fide speech).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import logging
 import os
@@ -88,7 +89,7 @@ class DatasetConfig:
         )
 
     def as_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items()}
+        return dataclasses.asdict(self)
 
 
 def _root(cfg: DatasetConfig) -> Path:

@@ -196,27 +196,28 @@ class Extractor:
         half, hop = self.profile.n_fft // 2, self.profile.hop_length
         return min(self.profile.num_frames, -(-(signal_length + half) // hop))
 
-    def power(self, samples: np.ndarray) -> np.ndarray:
-        """(frames, 1 + n_fft // 2) power spectrum of the clip."""
+    def _live_power(self, samples: np.ndarray) -> np.ndarray:
+        """Power spectrum of the frames that see signal; the rest are exactly zero."""
         clip, signal_length = self._clip_and_signal_length(samples)
-        power = np.zeros((self.profile.num_frames, self.profile.n_fft // 2 + 1), np.float32)
         live = self._frames_with_signal(signal_length)
-        # Most clips are shorter than the profile's duration: skip the all-zero frames.
-        power[:live] = power_spectrogram(
+        return power_spectrogram(
             clip, self.profile.n_fft, self.profile.hop_length, self.window, live
         )
+
+    def power(self, samples: np.ndarray) -> np.ndarray:
+        """(frames, 1 + n_fft // 2) power spectrum of the clip."""
+        live_power = self._live_power(samples)
+        power = np.zeros((self.profile.num_frames, live_power.shape[1]), np.float32)
+        power[: len(live_power)] = live_power
         return power
 
     def band_energies(self, samples: np.ndarray, filterbank: np.ndarray) -> np.ndarray:
-        """(bands, frames) filterbank energies; frames of zero padding cost nothing."""
-        clip, signal_length = self._clip_and_signal_length(samples)
-        live = self._frames_with_signal(signal_length)
+        """(bands, frames) filterbank energies; most clips are shorter than the profile's
+        duration, and the frames of zero padding cost nothing."""
+        live_power = self._live_power(samples)
         energies = np.zeros((filterbank.shape[0], self.profile.num_frames), np.float32)
-        if live:
-            power = power_spectrogram(
-                clip, self.profile.n_fft, self.profile.hop_length, self.window, live
-            )
-            energies[:, :live] = filterbank @ power.T
+        if len(live_power):
+            energies[:, : len(live_power)] = filterbank @ live_power.T
         return energies
 
     def __call__(self, samples: np.ndarray) -> np.ndarray:
