@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import functools
 import html
-import json
 import math
 import pickle
 import re
@@ -28,6 +27,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from fraudprep.atomic import atomic_write
+from fraudprep.store import read_document
 
 T = TypeVar("T")
 
@@ -66,15 +66,6 @@ def styled(function: Callable[..., T]) -> Callable[..., T]:
 
 
 # ----------------------------------------------------------------------------- reading inputs
-
-
-def read_document(path: str | Path) -> Any:
-    """``dataset_stats`` or ``batch_metadata`` as written by aggregation: pickle or JSON."""
-    path = Path(path)
-    if path.suffix == ".json":
-        return json.loads(path.read_text(encoding="utf-8"))
-    with open(path, "rb") as handle:
-        return pickle.load(handle)
 
 
 def _count(value: Any) -> int:

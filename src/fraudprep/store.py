@@ -108,6 +108,11 @@ FORMATS = {
 }
 
 
+def read_document(path: str | Path) -> Any:
+    """Metadata or statistics in either format, told apart by the file's suffix."""
+    return read_json(path) if Path(path).suffix == ".json" else read_pickle(path)
+
+
 def storage_format(name: str) -> StorageFormat:
     if name not in FORMATS:
         raise ValueError(f"format {name!r} is not one of {sorted(FORMATS)}")
