@@ -13,6 +13,7 @@ import logging
 import os
 from collections import defaultdict
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,11 +38,20 @@ def content_hash(path: str) -> str:
     return digest.hexdigest()
 
 
-def with_hashes(rows: Iterable[ManifestRow]) -> list[ManifestRow]:
-    return [
-        row._replace(hash=content_hash(row.path)) if os.path.isfile(row.path) else row
-        for row in rows
-    ]
+def with_hashes(rows: Iterable[ManifestRow], workers: int | None = None) -> list[ManifestRow]:
+    """Rows with their content hash filled in, in the same order.
+
+    Reading and hashing release the GIL, so a few threads overlap disk waits and hashing.
+    """
+    rows = list(rows)
+    workers = workers or min(4, os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        hashes = pool.map(
+            lambda row: content_hash(row.path) if os.path.isfile(row.path) else "",
+            rows,
+            chunksize=64,
+        )
+        return [row._replace(hash=digest) for row, digest in zip(rows, hashes, strict=True)]
 
 
 @dataclass(frozen=True)
