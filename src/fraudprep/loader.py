@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import bisect
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -56,10 +56,13 @@ def read_dataset_stats(output_dir: str | Path, model: str) -> dict[str, Any]:
     return storage.read_document(model_dir / storage.stats_name)
 
 
-def _read_batch(
-    model_dir: Path, storage: StorageFormat, entry: dict, mmap: bool
+def read_batch(
+    entry: Mapping[str, Any], model_dir: str | Path, mmap: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
-    if storage.name == "pickle":
+    """(data, labels) of one ``batch_metadata`` entry whose files are in ``model_dir``; the
+    entry's keys tell the format (``file_path``: pickle, ``data_path``: npy, memory-mapped)."""
+    model_dir = Path(model_dir)
+    if "data_path" not in entry:
         batch = read_pickle(model_dir / Path(entry["file_path"]).name)
         return batch["data"], batch["labels"]
     mode = "r" if mmap else None
@@ -73,9 +76,8 @@ def iter_batches(
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield (data, labels) per batch, in order; only one batch is held at a time."""
     model_dir = _model_dir(output_dir, model)
-    storage = _storage(model_dir)
     for entry in read_metadata(output_dir, model)[split]:
-        yield _read_batch(model_dir, storage, entry, mmap)
+        yield read_batch(entry, model_dir, mmap)
 
 
 def load(output_dir: str | Path, model: str, split: str) -> tuple[np.ndarray, np.ndarray]:
@@ -98,7 +100,6 @@ class BatchDataset:
 
     def __init__(self, output_dir: str | Path, model: str, split: str) -> None:
         self._model_dir = _model_dir(output_dir, model)
-        self._storage = _storage(self._model_dir)
         self._entries = read_metadata(output_dir, model)[split]
         self._starts = np.cumsum([0] + [e["num_samples"] for e in self._entries]).tolist()
         self._cached: tuple[int, tuple[np.ndarray, np.ndarray]] | None = None
@@ -108,7 +109,7 @@ class BatchDataset:
 
     def _batch(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         if self._cached is None or self._cached[0] != index:
-            batch = _read_batch(self._model_dir, self._storage, self._entries[index], mmap=True)
+            batch = read_batch(self._entries[index], self._model_dir)
             self._cached = (index, batch)
         return self._cached[1]
 

@@ -13,7 +13,6 @@ import csv
 import functools
 import html
 import math
-import pickle
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from fraudprep.atomic import atomic_write
+from fraudprep.loader import read_batch
 from fraudprep.store import read_document
 
 T = TypeVar("T")
@@ -374,14 +374,9 @@ def pick_examples(
 
 
 def _batch_data(record: Mapping[str, Any], base_dir: Path) -> np.ndarray:
-    """A batch's feature array: pickle batches (``file_path``) or .npy (``data_path``)."""
-    if "data_path" in record:
-        return np.load(base_dir / record["data_path"], mmap_mode="r", allow_pickle=False)
-    path = base_dir / record["file_path"]
-    if path.suffix == ".npy":
-        return np.load(path, mmap_mode="r", allow_pickle=False)
-    with open(path, "rb") as handle:
-        return pickle.load(handle)["data"]
+    """A batch's feature array; its paths in the metadata are relative to ``base_dir``."""
+    relative = Path(record.get("data_path") or record["file_path"])
+    return read_batch(record, base_dir / relative.parent)[0]
 
 
 def load_examples(examples: Sequence[Example], base_dir: str | Path = ".") -> list[np.ndarray]:
