@@ -36,7 +36,7 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", **open_kwargs) 
     """Open ``path`` for writing so that it appears complete or not at all."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}{PARTIAL_SUFFIX}")
+    tmp = _aside(target)
     try:
         with open(tmp, mode, **open_kwargs) as handle:
             yield handle
@@ -52,14 +52,19 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", **open_kwargs) 
         _fsync_dir(target.parent)
 
 
-def partial_dir_for(target: str | os.PathLike[str], pid: int | None = None) -> Path:
+def _aside(target: Path) -> Path:
+    """The hidden name a file is written under before it is renamed to ``target``."""
+    return target.with_name(f".{target.name}.{os.getpid()}{PARTIAL_SUFFIX}")
+
+
+def partial_dir_for(target: str | os.PathLike[str]) -> Path:
     """The scratch directory a job fills before :func:`publish_dir` renames it to ``target``.
 
     It is named by process id: a job orphaned by a killed scheduler may still be running when
     the rerun's job for the same output starts, and the two must not share scratch space.
     """
     target = Path(target)
-    return target.with_name(f"{target.name}{PARTIAL_SUFFIX}-{os.getpid() if pid is None else pid}")
+    return target.with_name(f"{target.name}{PARTIAL_SUFFIX}-{os.getpid()}")
 
 
 def _remove_dead_scratch(target: Path) -> None:
@@ -102,7 +107,7 @@ def link_or_copy(source: Path, target: Path) -> None:
 
     Hard links cost no disk and no I/O; a copy is the fallback across file systems.
     """
-    tmp = target.with_name(f".{target.name}.{os.getpid()}{PARTIAL_SUFFIX}")
+    tmp = _aside(target)
     with contextlib.suppress(FileNotFoundError):
         tmp.unlink()
     try:
