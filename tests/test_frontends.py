@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import librosa
 import numpy as np
+import pytest
 import scipy.fft
 import yaml
 from helpers import REPO, speechlike
 
+from fraudprep.audio_io import mix_to_mono
 from fraudprep.features import (
     LfccExtractor,
     RawExtractor,
@@ -78,3 +80,12 @@ def test_raw_profile_repeats_short_clips_like_aasist():
 def test_int16_storage_scales_and_clips():
     stored = to_storage_dtype(np.array([0.0, 0.5, -1.0, 1.2], np.float32), np.dtype(np.int16))
     assert stored.tolist() == [0, 16384, -32767, 32767]
+
+
+@pytest.mark.parametrize("channels", [1, 2, 8])
+def test_mix_to_mono_is_the_channel_mean(channels: int):
+    rng = np.random.default_rng(channels)
+    samples = rng.uniform(-1, 1, size=(5000, channels)).astype(np.float32)
+    mono = mix_to_mono(samples)
+    assert mono.dtype == np.float32 and mono.shape == (5000,)
+    np.testing.assert_allclose(mono, samples.mean(axis=1, dtype=np.float64), atol=1e-6)

@@ -24,7 +24,13 @@ from fraudprep.audio_io import AudioError, load_mono
 from fraudprep.chunks import Chunk, find_chunk
 from fraudprep.features import Extractor, make_extractor
 from fraudprep.manifest import ManifestRow, iter_manifest
-from fraudprep.memory import check_system_memory, log_memory, peak_rss_mb, rss_mb
+from fraudprep.memory import (
+    check_system_memory,
+    log_memory,
+    peak_rss_mb,
+    reuse_freed_memory,
+    rss_mb,
+)
 from fraudprep.profiles import ModelSettings
 from fraudprep.stats import ChunkStats
 from fraudprep.store import BatchAccumulator, storage_format
@@ -121,6 +127,7 @@ def extract_chunk(
     limits: ReadLimits = ReadLimits(),
 ) -> ChunkStats:
     """Extract ``chunk``'s rows of the manifest into ``output_dir`` (batches + metadata)."""
+    reuse_freed_memory()
     log.info("Initial memory usage: %.2f MB", rss_mb())
     log.info(
         "%s: %d files, model %s, batch size %d, memory mode %s",

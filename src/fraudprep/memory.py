@@ -7,6 +7,7 @@ them) keep working.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import logging
 import os
@@ -26,6 +27,9 @@ THREAD_ENV_VARS = (
     "NUMEXPR_NUM_THREADS",
 )
 HIGH_MEMORY_FRACTION = 0.85
+# glibc's mallopt parameters (malloc.h).
+M_TRIM_THRESHOLD = -1
+M_MMAP_THRESHOLD = -3
 MB = 1024 * 1024
 GB = 1024 * MB
 
@@ -35,6 +39,39 @@ def limit_threads(environ: dict[str, str] | None = None) -> None:
     environ = os.environ if environ is None else environ
     for name in THREAD_ENV_VARS:
         environ.setdefault(name, "1")
+
+
+def _libc() -> ctypes.CDLL | None:
+    try:
+        libc = ctypes.CDLL(None)  # the C library this process already runs on
+    except OSError:
+        return None
+    return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
+
+
+def reuse_freed_memory(keep_bytes: int = 32 * MB) -> bool:
+    """Keep freed blocks of up to ``keep_bytes`` in the heap for the next file (glibc only).
+
+    By default glibc hands every freed block above ~128 KB back to the kernel; each file's
+    1 MB frame and spectrum buffers then come back as fresh pages to fault in and zero, which
+    measured 0.75 ms of a 1.1 ms STFT. Reused, the same buffers cost nothing; the peak is
+    unchanged (the blocks are freed and taken again, one file's worth), only returning memory
+    to the system waits until the job ends or :func:`check_system_memory` asks for it.
+    Returns False where the C library has no ``mallopt`` (macOS, musl), changing nothing.
+    """
+    libc = _libc()
+    if libc is None:
+        return False
+    return bool(libc.mallopt(M_MMAP_THRESHOLD, keep_bytes)) and bool(
+        libc.mallopt(M_TRIM_THRESHOLD, 2 * keep_bytes)
+    )
+
+
+def release_freed_memory() -> None:
+    """Give the heap's free blocks back to the system (under memory pressure)."""
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
 
 
 def rss_mb() -> float:
@@ -81,6 +118,7 @@ def check_system_memory(threshold: float = HIGH_MEMORY_FRACTION) -> bool:
         threshold * 100,
     )
     gc.collect()
+    release_freed_memory()
     return True
 
 

@@ -1,0 +1,57 @@
+"""Atomic outputs: files appear whole or not at all, and scratch directories are published
+only once everything in them is on disk."""
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
+import pytest
+
+from fraudprep import atomic
+from fraudprep.atomic import atomic_write, fresh_partial_dir, publish_dir
+
+
+def test_atomic_write_leaves_nothing_when_the_writer_fails(tmp_path: Path):
+    target = tmp_path / "out.bin"
+    with pytest.raises(RuntimeError), atomic_write(target) as handle:
+        handle.write(b"half")
+        raise RuntimeError("crash mid-write")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_publish_waits_for_every_file_synced_in_the_background(tmp_path, monkeypatch):
+    synced: list[str] = []
+    monkeypatch.setattr(atomic, "_fdatasync_path", lambda path: synced.append(path.name))
+    target = tmp_path / "chunk"
+    scratch = fresh_partial_dir(target)
+    for name in ("a.pkl", "b.pkl", "chunk.json"):
+        with atomic_write(scratch / name) as handle:
+            handle.write(name.encode())
+    publish_dir(scratch, target)
+    assert sorted(synced) == ["a.pkl", "b.pkl", "chunk.json"]
+    assert sorted(p.name for p in target.iterdir()) == ["a.pkl", "b.pkl", "chunk.json"]
+    assert not scratch.exists()
+
+
+def test_a_failed_background_sync_fails_the_publish(tmp_path, monkeypatch):
+    def failing_sync(path: Path) -> None:
+        raise OSError(errno.EIO, "Input/output error", str(path))
+
+    monkeypatch.setattr(atomic, "_fdatasync_path", failing_sync)
+    target = tmp_path / "chunk"
+    scratch = fresh_partial_dir(target)
+    with atomic_write(scratch / "batch.pkl") as handle:
+        handle.write(b"data")
+    with pytest.raises(OSError, match="Input/output error"):
+        publish_dir(scratch, target)
+    assert not target.exists()  # never published: a rerun redoes the chunk
+
+
+def test_files_outside_scratch_directories_are_synced_before_they_appear(tmp_path, monkeypatch):
+    deferred: list[Path] = []
+    monkeypatch.setattr(atomic._background_syncs, "submit", deferred.append)
+    with atomic_write(tmp_path / "manifest.csv", "w") as handle:
+        handle.write("path\n")
+    assert deferred == []
+    assert (tmp_path / "manifest.csv").read_text() == "path\n"
