@@ -2,7 +2,9 @@
 
 A chunk holds many files so that a job's start-up is paid once for all of them; a batch (a few
 samples) is the unit of output and memory. Chunks never straddle splits, so every batch
-belongs to exactly one split. Assignment depends only on the manifest and ``chunk_size``.
+belongs to exactly one split. A split is cut into as few chunks as ``chunk_size`` allows, of
+equal size (within one file): no short last chunk leaves a core idle at the end of a run.
+Assignment depends only on the manifest and ``chunk_size``.
 """
 
 from __future__ import annotations
@@ -39,22 +41,35 @@ def plan_chunks(manifest_path: str | os.PathLike[str], chunk_size: int) -> Itera
     """Cut the (split-sorted) manifest into chunks, streaming it row by row."""
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be at least 1, not {chunk_size}")
-    split, start, index_in_split = None, 0, 0
-    row_number = -1
+    for split, start, stop in split_ranges(manifest_path):
+        yield from even_chunks(split, start, stop, chunk_size)
+
+
+def split_ranges(manifest_path: str | os.PathLike[str]) -> Iterator[tuple[str, int, int]]:
+    """(split, first row, row after the last) of each split, checking splits are grouped."""
+    split, start, row_number = None, 0, -1
     seen_splits: list[str] = []
     for row_number, row in enumerate(iter_manifest(manifest_path)):
-        if row.split != split:
-            if split is not None:
-                yield Chunk(chunk_id(split, index_in_split), split, start, row_number)
-            if row.split in seen_splits:
-                raise ManifestError(f"{manifest_path}: rows are not grouped by split")
-            seen_splits.append(row.split)
-            split, start, index_in_split = row.split, row_number, 0
-        elif row_number - start == chunk_size:
-            yield Chunk(chunk_id(split, index_in_split), split, start, row_number)
-            start, index_in_split = row_number, index_in_split + 1
+        if row.split == split:
+            continue
+        if split is not None:
+            yield split, start, row_number
+        if row.split in seen_splits:
+            raise ManifestError(f"{manifest_path}: rows are not grouped by split")
+        seen_splits.append(row.split)
+        split, start = row.split, row_number
     if split is not None:
-        yield Chunk(chunk_id(split, index_in_split), split, start, row_number + 1)
+        yield split, start, row_number + 1
+
+
+def even_chunks(split: str, start: int, stop: int, chunk_size: int) -> Iterator[Chunk]:
+    """Rows ``start:stop`` in ceil(n / chunk_size) chunks whose sizes differ by one at most."""
+    count = -(-(stop - start) // chunk_size)
+    base, larger = divmod(stop - start, count)
+    for index in range(count):
+        size = base + (index < larger)
+        yield Chunk(chunk_id(split, index), split, start, start + size)
+        start += size
 
 
 def write_chunks(
