@@ -22,14 +22,17 @@ from __future__ import annotations
 import csv
 import dataclasses
 import hashlib
+import itertools
 import logging
 import os
-from collections import Counter
-from collections.abc import Iterator
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fraudprep.integrity import describe_leaks, find_leaks, with_hashes, write_leaks
+from fraudprep.atomic import atomic_write
+from fraudprep.extsort import ExternalSort
+from fraudprep.integrity import LeakFinder, LeakTally, iter_with_hashes, write_leaks
 from fraudprep.manifest import (
     LABELS,
     SPLITS,
@@ -37,12 +40,12 @@ from fraudprep.manifest import (
     ManifestRow,
     Problems,
     file_size,
+    iter_for_tree,
+    iter_manifest_csv,
     parse_label,
-    read_manifest_csv,
     resolve_path,
     row_sort_key,
-    scan_for_tree,
-    write_manifest,
+    write_manifest_rows,
 )
 
 log = logging.getLogger(__name__)
@@ -53,6 +56,7 @@ ASVSPOOF2019_PROTOCOLS = {"training": "train.trn", "validation": "dev.trl", "tes
 ASVSPOOF2019_AUDIO = {"training": "train", "validation": "dev", "testing": "eval"}
 ASVSPOOF5_PROTOCOLS = {"training": "train", "validation": "dev", "testing": "eval"}
 DEFAULT_SPEAKER_SPLIT = {"training": 0.7, "validation": 0.15, "testing": 0.15}
+FINGERPRINT_MODULUS = 1 << 256
 
 
 class LeakageError(ManifestError):
@@ -226,10 +230,11 @@ def assign_speakers(file_counts: dict[str, int], shares: dict[str, float]) -> di
 def _itw(cfg: DatasetConfig, problems: Problems) -> Iterator[ManifestRow]:
     root = _root(cfg)
     meta = Path(cfg.protocol) if cfg.protocol else root / "meta.csv"
-    records = list(_itw_records(meta, root, cfg, problems))
-    counts = Counter(speaker for _, speaker, _ in records)
+    # Splits follow from the files per speaker, so the metadata is read twice (to count, then
+    # to yield) instead of being held: the count pass reports nothing, the second pass does.
+    counts = Counter(speaker for _, speaker, _ in _itw_records(meta, root, cfg, Problems("")))
     splits = assign_speakers(counts, cfg.speaker_split)
-    for path, speaker, label in records:
+    for path, speaker, label in _itw_records(meta, root, cfg, problems):
         yield ManifestRow(path, splits[speaker], label, file_size(path), speaker, "", "itw")
 
 
@@ -263,34 +268,55 @@ READERS = {
 }
 
 
-def collect_rows(cfg: DatasetConfig) -> list[ManifestRow]:
-    """Read the configured dataset into checked manifest rows, sorted by split and path."""
+def iter_rows(
+    cfg: DatasetConfig, spill_dir: str | os.PathLike[str] | None = None
+) -> Iterator[ManifestRow]:
+    """Checked manifest rows of the configured dataset, unsorted, streamed.
+
+    Problems raise :class:`ManifestError`; those found row by row (a missing file, a bad label,
+    a duplicate path) only after the last row, all listed together. Duplicate checks sort
+    externally, with temporary files in ``spill_dir`` (default: the system's).
+    """
     if cfg.dataset == "for":
-        return scan_for_tree(cfg.input_dir)
+        return iter_for_tree(cfg.input_dir)
     if cfg.dataset == "csv":
         if not cfg.manifest:
             raise ManifestError("dataset csv needs manifest: the CSV/TSV file to read")
-        return read_manifest_csv(cfg.manifest, cfg.csv_columns, cfg.label_map)
+        return iter_manifest_csv(cfg.manifest, cfg.csv_columns, cfg.label_map, spill_dir)
+    return _iter_protocol_rows(cfg, spill_dir)
+
+
+def _iter_protocol_rows(
+    cfg: DatasetConfig, spill_dir: str | os.PathLike[str] | None
+) -> Iterator[ManifestRow]:
     problems = Problems(f"dataset {cfg.dataset} in {cfg.input_dir}")
-    rows = list(READERS[cfg.dataset](cfg, problems))
-    problems.raise_if_any()
-    if not rows:
-        raise ManifestError(f"dataset {cfg.dataset} in {cfg.input_dir}: no files listed")
-    duplicates = [path for path, n in Counter(r.path for r in rows).items() if n > 1]
-    if duplicates:
-        raise ManifestError(f"{len(duplicates)} file(s) listed twice, e.g. {duplicates[:3]}")
-    return sorted(rows, key=row_sort_key)
+    with ExternalSort[str](spill_dir=spill_dir) as paths:
+        for row in READERS[cfg.dataset](cfg, problems):
+            paths.add(row.path)
+            yield row
+        problems.raise_if_any()
+        if not paths.count:
+            raise ManifestError(f"dataset {cfg.dataset} in {cfg.input_dir}: no files listed")
+        repeated = [path for path, group in itertools.groupby(paths) if len(list(group)) > 1]
+    if repeated:
+        raise ManifestError(f"{len(repeated)} file(s) listed twice, e.g. {repeated[:3]}")
 
 
-def _rows_digest(rows: list[ManifestRow]) -> str:
-    digest = hashlib.sha256()
-    for row in rows:
-        try:
-            mtime = os.lstat(row.path).st_mtime_ns
-        except OSError:
-            mtime = -1
-        digest.update(f"{'|'.join(map(str, row))}\0{mtime}\n".encode())
-    return digest.hexdigest()
+def collect_rows(cfg: DatasetConfig) -> list[ManifestRow]:
+    """Read the configured dataset into checked manifest rows, sorted by split and path.
+
+    In memory: for small inputs and tests. The manifest step streams :func:`iter_rows`.
+    """
+    return sorted(iter_rows(cfg), key=row_sort_key)
+
+
+def _row_digest(row: ManifestRow) -> int:
+    try:
+        mtime = os.lstat(row.path).st_mtime_ns
+    except OSError:
+        mtime = -1
+    text = f"{'|'.join(map(str, row))}\0{mtime}\n".encode()
+    return int.from_bytes(hashlib.blake2b(text, digest_size=32).digest(), "big")
 
 
 def source_fingerprint(cfg: DatasetConfig) -> str:
@@ -298,10 +324,16 @@ def source_fingerprint(cfg: DatasetConfig) -> str:
     sizes and modification times.
 
     The workflow passes it as a parameter of the manifest step, so problems surface before any
-    job runs; adding, removing or replacing a file rebuilds the manifest, and an untouched
-    input rebuilds nothing.
+    job runs; adding, removing, replacing or relabelling a file rebuilds the manifest, and an
+    untouched input rebuilds nothing. It runs in Snakemake's own process while the DAG is
+    built, so it streams: the row digests are summed (mod 2**256), which needs no sort and
+    does not depend on the order the input lists its files in, just as the manifest does not.
     """
-    return _rows_digest(collect_rows(cfg))
+    total, count = 0, 0
+    for row in iter_rows(cfg):
+        total = (total + _row_digest(row)) % FINGERPRINT_MODULUS
+        count += 1
+    return hashlib.sha256(f"{count}:{total:064x}".encode()).hexdigest()
 
 
 def build_manifest(
@@ -311,32 +343,63 @@ def build_manifest(
     hash_files: bool = True,
     fail_on_leakage: bool = False,
 ) -> int:
-    """Write the manifest (and the leakage table) for the configured dataset."""
-    rows = collect_rows(cfg)
-    if hash_files:
-        rows = with_hashes(rows)
-    leaks = find_leaks(rows)
-    if leakage_path is not None:
-        write_leaks(leaks, leakage_path)
-    if leaks:
-        log.warning(
-            "%d group(s) of identical audio across splits or labels:\n%s",
-            len(leaks),
-            describe_leaks(leaks),
-        )
-        if fail_on_leakage:
-            raise LeakageError(
-                f"{len(leaks)} group(s) of identical audio cross splits or labels "
-                f"(fail_on_leakage is set):\n{describe_leaks(leaks)}"
-            )
-    count = write_manifest(rows, output_path)
-    _log_counts(rows)
+    """Write the manifest (and the leakage table) for the configured dataset.
+
+    Memory stays bounded whatever the number of rows: rows are sorted externally, hashed in
+    a bounded window, written as they come, and checked for leaks by another external sort.
+    Temporary files go next to the output (``/tmp`` may be memory-backed on cluster nodes)
+    and are removed on exit, also on error. A leak that stops the run leaves no manifest.
+    """
+    spill_dir = Path(output_path).parent
+    spill_dir.mkdir(parents=True, exist_ok=True)
+    counts: Counter[tuple[str, int]] = Counter()
+    with ExternalSort(row_sort_key, spill_dir) as ordered, LeakFinder(spill_dir) as finder:
+        ordered.extend(iter_rows(cfg, spill_dir))
+        rows: Iterable[ManifestRow] = ordered
+        if hash_files:
+            rows = iter_with_hashes(rows)
+        with atomic_write(output_path, "w", newline="", encoding="utf-8") as handle:
+            count = write_manifest_rows(_tallied(rows, counts, finder), handle)
+            # Still inside atomic_write: a LeakageError discards the manifest just written.
+            _check_leaks(finder, leakage_path, fail_on_leakage)
+    _log_counts(counts)
     log.info("Manifest of %d files (dataset %s) written to %s", count, cfg.dataset, output_path)
     return count
 
 
-def _log_counts(rows: list[ManifestRow]) -> None:
-    counts = Counter((r.split, r.label) for r in rows)
+def _tallied(
+    rows: Iterable[ManifestRow], counts: Counter[tuple[str, int]], finder: LeakFinder
+) -> Iterator[ManifestRow]:
+    """Pass rows through, counting them per split and label and handing them to the finder."""
+    for row in rows:
+        counts[(row.split, row.label)] += 1
+        finder.add(row)
+        yield row
+
+
+def _check_leaks(
+    finder: LeakFinder, leakage_path: str | os.PathLike[str] | None, fail_on_leakage: bool
+) -> None:
+    tally = LeakTally()
+    if leakage_path is not None:
+        write_leaks(tally.watch(finder), leakage_path)
+    else:
+        deque(tally.watch(finder), maxlen=0)
+    if not tally.count:
+        return
+    log.warning(
+        "%d group(s) of identical audio across splits or labels:\n%s",
+        tally.count,
+        tally.describe(),
+    )
+    if fail_on_leakage:
+        raise LeakageError(
+            f"{tally.count} group(s) of identical audio cross splits or labels "
+            f"(fail_on_leakage is set):\n{tally.describe()}"
+        )
+
+
+def _log_counts(counts: Counter[tuple[str, int]]) -> None:
     for split in SPLITS:
         for label_name, label in LABELS.items():
             log.info("%s/%s: %d files", split, label_name, counts[(split, label)])

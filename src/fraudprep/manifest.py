@@ -7,15 +7,17 @@ deterministically, before any feature is computed. Later steps read it by row ra
 from __future__ import annotations
 
 import csv
+import heapq
 import itertools
 import logging
 import os
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import IO, NamedTuple
 
 from fraudprep.atomic import atomic_write
+from fraudprep.extsort import ExternalSort
 
 log = logging.getLogger(__name__)
 
@@ -96,25 +98,43 @@ def _child_dirs_by_name(parent: Path) -> dict[str, Path]:
 
 
 def _walk_audio(class_dir: Path) -> Iterator[tuple[str, bool]]:
-    """Yield (path, is_audio) for every entry below ``class_dir`` except plain directories."""
-    for root, dirs, files in os.walk(class_dir):
-        dirs.sort()
-        # A directory (or a link to one) named like audio is a trap that must be reported.
-        names = sorted(files) + [d for d in dirs if is_audio_name(d)]
-        for name in names:
-            yield os.path.join(root, name), is_audio_name(name)
+    """Yield (path, is_audio) for every entry below ``class_dir`` except plain directories.
+
+    The order is the file system's: callers sort. ``os.scandir`` streams each directory, where
+    ``os.walk`` would first list it whole (a million files in one folder is ~100 MB of names).
+    As with ``os.walk``, links to directories are not followed and unreadable ones skipped.
+    """
+    pending = [str(class_dir)]
+    while pending:
+        try:
+            entries = os.scandir(pending.pop())
+        except OSError:
+            continue
+        with entries:
+            for entry in entries:
+                try:
+                    is_dir = entry.is_dir()
+                except OSError:
+                    is_dir = False
+                if not is_dir:
+                    yield entry.path, is_audio_name(entry.name)
+                    continue
+                if not entry.is_symlink():
+                    pending.append(entry.path)
+                # A directory (or a link to one) named like audio is a trap that must be reported.
+                if is_audio_name(entry.name):
+                    yield entry.path, True
 
 
-def scan_for_tree(input_dir: str | os.PathLike[str]) -> list[ManifestRow]:
-    """Find ``{training,validation,testing}/{real,fake}/**`` audio files in a FoR-layout tree."""
+def iter_for_tree(input_dir: str | os.PathLike[str]) -> Iterator[ManifestRow]:
+    """Rows of the audio files in a FoR-layout tree, unsorted, streamed (see scan_for_tree)."""
     root = Path(input_dir)
     if not root.is_dir():
         raise ManifestError(
             f"input_dir {str(root)!r} does not exist or is not a directory; set input_dir to a "
             "tree laid out as training|validation|testing/real|fake/<audio files>, or set manifest"
         )
-    rows: list[ManifestRow] = []
-    skipped: list[str] = []
+    found, skipped, examples = 0, 0, []
     split_dirs = _child_dirs_by_name(root)
     for split in SPLITS:
         class_dirs = _child_dirs_by_name(split_dirs[split]) if split in split_dirs else {}
@@ -124,42 +144,69 @@ def scan_for_tree(input_dir: str | os.PathLike[str]) -> list[ManifestRow]:
                 continue
             for path, is_audio in _walk_audio(class_dirs[label_name]):
                 if is_audio:
-                    rows.append(ManifestRow(path, split, label, file_size(path), source="for"))
+                    found += 1
+                    yield ManifestRow(path, split, label, file_size(path), source="for")
                 else:
-                    skipped.append(path)
+                    skipped += 1
+                    # Only a few examples are kept (the smallest, so the log is deterministic).
+                    examples = sorted([*examples, path])[:3]
     if skipped:
         log.warning(
             "Skipped %d file(s) without an audio extension (%s), e.g. %s",
-            len(skipped),
+            skipped,
             ", ".join(sorted(AUDIO_EXTENSIONS)),
-            skipped[:3],
+            examples,
         )
-    if not rows:
+    if not found:
         raise ManifestError(
             f"No audio files found under {str(root)!r}: expected "
             "training|validation|testing/real|fake/*.wav|flac|mp3|ogg|m4a"
         )
-    return sorted(rows, key=row_sort_key)
+
+
+def scan_for_tree(input_dir: str | os.PathLike[str]) -> list[ManifestRow]:
+    """Find ``{training,validation,testing}/{real,fake}/**`` audio files in a FoR-layout tree.
+
+    Sorted, in memory: for small trees and tests; the manifest step streams iter_for_tree.
+    """
+    return sorted(iter_for_tree(input_dir), key=row_sort_key)
 
 
 class Problems:
-    """Collects every problem in an input (with file and line) to report them all at once."""
+    """Collects every problem in an input (with file and line) to report them all at once.
+
+    Only the first ``MAX_LISTED_PROBLEMS`` (by ``at``, e.g. the line number, then by arrival)
+    are kept, and the rest counted: a million bad lines must not become a million strings.
+    ``at`` lets problems found later (duplicates, after a sort) still be listed in line order.
+    """
 
     def __init__(self, source: str) -> None:
         self.source = source
-        self.items: list[str] = []
+        self.count = 0
+        self._kept: list[tuple[int, int, str]] = []  # max-heap of (-at, -arrival, message)
 
-    def add(self, message: str) -> None:
-        self.items.append(message)
+    def add(self, message: str, at: int | None = None) -> None:
+        self.count += 1
+        order = self.count if at is None else at
+        entry = (-order, -self.count, message)
+        if len(self._kept) < MAX_LISTED_PROBLEMS:
+            heapq.heappush(self._kept, entry)
+        elif entry > self._kept[0]:  # comes before the last one kept
+            heapq.heapreplace(self._kept, entry)
+
+    @property
+    def items(self) -> list[str]:
+        """The problems kept, in order."""
+        return [message for _, _, message in sorted(self._kept, reverse=True)]
 
     def raise_if_any(self) -> None:
-        if not self.items:
+        if not self.count:
             return
-        shown = self.items[:MAX_LISTED_PROBLEMS]
-        more = len(self.items) - len(shown)
+        shown = self.items
+        more = self.count - len(shown)
         tail = f"\n  ... and {more} more" if more else ""
         raise ManifestError(
-            f"{self.source}: {len(self.items)} problem(s):\n  " + "\n  ".join(shown) + tail
+            f"{self.source}: {self.count} problem(s):\n  " + "\n  ".join(shown) + tail
         )
 
 
@@ -189,20 +236,35 @@ def read_manifest_csv(
     columns: dict[str, str] | None = None,
     label_map: dict[str, str] | None = None,
 ) -> list[ManifestRow]:
-    """Read a user's CSV or TSV into checked, sorted manifest rows.
+    """Read a user's CSV or TSV into checked, sorted manifest rows (in memory; see
+    :func:`iter_manifest_csv` for the streaming reader and the arguments)."""
+    return sorted(iter_manifest_csv(manifest_path, columns, label_map), key=row_sort_key)
+
+
+def iter_manifest_csv(
+    manifest_path: str | os.PathLike[str],
+    columns: dict[str, str] | None = None,
+    label_map: dict[str, str] | None = None,
+    spill_dir: str | os.PathLike[str] | None = None,
+) -> Iterator[ManifestRow]:
+    """Checked rows of a user's CSV or TSV, in file order, streamed.
 
     ``columns`` maps our names (path, split, label, speaker, attack) to the file's column
     names; path, split and label are required. ``label_map`` adds label spellings
-    (e.g. ``{"human": "real", "tts": "fake"}``).
+    (e.g. ``{"human": "real", "tts": "fake"}``). Problems in rows raise :class:`ManifestError`
+    after the last row, all listed together; duplicate paths are found by an external sort
+    (temporary files in ``spill_dir``), so memory does not grow with the file.
     """
     source = Path(manifest_path)
     if not source.is_file():
         raise ManifestError(f"manifest {str(source)!r} does not exist; fix the manifest key")
     columns = {**DEFAULT_CSV_COLUMNS, **(columns or {})}
     problems = Problems(str(source))
-    rows: list[ManifestRow] = []
-    seen: dict[str, int] = {}
-    with open(source, newline="", encoding="utf-8") as handle:
+    count = 0
+    with (
+        open(source, newline="", encoding="utf-8") as handle,
+        ExternalSort(spill_dir=spill_dir) as paths,
+    ):
         reader = csv.DictReader(handle, delimiter="\t" if source.suffix.lower() == ".tsv" else ",")
         required = [columns[c] for c in ("path", "split", "label")]
         missing = [c for c in required if c not in (reader.fieldnames or [])]
@@ -213,45 +275,60 @@ def read_manifest_csv(
             )
         for line_number, record in enumerate(reader, start=2):
             fields = {ours: record.get(theirs) or "" for ours, theirs in columns.items()}
-            row = _checked_row(
-                fields, source.parent, f"line {line_number}", seen, problems, label_map
-            )
+            row = _checked_row(fields, source.parent, line_number, paths, problems, label_map)
             if row is not None:
-                rows.append(row)
+                count += 1
+                yield row
+        _report_duplicates(paths, problems)
     problems.raise_if_any()
-    if not rows:
+    if not count:
         raise ManifestError(f"{source}: no rows")
-    return sorted(rows, key=row_sort_key)
+
+
+def _report_duplicates(paths: Iterable[tuple[str, int, str]], problems: Problems) -> None:
+    """Report every repeat of a path; ``paths`` is (path, line, path as written), sorted, so
+    the repeats of a path follow its first line."""
+    first_path, first_line = None, 0
+    for path, line_number, raw_path in paths:
+        if path != first_path:
+            first_path, first_line = path, line_number
+            continue
+        problems.add(
+            f"line {line_number}: duplicate path {raw_path!r} (first on line {first_line})",
+            at=line_number,
+        )
 
 
 def _checked_row(
     fields: dict[str, str],
     base: Path,
-    where: str,
-    seen: dict[str, int | str],
+    line_number: int,
+    paths: ExternalSort[tuple[str, int, str]],
     problems: Problems,
     label_map: dict[str, str] | None = None,
     source: str = "csv",
 ) -> ManifestRow | None:
+    where = f"line {line_number}"
     raw_path = fields["path"].strip()
     split = SPLIT_ALIASES.get(fields["split"].strip().lower())
     label = parse_label(fields["label"], label_map)
     if not raw_path:
-        problems.add(f"{where}: empty path")
+        problems.add(f"{where}: empty path", at=line_number)
         return None
     if split is None:
-        problems.add(f"{where}: unknown split {fields['split']!r} (use {'/'.join(SPLITS)})")
+        problems.add(
+            f"{where}: unknown split {fields['split']!r} (use {'/'.join(SPLITS)})", at=line_number
+        )
     if label is None:
         problems.add(
             f"{where}: unknown label {fields['label']!r} (use 0/real/bonafide or 1/fake/spoof, "
-            "or add it to label_map)"
+            "or add it to label_map)",
+            at=line_number,
         )
     path = resolve_path(raw_path, base)
-    if path in seen:
-        problems.add(f"{where}: duplicate path {raw_path!r} (first on {seen[path]})")
-    seen.setdefault(path, where)
+    paths.add((path, line_number, raw_path))  # duplicates are found once all lines are read
     if not os.path.lexists(path):
-        problems.add(f"{where}: {path!r} does not exist")
+        problems.add(f"{where}: {path!r} does not exist", at=line_number)
     if split is None or label is None:
         return None
     return ManifestRow(
@@ -267,13 +344,18 @@ def _checked_row(
 
 def write_manifest(rows: Iterable[ManifestRow], path: str | os.PathLike[str]) -> int:
     """Write rows as the manifest CSV (atomically); return how many were written."""
-    count = 0
     with atomic_write(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(MANIFEST_COLUMNS)
-        for row in rows:
-            writer.writerow(row)
-            count += 1
+        return write_manifest_rows(rows, handle)
+
+
+def write_manifest_rows(rows: Iterable[ManifestRow], handle: IO[str]) -> int:
+    """Write the header and rows to an open file; return how many rows were written."""
+    count = 0
+    writer = csv.writer(handle, lineterminator="\n")
+    writer.writerow(MANIFEST_COLUMNS)
+    for row in rows:
+        writer.writerow(row)
+        count += 1
     return count
 
 
