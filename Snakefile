@@ -29,6 +29,8 @@ rule all:
     input:
         final_outputs(),
         REPORT_OUTPUTS if config["report_figures"] else [],
+        # Known before the split_chunks checkpoint: resolve_settings runs beside build_manifest.
+        expand(f"{OUT}/{{model}}/settings.json", model=MODELS),
 
 
 onstart:
@@ -37,3 +39,7 @@ onstart:
 
 onsuccess:
     print_run_summary()
+
+
+onerror:
+    exit_promptly()

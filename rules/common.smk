@@ -1,3 +1,4 @@
+import functools
 import sys
 from pathlib import Path
 
@@ -53,7 +54,14 @@ def manifest_source(wildcards):
     """What the manifest is built from, as a params value: changes in it rerun the manifest.
 
     Evaluated when the DAG is built, so a bad input stops the run before any job starts.
+    Snakemake evaluates params again just before starting the job; the input tree is scanned
+    once per run (the value is kept), not on each evaluation.
     """
+    return dict(_scanned_source())
+
+
+@functools.cache
+def _scanned_source():
     return {**DATASET.as_dict(), "fingerprint": source_fingerprint(DATASET)}
 
 
@@ -99,3 +107,20 @@ def note_run_owner():
 def print_run_summary():
     for line in run_summary_lines(OUT, MODELS):
         print(line)
+    exit_promptly()
+
+
+def exit_promptly():
+    """Called last in onsuccess/onerror, when all jobs are over: let the process exit at once.
+
+    Snakemake's scheduler re-checks after each job selection with a non-daemon threading.Timer
+    (1 s, from --max-jobs-per-timespan 100/1s) that the interpreter waits for at exit; and the
+    final garbage collection at exit walks every object of the run. Neither matters now.
+    """
+    import gc
+    import threading
+
+    for thread in threading.enumerate():
+        if isinstance(thread, threading.Timer):
+            thread.cancel()
+    gc.freeze()

@@ -55,3 +55,16 @@ def test_files_outside_scratch_directories_are_synced_before_they_appear(tmp_pat
         handle.write("path\n")
     assert deferred == []
     assert (tmp_path / "manifest.csv").read_text() == "path\n"
+
+
+def test_aside_files_of_killed_writers_are_removed_on_the_next_write(tmp_path: Path):
+    dead_pid = 2**22 + 12345  # above Linux's pid_max: no such process
+    stale = tmp_path / f".counts.png.{dead_pid}.partial"
+    stale.write_bytes(b"half a figure")
+    other = tmp_path / f".examples.png.{dead_pid}.partial"  # another output's: left alone
+    other.write_bytes(b"x")
+    with atomic_write(tmp_path / "counts.png") as handle:
+        handle.write(b"png")
+    assert not stale.exists()
+    assert other.exists()
+    assert (tmp_path / "counts.png").read_bytes() == b"png"

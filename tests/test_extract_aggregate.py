@@ -91,15 +91,15 @@ def test_every_file_is_a_sample_or_a_failure(tree_with_bad_files: Path, tmp_path
 
 def test_seed_snippet_loads_batches_numbered_globally(for_tree: Path, tmp_path: Path, monkeypatch):
     out = tmp_path / "out"
-    run_pipeline(for_tree, out, chunk_size=4, batch_size=3)
+    run_pipeline(for_tree, out, chunk_size=4, batch_size=2)
     monkeypatch.chdir(tmp_path)  # file_path values are as the workflow wrote them
     metadata = pickle.loads((out / "unetr" / "batch_metadata.pkl").read_bytes())
     assert list(metadata) == ["training", "validation", "testing"]
-    # 6 training files in chunks of 4 and 2 -> batches of 3+1 and 2, numbered 0..2.
+    # 6 training files in chunks of 3 and 3 -> batches of 2+1 and 2+1, numbered 0..3.
     assert [b["file_path"] for b in metadata["training"]] == [
-        str(out / "unetr" / f"training_batch_{k}.pkl") for k in range(3)
+        str(out / "unetr" / f"training_batch_{k}.pkl") for k in range(4)
     ]
-    assert [b["num_samples"] for b in metadata["training"]] == [3, 1, 2]
+    assert [b["num_samples"] for b in metadata["training"]] == [2, 1, 2, 1]
     data, labels = seed_snippet_load(out / "unetr" / "batch_metadata.pkl", "training")
     stacked = np.concatenate(data)
     assert stacked.shape == (6, 128, 256) and stacked.dtype == np.float32

@@ -48,6 +48,8 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", **open_kwargs) 
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = _aside(target)
     deferred = _in_scratch_dir(target)
+    if not deferred:  # scratch directories are discarded whole, with what they hold
+        _remove_dead_asides(target)
     try:
         with open(tmp, mode, **open_kwargs) as handle:
             yield handle
@@ -107,6 +109,15 @@ _background_syncs = _BackgroundSyncs()
 def _aside(target: Path) -> Path:
     """The hidden name a file is written under before it is renamed to ``target``."""
     return target.with_name(f".{target.name}.{os.getpid()}{PARTIAL_SUFFIX}")
+
+
+def _remove_dead_asides(target: Path) -> None:
+    """Delete aside files of ``target`` left by writers that were killed mid-write."""
+    for aside in target.parent.glob(f".{glob.escape(target.name)}.*{PARTIAL_SUFFIX}"):
+        owner = aside.name[len(target.name) + 2 : -len(PARTIAL_SUFFIX)]
+        if owner.isdigit() and process_is_gone(int(owner)):
+            with contextlib.suppress(FileNotFoundError):
+                aside.unlink()
 
 
 def partial_dir_for(target: str | os.PathLike[str]) -> Path:

@@ -311,8 +311,9 @@ class MelImageExtractor(Extractor):
         image = self.resize_columns.columns(self.resize_rows.rows(self.mel_unit(samples)))
         np.clip(image, 0.0, 1.0, out=image)
         if self.profile.channels == 3:
-            # Channels-last RGB with R = G = B, what ImageNet-style networks take.
-            return np.repeat(image[:, :, None], 3, axis=2)
+            # Channels-last RGB with R = G = B, what ImageNet-style networks take. A read-only
+            # view: the batch buffer is where the three copies are made, once.
+            return np.broadcast_to(image[:, :, None], (*image.shape, 3))
         return image
 
 
