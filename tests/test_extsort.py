@@ -130,7 +130,7 @@ def test_hashing_streams_in_order_with_a_bounded_window(tmp_path: Path):
 
     stream = iter_with_hashes(source(), workers=2, window=128)
     first = next(stream)
-    assert first.path == rows[0].path and len(first.hash) == 32
+    assert first.path == rows[0].path and len(first.hash) == 64
     assert pulled <= 128 + 64  # the window plus one batch, not the whole input
     rest = list(stream)
     assert [r.path for r in [first, *rest]] == [r.path for r in rows]

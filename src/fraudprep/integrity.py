@@ -34,8 +34,9 @@ DESCRIBED_LEAKS = 5
 
 
 def content_hash(path: str) -> str:
-    """BLAKE2b-128 of the file's bytes, or "" for an entry that is not a readable file."""
-    digest = hashlib.blake2b(digest_size=16)
+    """SHA-256 of the file's bytes (what ``sha256sum`` prints), or "" for an entry that is not
+    a readable file. SHA-256 runs at 1.9 GB/s here (CPU instructions for it), BLAKE2b at 1.3."""
+    digest = hashlib.sha256()
     try:
         with open(path, "rb") as handle:
             while block := handle.read(HASH_BLOCK):
