@@ -11,11 +11,13 @@ from helpers import REPO, speechlike
 from fraudprep.features import (
     LinearResize,
     MelImageExtractor,
+    distinct_values,
     mel_filterbank,
     power_spectrogram,
     trim_silence,
 )
 from fraudprep.profiles import FeatureProfile, profile_from_mapping
+from fraudprep.store import BatchAccumulator, read_pickle
 
 SHIPPED_PROFILES = {
     name: values
@@ -135,3 +137,23 @@ def test_skipping_padding_frames_changes_nothing(seconds):
         rtol=1e-5,
         atol=1e-9,
     )
+
+
+def test_distinct_values_undo_broadcasting_only():
+    plane = np.arange(12, dtype=np.float32).reshape(3, 4)
+    rgb = np.broadcast_to(plane[:, :, None], (3, 4, 3))
+    np.testing.assert_array_equal(distinct_values(rgb), plane)
+    np.testing.assert_array_equal(distinct_values(plane), plane)
+    stacked = np.repeat(plane[:, :, None], 3, axis=2)  # real copies are all checked
+    assert distinct_values(stacked).shape == (3, 4, 3)
+
+
+def test_a_broadcast_sample_fills_its_batch_slot_like_a_copy(tmp_path):
+    plane = np.random.default_rng(3).random((5, 6), dtype=np.float32)
+    rgb = np.broadcast_to(plane[:, :, None], (5, 6, 3))
+    batch = BatchAccumulator(tmp_path, batch_size=2, sample_shape=(5, 6, 3))
+    batch.add(rgb, 1, "a.wav")
+    batch.add(np.ascontiguousarray(rgb), 0, "b.wav")
+    data = read_pickle(tmp_path / "batch_00000.pkl")["data"]
+    np.testing.assert_array_equal(data[0], np.repeat(plane[:, :, None], 3, axis=2))
+    np.testing.assert_array_equal(data[0], data[1])

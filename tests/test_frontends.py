@@ -6,10 +6,11 @@ import librosa
 import numpy as np
 import pytest
 import scipy.fft
+import soundfile as sf
 import yaml
 from helpers import REPO, speechlike
 
-from fraudprep.audio_io import mix_to_mono
+from fraudprep.audio_io import _read_float32, mix_to_mono
 from fraudprep.features import (
     LfccExtractor,
     RawExtractor,
@@ -89,3 +90,15 @@ def test_mix_to_mono_is_the_channel_mean(channels: int):
     mono = mix_to_mono(samples)
     assert mono.dtype == np.float32 and mono.shape == (5000,)
     np.testing.assert_allclose(mono, samples.mean(axis=1, dtype=np.float64), atol=1e-6)
+
+
+@pytest.mark.parametrize("suffix", [".wav", ".flac"])
+def test_pcm16_read_matches_libsndfile_float_conversion(tmp_path, suffix: str):
+    rng = np.random.default_rng(7)
+    pcm = rng.integers(-32768, 32767, size=(4000, 2), dtype=np.int16)
+    pcm[:4] = [[-32768, 32767], [0, 1], [-1, 2], [16384, -16384]]  # the extremes too
+    path = tmp_path / f"pcm16{suffix}"
+    sf.write(path, pcm, 16000, subtype="PCM_16")
+    expected, _ = sf.read(path, dtype="float32", always_2d=True)
+    with sf.SoundFile(path) as audio_file:
+        np.testing.assert_array_equal(_read_float32(audio_file, 4000), expected)

