@@ -6,6 +6,7 @@ merge path a million-row manifest takes, and compare with the in-memory result.
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 from collections import defaultdict
@@ -85,6 +86,19 @@ def test_spilled_runs_are_removed_on_error(tiny_runs: int, tmp_path: Path):
     assert next(stream) == 1
     stream.close()  # a stream abandoned half way cleans up too
     assert not spill_dirs(tmp_path)
+
+
+def test_runs_left_by_a_killed_sort_are_removed_by_the_next(tiny_runs: int, tmp_path: Path):
+    dead_pid = 2**22 + 4321  # above Linux's pid_max: no such process
+    leftover = tmp_path / f".extsort-{dead_pid}-abc123"
+    leftover.mkdir()
+    (leftover / "run00000.pickle").write_bytes(b"half a run")
+    running = tmp_path / f".extsort-{os.getpid()}-def456"  # a live process's: kept
+    running.mkdir()
+    with ExternalSort(spill_dir=tmp_path) as sorter:
+        sorter.extend(range(10))
+        assert not leftover.exists()
+        assert running.exists()
 
 
 def reference_leaks(rows: list[ManifestRow]) -> list[Leak]:

@@ -12,7 +12,7 @@ import contextlib
 import glob
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO
@@ -22,14 +22,18 @@ from fraudprep.processes import process_is_gone
 PARTIAL_SUFFIX = ".partial"
 
 
+def _sync_path(path: Path, sync: Callable[[int], None] = os.fsync) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        sync(fd)
+    finally:
+        os.close(fd)
+
+
 def _fsync_dir(directory: Path) -> None:
     # The rename itself lives in the directory entry: sync it so it survives a power cut.
     with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _sync_path(directory)
 
 
 def _in_scratch_dir(path: Path) -> bool:
@@ -68,11 +72,7 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", **open_kwargs) 
 
 
 def _fdatasync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fdatasync(fd)
-    finally:
-        os.close(fd)
+    _sync_path(path, os.fdatasync)  # the data, not the timestamps
 
 
 def _key(directory: Path) -> str:

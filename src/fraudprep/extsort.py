@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from fraudprep.processes import process_is_gone
+
 T = TypeVar("T")
 
 # Items per run: 50,000 manifest rows take ~25 MB, and as much again for their sort keys
@@ -26,6 +28,9 @@ RUN_SIZE = 50_000
 # Items pickled together: one pickle call per item would dominate the time; the merge holds
 # one block per run, so memory is about runs x BLOCK items.
 BLOCK = 1_000
+# Run directories are named by process id, so that leftovers of a killed sort can be told
+# from a running one's and removed.
+SPILL_PREFIX = ".extsort-"
 
 
 class ExternalSort(Generic[T]):
@@ -73,7 +78,9 @@ class ExternalSort(Generic[T]):
     def _spill(self) -> None:
         self._buffer.sort(key=self.key)
         if self._tmp is None:
-            self._tmp = Path(tempfile.mkdtemp(prefix=".extsort-", dir=self.spill_dir))
+            _remove_dead_spills(self.spill_dir)
+            prefix = f"{SPILL_PREFIX}{os.getpid()}-"
+            self._tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=self.spill_dir))
         run = self._tmp / f"run{len(self._runs):05d}.pickle"
         with open(run, "wb") as handle:
             for start in range(0, len(self._buffer), BLOCK):
@@ -97,6 +104,15 @@ class ExternalSort(Generic[T]):
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
         self._runs = []
+
+
+def _remove_dead_spills(spill_dir: str | os.PathLike[str] | None) -> None:
+    """Delete run directories left by sorts whose process was killed (named by its pid)."""
+    parent = Path(spill_dir) if spill_dir is not None else Path(tempfile.gettempdir())
+    for leftover in parent.glob(f"{SPILL_PREFIX}*-*"):
+        owner = leftover.name[len(SPILL_PREFIX) :].split("-", 1)[0]
+        if owner.isdigit() and process_is_gone(int(owner)):
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _read_run(run: Path) -> Iterator[Any]:
