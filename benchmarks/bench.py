@@ -1282,7 +1282,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--chunk-sizes",
         default=None,
-        help="workflow chunk sizes at N (default: config's, 100, 2000)",
+        help="workflow chunk sizes at N (default: config's, 512, 4000)",
     )
     parser.add_argument(
         "--sizes",
@@ -1396,7 +1396,7 @@ def main(argv: Sequence[str]) -> int:
     args = parse_args(argv)
     began = time.perf_counter()
     default_chunk = default_chunk_size()
-    chunks = parse_sizes(args.chunk_sizes) if args.chunk_sizes else [default_chunk, 100, 2000]
+    chunks = parse_sizes(args.chunk_sizes) if args.chunk_sizes else [default_chunk, 512, 4000]
     chunks = list(dict.fromkeys([default_chunk, *chunks]))  # the default first, no repeats
     report = Report(
         files=args.files,
