@@ -4,6 +4,7 @@ only once everything in them is on disk."""
 from __future__ import annotations
 
 import errno
+import os
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,26 @@ def test_aside_files_of_killed_writers_are_removed_on_the_next_write(tmp_path: P
     assert not stale.exists()
     assert other.exists()
     assert (tmp_path / "counts.png").read_bytes() == b"png"
+
+
+def test_finished_syncs_are_not_held_and_a_failed_one_fails_the_next_write(tmp_path, monkeypatch):
+    def sync(path: Path) -> None:
+        if path.name == "b.pkl":
+            raise OSError(errno.EIO, "Input/output error", str(path))
+
+    monkeypatch.setattr(atomic, "_fdatasync_path", sync)
+    scratch = fresh_partial_dir(tmp_path / "chunk")
+
+    def write(name: str) -> None:
+        with atomic_write(scratch / name) as handle:
+            handle.write(name.encode())
+
+    write("a.pkl")
+    pending = atomic._background_syncs._pending[os.path.abspath(scratch)]
+    pending[-1].result(timeout=5)
+    write("b.pkl")
+    assert len(pending) == 1  # a's finished sync was let go; b's is held
+    pending[-1].exception(timeout=5)
+    with pytest.raises(OSError, match="Input/output error"):
+        write("c.pkl")  # fails fast, not only at publish
+    atomic._background_syncs.wait(scratch)

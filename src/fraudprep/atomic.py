@@ -12,6 +12,7 @@ import contextlib
 import glob
 import os
 import shutil
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -83,23 +84,26 @@ class _BackgroundSyncs:
     """Flushes files to disk on one thread while the job computes the next batch.
 
     Waiting for the disk took 0.4 ms of every file's 3.5 ms when each batch was synced in
-    line; the wait now overlaps with computing. Only a path per pending file is held.
+    line; the wait now overlaps with computing. Only the syncs not yet finished are held (a
+    chunk's memory must not grow with its size), and a failed one fails the next write.
     """
 
     def __init__(self) -> None:
         self._pool: ThreadPoolExecutor | None = None
-        self._pending: dict[Path, list[Future]] = {}
+        self._pending: dict[str, deque[Future]] = {}  # by absolute directory
 
     def submit(self, path: Path) -> None:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fdatasync")
-        future = self._pool.submit(_fdatasync_path, path)
-        self._pending.setdefault(_key(path.parent), []).append(future)
+        pending = self._pending.setdefault(_key(path.parent), deque())
+        while pending and pending[0].done():
+            pending.popleft().result()  # raises the error of a failed sync
+        pending.append(self._pool.submit(_fdatasync_path, path))
 
     def wait(self, directory: Path) -> None:
         """Block until every file submitted from ``directory`` is on disk; raise the first
         error (a disk that failed to take the data must fail the job, not be ignored)."""
-        for future in self._pending.pop(_key(directory), []):
+        for future in self._pending.pop(_key(directory), deque()):
             future.result()
 
 
