@@ -12,6 +12,7 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from fraudprep.integrity import read_leak_summary
 from fraudprep.manifest import LABELS, SPLITS
 from fraudprep.report import summary_line
 from fraudprep.stats import DURATION_BIN_EDGES, ChunkStats, duration_bin
-from fraudprep.store import FORMATS, StorageFormat, storage_format
+from fraudprep.store import FORMATS, ListsWriter, StorageFormat, storage_format
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +51,10 @@ def _link_batches(
     chunk_dir: Path,
     model_dir: Path,
     next_index: Counter,
-    metadata: dict[str, list[dict[str, Any]]],
+    metadata: ListsWriter,
 ) -> dict:
-    """Give a chunk's batches their global names; return the chunk's metadata."""
+    """Give a chunk's batches their global names and write their metadata entries; return
+    the chunk's metadata."""
     chunk_metadata = read_chunk_metadata(chunk_dir)
     storage = storage_format(chunk_metadata["settings"]["storage_format"])
     for record in chunk_metadata["batches"]:
@@ -61,7 +63,7 @@ def _link_batches(
         stem = batch_stem(chunk.split, index)
         for suffix in storage.batch_suffixes:
             link_or_copy(chunk_dir / f"{record['stem']}{suffix}", model_dir / f"{stem}{suffix}")
-        metadata[chunk.split].append(
+        metadata.add(
             {
                 **_batch_paths(storage, model_dir, stem),
                 "batch_index": index,
@@ -201,26 +203,67 @@ def aggregate_model(
     max_failure_fraction: float = 1.0,
     leakage_path: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Merge a model's chunk outputs into the seed's layout; return the dataset statistics."""
+    """Merge a model's chunk outputs into the seed's layout; return the dataset statistics.
+
+    Chunks are merged one at a time and each batch's metadata entry is written as soon as it
+    is known, so memory does not grow with the dataset. The metadata file appears last, after
+    the statistics: its presence means the model's outputs are complete.
+    """
     model_dir = Path(model_dir)
     ordered = sorted(zip(chunks, chunk_dirs, strict=True), key=lambda pair: split_order(pair[0]))
-    metadata: dict[str, list[dict[str, Any]]] = {split: [] for split in SPLITS}
-    next_index: Counter = Counter()
-    stats, output_bytes, chunk_metadata = ChunkStats(), 0, {}
-    for chunk, chunk_dir in ordered:
-        chunk_metadata = _link_batches(chunk, Path(chunk_dir), model_dir, next_index, metadata)
-        stats = stats.merge(ChunkStats.from_json(chunk_metadata["stats"]))
-        output_bytes += sum(record["bytes"] for record in chunk_metadata["batches"])
-    storage = storage_format(chunk_metadata["settings"]["storage_format"])
-    removed = _remove_stale_batches(model_dir, next_index, storage)
-    if removed:
-        log.info("Removed %d batch files left by an earlier, larger run", removed)
-    reasons = write_failures([Path(d) for _, d in ordered], Path(failures_path))
-    total_files = sum(chunk.size for chunk in chunks)
-    summary = dataset_statistics(
-        stats, chunk_metadata, next_index, output_bytes, reasons, total_files
-    )
-    _check_identity(summary, total_files)
+    storage = storage_format(read_chunk_metadata(ordered[0][1])["settings"]["storage_format"])
+    with storage.lists_document(metadata_path) as metadata:
+        merged = _merge_chunks(ordered, model_dir, metadata)
+        removed = _remove_stale_batches(model_dir, merged.batch_counts, storage)
+        if removed:
+            log.info("Removed %d batch files left by an earlier, larger run", removed)
+        reasons = write_failures([Path(d) for _, d in ordered], Path(failures_path))
+        total_files = sum(chunk.size for chunk in chunks)
+        summary = dataset_statistics(
+            merged.stats,
+            merged.last_chunk_metadata,
+            merged.batch_counts,
+            merged.output_bytes,
+            reasons,
+            total_files,
+        )
+        _check_identity(summary, total_files)
+        _add_warnings(summary, merged.stats, leakage_path)
+        storage.write_document(stats_path, summary)
+    _report(summary, failures_path, max_failure_fraction)
+    return summary
+
+
+@dataclass
+class _Merged:
+    stats: ChunkStats = field(default_factory=ChunkStats)
+    batch_counts: Counter = field(default_factory=Counter)  # split -> batches so far
+    output_bytes: int = 0
+    last_chunk_metadata: dict = field(default_factory=dict)
+
+
+def _merge_chunks(
+    ordered: Sequence[tuple[Chunk, Path]], model_dir: Path, metadata: ListsWriter
+) -> _Merged:
+    """Link every chunk's batches and write their metadata, split by split; merge stats."""
+    merged = _Merged()
+    for split in SPLITS:
+        metadata.start(split)
+        for chunk, chunk_dir in ordered:
+            if chunk.split != split:
+                continue
+            chunk_metadata = _link_batches(
+                chunk, Path(chunk_dir), model_dir, merged.batch_counts, metadata
+            )
+            merged.stats = merged.stats.merge(ChunkStats.from_json(chunk_metadata["stats"]))
+            merged.output_bytes += sum(record["bytes"] for record in chunk_metadata["batches"])
+            merged.last_chunk_metadata = chunk_metadata
+    return merged
+
+
+def _add_warnings(
+    summary: dict[str, Any], stats: ChunkStats, leakage_path: str | Path | None
+) -> None:
     summary["attacks"] = attack_counts(stats)
     summary["warnings"] = balance_warnings(summary["samples"])
     if leakage_path is not None:
@@ -231,10 +274,6 @@ def aggregate_model(
             )
     for warning in summary["warnings"]:
         log.warning("%s", warning)
-    storage.write_document(stats_path, summary)
-    storage.write_document(metadata_path, metadata)
-    _report(summary, failures_path, max_failure_fraction)
-    return summary
 
 
 def _check_identity(summary: dict[str, Any], total_files: int) -> None:

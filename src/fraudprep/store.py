@@ -13,12 +13,15 @@ and never touch a format's details; readers use :mod:`fraudprep.loader`.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import logging
 import pickle
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -73,6 +76,80 @@ def _save_npy(path: Path, array: np.ndarray) -> int:
         return handle.tell()
 
 
+class ListsWriter:
+    """Writes ``{key: [item, ...], ...}`` to an open file one item at a time, as one pickle or
+    one JSON document, so that a million batches' metadata never sits in memory.
+
+    Keys come in the order they are to appear, each once; items of a key are added between
+    its :meth:`start` and the next key's. The pickle is what ``pickle.dump`` of the whole
+    dictionary loads as (items are pickled alone, without memo references, and appended in
+    blocks); the JSON is the same as ``json.dump`` gives, laid out one item per line.
+    """
+
+    BLOCK = 1000  # items per APPENDS opcode
+
+    def __init__(self, handle: IO[bytes], fmt: str) -> None:
+        self.handle, self.fmt = handle, fmt
+        self._key: str | None = None
+        self._block: list[bytes] = []
+        self._items_in_key = 0
+        self._keys = 0
+        self.handle.write(b"\x80" + bytes([PICKLE_PROTOCOL]) + b"}" if fmt == "pickle" else b"{")
+
+    def start(self, key: str) -> None:
+        self._end_key()
+        self._key, self._items_in_key = key, 0
+        if self.fmt == "pickle":
+            self.handle.write(_pickled_body(key) + b"]")
+        else:
+            separator = b"," if self._keys else b""
+            self.handle.write(separator + b"\n " + json.dumps(key).encode() + b": [")
+        self._keys += 1
+
+    def add(self, item: Any) -> None:
+        if self.fmt == "pickle":
+            self._block.append(_pickled_body(item))
+            if len(self._block) == self.BLOCK:
+                self._flush_block()
+        else:
+            separator = b"," if self._items_in_key else b""
+            self.handle.write(separator + b"\n  " + json.dumps(_json_ready(item)).encode())
+        self._items_in_key += 1
+
+    def finish(self) -> None:
+        self._end_key()
+        self.handle.write(b"." if self.fmt == "pickle" else b"\n}\n")
+
+    def _end_key(self) -> None:
+        if self._key is None:
+            return
+        if self.fmt == "pickle":
+            self._flush_block()
+            self.handle.write(b"s")  # SETITEM: dict[key] = the list built since start()
+        else:
+            self.handle.write(b"\n ]" if self._items_in_key else b"]")
+        self._key = None
+
+    def _flush_block(self) -> None:
+        if self._block:
+            self.handle.write(b"(" + b"".join(self._block) + b"e")  # MARK ... APPENDS
+            self._block = []
+
+
+def _pickled_body(obj: Any) -> bytes:
+    """``obj``'s pickle opcodes without the protocol header, frame and STOP, and without memo
+    references (fast mode), so that they can be spliced into a larger pickle."""
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=PICKLE_PROTOCOL)
+    pickler.fast = True  # no memo: references would point into this object's own memo
+    pickler.dump(obj)
+    data = buffer.getvalue()
+    start = 2  # PROTO n
+    if data[start : start + 1] == pickle.FRAME:
+        start += 9  # FRAME + 8-byte length
+    return data[start:-1]  # without STOP
+
+
 @dataclass(frozen=True)
 class StorageFormat:
     """How batches, metadata and statistics are written for one ``format`` value."""
@@ -98,6 +175,15 @@ class StorageFormat:
 
     def read_document(self, path: str | Path) -> Any:
         return read_pickle(path) if self.name == "pickle" else read_json(path)
+
+    @contextlib.contextmanager
+    def lists_document(self, path: str | Path) -> Iterator[ListsWriter]:
+        """Write a ``{key: [items]}`` document item by item; it appears, atomically, when the
+        ``with`` block ends without an exception (see :class:`ListsWriter`)."""
+        with atomic_write(path, "wb") as handle:
+            writer = ListsWriter(handle, self.name)
+            yield writer
+            writer.finish()
 
 
 FORMATS = {
