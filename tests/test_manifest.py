@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import logging
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,10 @@ def test_written_manifest_streams_back_by_row_range(for_tree: Path, tmp_path: Pa
     assert [row.hash for row in everything] == [
         hashlib.sha256(Path(row.path).read_bytes()).hexdigest() for row in everything
     ]
+
+
+def test_hashing_shows_progress_to_the_last_file(for_tree: Path, tmp_path: Path, caplog):
+    with caplog.at_level(logging.INFO):
+        build_manifest(tmp_path / "manifest.csv", DatasetConfig(input_dir=str(for_tree)))
+    progress = [r.getMessage() for r in caplog.records if r.getMessage().startswith("manifest: ")]
+    assert progress and progress[-1].startswith("manifest: hashing: 11/11 files (100%)")

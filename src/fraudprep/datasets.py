@@ -33,6 +33,7 @@ from pathlib import Path
 from fraudprep.atomic import atomic_write
 from fraudprep.extsort import ExternalSort
 from fraudprep.integrity import LeakFinder, LeakTally, iter_with_hashes, write_leaks
+from fraudprep.logs import Progress
 from fraudprep.manifest import (
     LABELS,
     SPLITS,
@@ -357,7 +358,8 @@ def build_manifest(
         ordered.extend(iter_rows(cfg, spill_dir))
         rows: Iterable[ManifestRow] = ordered
         if hash_files:
-            rows = iter_with_hashes(rows)
+            # Hashing reads every byte: minutes on a large dataset, so progress is shown.
+            rows = Progress("manifest: hashing", ordered.count).follow(iter_with_hashes(rows))
         with atomic_write(output_path, "w", newline="", encoding="utf-8") as handle:
             count = write_manifest_rows(_tallied(rows, counts, finder), handle)
             # Still inside atomic_write: a LeakageError discards the manifest just written.

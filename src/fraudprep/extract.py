@@ -13,8 +13,7 @@ import errno
 import json
 import logging
 import shutil
-import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,7 @@ from fraudprep.atomic import atomic_write, fresh_partial_dir, publish_dir
 from fraudprep.audio_io import AudioError, load_mono
 from fraudprep.chunks import Chunk, find_chunk
 from fraudprep.features import Extractor, distinct_values, make_extractor
+from fraudprep.logs import Progress
 from fraudprep.manifest import ManifestRow, iter_manifest
 from fraudprep.memory import (
     check_system_memory,
@@ -40,7 +40,6 @@ log = logging.getLogger(__name__)
 CHUNK_METADATA = "chunk.json"
 CHUNK_FAILURES = "failures.csv"
 FAILURE_COLUMNS = ("path", "split", "label", "reason")
-PROGRESS_SECONDS = 10.0
 FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
 DENIED_ERRNOS = (errno.EACCES, errno.EPERM)
 
@@ -81,31 +80,6 @@ class Failure:
     split: str
     label: int
     reason: str
-
-
-@dataclass
-class Progress:
-    """Progress lines every few seconds: files done / total and files per second."""
-
-    chunk: str
-    total: int
-    started: float = field(default_factory=time.monotonic)
-    last_report: float = field(default_factory=time.monotonic)
-
-    def tick(self, done: int) -> None:
-        now = time.monotonic()
-        if now - self.last_report >= PROGRESS_SECONDS or done == self.total:
-            rate = done / max(now - self.started, 1e-9)
-            log.info(
-                "%s: %d/%d files (%.0f%%), %.1f files/s, %.2f MB",
-                self.chunk,
-                done,
-                self.total,
-                100 * done / max(self.total, 1),
-                rate,
-                rss_mb(),
-            )
-            self.last_report = now
 
 
 def features_for(row: ManifestRow, extractor: Extractor, limits: ReadLimits):

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
+
+from fraudprep.memory import rss_mb
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(message)s"
+PROGRESS_SECONDS = 10.0
+T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 
 def log_job_to(log_path: str | Path) -> None:
@@ -16,3 +26,34 @@ def log_job_to(log_path: str | Path) -> None:
     sys.stdout = sys.stderr = stream
     logging.basicConfig(stream=stream, level=logging.INFO, format=LOG_FORMAT, force=True)
     logging.captureWarnings(True)
+
+
+@dataclass
+class Progress:
+    """Progress lines every few seconds: files done / total and files per second."""
+
+    what: str
+    total: int
+    started: float = field(default_factory=time.monotonic)
+    last_report: float = field(default_factory=time.monotonic)
+
+    def tick(self, done: int) -> None:
+        now = time.monotonic()
+        if now - self.last_report >= PROGRESS_SECONDS or done == self.total:
+            rate = done / max(now - self.started, 1e-9)
+            log.info(
+                "%s: %d/%d files (%.0f%%), %.1f files/s, %.2f MB",
+                self.what,
+                done,
+                self.total,
+                100 * done / max(self.total, 1),
+                rate,
+                rss_mb(),
+            )
+            self.last_report = now
+
+    def follow(self, items: Iterable[T]) -> Iterator[T]:
+        """Pass ``items`` through, ticking once per item."""
+        for done, item in enumerate(items, start=1):
+            yield item
+            self.tick(done)
