@@ -1,4 +1,5 @@
 import functools
+import os
 import sys
 from pathlib import Path
 
@@ -83,6 +84,22 @@ def extract_mem_mb(wildcards, attempt):
     return (
         SETTINGS[wildcards.model].job_memory_mb(config["max_input_seconds"]) * attempt
     )
+
+
+def chunk_priority(wildcards):
+    """Larger chunks first: with the longest jobs started early, no core idles while one long
+    job finishes last (chunks of different splits differ in size)."""
+    sizes = _chunk_sizes(f"{OUT}/chunks.csv", _mtime(f"{OUT}/chunks.csv"))
+    return sizes.get(wildcards.chunk, 0)
+
+
+def _mtime(path):
+    return os.stat(path).st_mtime_ns if os.path.exists(path) else 0
+
+
+@functools.cache
+def _chunk_sizes(path, mtime):
+    return {chunk.chunk: chunk.size for chunk in read_chunks(path)} if mtime else {}
 
 
 def extract_runtime(wildcards, attempt):

@@ -9,6 +9,7 @@ rule extract_features:
         "logs/extract_features/{model}/{chunk}.log",
     benchmark:
         "benchmarks/extract_features/{model}/{chunk}.tsv"
+    priority: chunk_priority
     conda:
         "../envs/fraudprep.yaml"
     threads: 1

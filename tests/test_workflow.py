@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import pickle
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -114,6 +115,15 @@ def test_every_split_matches_the_manifest(finished_run: Path, model: str):
         assert labels[0] + failed[0] == counts[(split, 0)]
         assert labels[1] + failed[1] == counts[(split, 1)]
     assert stats["total_samples"] + stats["total_failures"] == sum(counts.values())
+
+
+def test_larger_chunks_are_extracted_first(finished_run: Path):
+    # 29 training files at chunk_size 10 make chunks of 10, 10 and 9; the other splits one
+    # chunk of 10 each. The 9-file chunks must be the last of the 20 extraction jobs.
+    log = (finished_run / "stdout.txt").read_text()
+    started = re.findall(r"wildcards: model=\w+, chunk=([\w-]+)", log)
+    assert len(started) == 4 * 5
+    assert set(started[-4:]) == {"training-00002"}
 
 
 def test_second_run_has_nothing_to_do(finished_run: Path):
