@@ -174,6 +174,21 @@ def test_chunk_output_appears_only_when_complete(for_tree: Path, tmp_path: Path)
     assert not list(out.rglob("*.partial*"))
 
 
+def test_chunk_metadata_lists_every_batch_streamed_from_its_records(for_tree, tmp_path):
+    out = tmp_path / "out"
+    run_pipeline(for_tree, out, chunk_size=6, batch_size=2)  # 6 training files: 3 batches
+    chunk_dir = out / "unetr" / "chunks" / "training-00000"
+    metadata = read_chunk_metadata(chunk_dir)
+    assert [b["stem"] for b in metadata["batches"]] == ["batch_00000", "batch_00001", "batch_00002"]
+    assert [b["num_samples"] for b in metadata["batches"]] == [2, 2, 2]
+    assert sum(len(b["source_files"]) for b in metadata["batches"]) == 6
+    assert metadata["stats"]["samples"] and metadata["feature_shape"] == [128, 256]
+    assert sorted(p.name for p in chunk_dir.iterdir() if not p.name.endswith(".pkl")) == [
+        "chunk.json",
+        "failures.csv",
+    ]  # the records file was scratch only
+
+
 def test_too_many_failures_fails_the_run(tree_with_bad_files: Path, tmp_path: Path):
     with pytest.raises(TooManyFailures, match=r"2 of 13 files failed \(15.4%\)"):
         run_pipeline(tree_with_bad_files, tmp_path / "out", max_failure_fraction=0.1)

@@ -13,8 +13,10 @@ import errno
 import json
 import logging
 import shutil
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -39,6 +41,7 @@ log = logging.getLogger(__name__)
 
 CHUNK_METADATA = "chunk.json"
 CHUNK_FAILURES = "failures.csv"
+BATCH_RECORDS = ".batches.jsonl"  # scratch only: removed once chunk.json is written
 FAILURE_COLUMNS = ("path", "split", "label", "reason")
 FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
 DENIED_ERRNOS = (errno.EACCES, errno.EPERM)
@@ -72,14 +75,6 @@ class ReadLimits:
     # Trimming only needs the start of a long recording; reading all of an hour-long file
     # would make memory depend on the input. Read at most this much.
     max_input_seconds: float = 60.0
-
-
-@dataclass
-class Failure:
-    path: str
-    split: str
-    label: int
-    reason: str
 
 
 def features_for(row: ManifestRow, extractor: Extractor, limits: ReadLimits):
@@ -132,16 +127,51 @@ def _extract_into(
     limits: ReadLimits,
 ) -> ChunkStats:
     extractor = make_extractor(settings.profile)
-    batches = BatchAccumulator(
-        scratch,
-        settings.batch_size,
-        extractor.output_shape,
-        storage_format(settings.storage_format),
-        settings.profile.dtype,
+    stats = ChunkStats()
+    records_path = scratch / BATCH_RECORDS
+    # Failures and batch records go to files as they happen: nothing in this job grows with
+    # the chunk but its statistics' counters.
+    with (
+        atomic_write(scratch / CHUNK_FAILURES, "w", newline="", encoding="utf-8") as failed,
+        open(records_path, "w", encoding="utf-8") as records,
+    ):
+        failures = csv.writer(failed, lineterminator="\n")
+        failures.writerow(FAILURE_COLUMNS)
+        batches = BatchAccumulator(
+            scratch,
+            settings.batch_size,
+            extractor.output_shape,
+            storage_format(settings.storage_format),
+            settings.profile.dtype,
+            on_written=lambda record: records.write(json.dumps(asdict(record)) + "\n"),
+        )
+        rows = iter_manifest(manifest_path, chunk.start, chunk.stop)
+        done = _extract_rows(rows, extractor, limits, batches, failures, stats, chunk)
+    _check_accounting(chunk, stats, done)
+    _write_chunk_metadata(scratch / CHUNK_METADATA, chunk, settings, records_path, stats)
+    records_path.unlink()
+    log.info(
+        "%s: %d samples in %d batches, %d failed",
+        chunk.chunk,
+        sum(stats.samples.values()),
+        batches.written,
+        sum(stats.failures.values()),
     )
-    stats, failures, progress = ChunkStats(), [], Progress(chunk.chunk, chunk.size)
-    done = 0
-    for done, row in enumerate(iter_manifest(manifest_path, chunk.start, chunk.stop), start=1):
+    return stats
+
+
+def _extract_rows(
+    rows: Iterable[ManifestRow],
+    extractor: Extractor,
+    limits: ReadLimits,
+    batches: BatchAccumulator,
+    failures: Any,  # a csv writer
+    stats: ChunkStats,
+    chunk: Chunk,
+) -> int:
+    """Each row becomes a sample in ``batches`` or a row in ``failures``; return rows read."""
+    progress, done = Progress(chunk.chunk, chunk.size), 0
+    for done, row in enumerate(rows, start=1):
         try:
             audio, features = features_for(row, extractor, limits)
         except Exception as error:  # one bad file must never stop the chunk
@@ -151,7 +181,7 @@ def _extract_into(
                 else (f"unexpected error: {type(error).__name__}: {error}")
             )
             log.warning("Failed %s: %s", row.path, reason)
-            failures.append(Failure(row.path, row.split, row.label, reason))
+            failures.writerow((row.path, row.split, row.label, reason))
             stats.add_failure(row.split, row.label)
         else:
             stats.add_sample(
@@ -167,16 +197,7 @@ def _extract_into(
                 check_system_memory()
         progress.tick(done)
     batches.flush()
-    _check_accounting(chunk, stats, done)
-    _write_chunk_outputs(scratch, chunk, settings, batches, failures, stats)
-    log.info(
-        "%s: %d samples in %d batches, %d failed",
-        chunk.chunk,
-        sum(stats.samples.values()),
-        len(batches.written),
-        len(failures),
-    )
-    return stats
+    return done
 
 
 def _check_accounting(chunk: Chunk, stats: ChunkStats, rows_read: int) -> None:
@@ -188,27 +209,24 @@ def _check_accounting(chunk: Chunk, stats: ChunkStats, rows_read: int) -> None:
         )
 
 
-def _write_chunk_outputs(
-    scratch: Path,
-    chunk: Chunk,
-    settings: ModelSettings,
-    batches: BatchAccumulator,
-    failures: list[Failure],
-    stats: ChunkStats,
+def _write_chunk_metadata(
+    path: Path, chunk: Chunk, settings: ModelSettings, records_path: Path, stats: ChunkStats
 ) -> None:
-    with atomic_write(scratch / CHUNK_FAILURES, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(FAILURE_COLUMNS)
-        writer.writerows((f.path, f.split, f.label, f.reason) for f in failures)
-    metadata = {
+    """``chunk.json``: the chunk, its settings, its batches (copied from the records file
+    line by line, never all in memory) and its statistics."""
+    head = {
         "chunk": chunk._asdict(),
         "settings": settings.as_dict(),
         "feature_shape": list(settings.profile.output_shape),
-        "batches": [asdict(record) for record in batches.written],
-        "stats": stats.to_json(),
     }
-    with atomic_write(scratch / CHUNK_METADATA, "w", encoding="utf-8") as handle:
-        json.dump(metadata, handle, indent=1)
+    with atomic_write(path, "w", encoding="utf-8") as handle, open(records_path) as records:
+        handle.write("{\n")
+        for key, value in head.items():
+            handle.write(f" {json.dumps(key)}: {json.dumps(value)},\n")
+        handle.write(' "batches": [')
+        for index, line in enumerate(records):
+            handle.write(("," if index else "") + "\n  " + line.rstrip("\n"))
+        handle.write('\n ],\n "stats": ' + json.dumps(stats.to_json()) + "\n}\n")
 
 
 def read_chunk_metadata(chunk_dir: str | Path) -> dict:

@@ -18,8 +18,8 @@ import io
 import json
 import logging
 import pickle
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -247,7 +247,10 @@ class BatchAccumulator:
     sample_shape: tuple[int, ...]
     storage: StorageFormat = FORMATS["pickle"]
     dtype: str = "float32"
-    written: list[BatchRecord] = field(default_factory=list)
+    # Told about each batch once it is written; records are not kept here, so that memory
+    # does not grow with the chunk.
+    on_written: Callable[[BatchRecord], None] | None = None
+    written: int = 0  # batches written so far
 
     def __post_init__(self) -> None:
         self._data = np.zeros((self.batch_size, *self.sample_shape), dtype=np.dtype(self.dtype))
@@ -268,14 +271,16 @@ class BatchAccumulator:
         count = len(self._labels)
         if count == 0:
             return None
-        stem = f"batch_{len(self.written):05d}"
+        stem = f"batch_{self.written:05d}"
         labels = np.asarray(self._labels, dtype=np.int64)
         size = self.storage.write_batch(
             self.directory, stem, self._data[:count], labels, list(self._sources)
         )
         record = BatchRecord(stem, count, list(self._labels), list(self._sources), size)
-        self.written.append(record)
-        log.info("Saved batch %d with %d samples", len(self.written) - 1, count)
+        if self.on_written is not None:
+            self.on_written(record)
+        log.info("Saved batch %d with %d samples", self.written, count)
+        self.written += 1
         self._labels.clear()
         self._sources.clear()
         return record
