@@ -39,6 +39,7 @@ onstart:
 
 onsuccess:
     print_run_summary()
+    exit_promptly()
 
 
 onerror:

@@ -124,7 +124,6 @@ def note_run_owner():
 def print_run_summary():
     for line in run_summary_lines(OUT, MODELS):
         print(line)
-    exit_promptly()
 
 
 def exit_promptly():

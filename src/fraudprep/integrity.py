@@ -46,11 +46,6 @@ def content_hash(path: str) -> str:
     return digest.hexdigest()
 
 
-def with_hashes(rows: Iterable[ManifestRow], workers: int | None = None) -> list[ManifestRow]:
-    """Rows with their content hash filled in, in the same order, as a list."""
-    return list(iter_with_hashes(rows, workers))
-
-
 def iter_with_hashes(
     rows: Iterable[ManifestRow], workers: int | None = None, window: int | None = None
 ) -> Iterator[ManifestRow]:
