@@ -4,6 +4,7 @@ rule build_manifest:
     output:
         manifest=f"{OUT}/manifest.csv",
         leakage=f"{OUT}/leakage.csv",
+        skipped=f"{OUT}/skipped.csv",
     log:
         "logs/build_manifest.log",
     benchmark:

@@ -12,10 +12,22 @@
 #   flite           - CMU Flite TTS (kal, kal16, awb, rms, slt voices), source of "fake" speech
 #   alsa-utils      - ships /usr/share/sounds/alsa/*.wav, real recorded speech (GPL-2)
 #   codec2-examples - ships /usr/share/codec2/{raw,wav}, real recorded speech (LGPL-2.1)
+#
+# The real encoders tests/encoders.py uses to write its corpus of MP3/Vorbis/Opus/FLAC/AAC/...
+# files (files written by the tools that wrote real datasets, not by libsndfile):
+#   lame            - LAME MP3 encoder (CBR, VBR with and without the Xing/LAME header, ID3 tags)
+#   ffmpeg          - ffmpeg and ffprobe: AAC (.m4a/.aac/.mp4/.mov), Opus/Vorbis in WebM and
+#                     Matroska, AC-3, WMA; also the independent reference decoder in the tests
+#   flac            - reference FLAC encoder
+#   vorbis-tools    - oggenc, reference Ogg Vorbis encoder
+#   opus-tools      - opusenc, reference Ogg Opus encoder
+# sox (above) writes the GSM, mu-law, A-law and IMA-ADPCM WAVs and the AMR-NB file (through
+# libsox-fmt-base, a dependency of sox, which wraps opencore-amrnb: Debian's ffmpeg has no
+# AMR encoder).
 set -euo pipefail
 
-PACKAGES=(sox espeak-ng flite alsa-utils codec2-examples)
-COMMANDS=(sox espeak-ng flite)
+PACKAGES=(sox espeak-ng flite alsa-utils codec2-examples lame ffmpeg flac vorbis-tools opus-tools)
+COMMANDS=(sox espeak-ng flite lame ffmpeg ffprobe flac oggenc opusenc)
 # One representative file per data package; fraudprep.demo_corpus checks every file it uses.
 FILES=(
     /usr/share/sounds/alsa/Front_Center.wav

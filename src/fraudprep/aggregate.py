@@ -159,6 +159,9 @@ def dataset_statistics(
         "duration_histogram": histogram_in_bin_order(stats.duration_histogram),
         "original_sample_rates": {int(k): v for k, v in stats.sample_rates.items()},
         "original_channels": {int(k): v for k, v in stats.channels.items()},
+        # Which decoder read how many samples, and from which container/codec.
+        "decoders": _most_common_first(stats.decoders),
+        "formats": _most_common_first(stats.formats),
         "normalization": {
             "split": "training",
             "num_samples": stats.samples["training/0"] + stats.samples["training/1"],
@@ -171,6 +174,10 @@ def dataset_statistics(
         "total_batches": sum(batch_counts.values()),
         "output_bytes": output_bytes,
     }
+
+
+def _most_common_first(counts: Counter) -> dict[str, int]:
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 def attack_counts(stats: ChunkStats) -> dict[str, dict[str, dict[str, int]]]:

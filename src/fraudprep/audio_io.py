@@ -1,5 +1,9 @@
 """Decoding one audio file into a mono float32 signal, or a plain-words reason why not.
 
+Two decoders: libsndfile (the soundfile wheel) is the fast path for WAV, FLAC, Ogg and the
+other formats it reads; FFmpeg's decoders (PyAV, imported only when needed) take MP3 and
+everything libsndfile cannot open (m4a/AAC, mp4/mov/mkv/webm, Opus in WebM, WMA, AMR, AC-3).
+
 Every problem a file can have ends as an :class:`AudioError` whose message is the reason
 recorded in the failures table, so one bad file never stops a chunk.
 """
@@ -10,12 +14,29 @@ import os
 import re
 import struct
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import soundfile as sf
 import soxr
 
+# Rates outside this range cannot hold speech (below 2 kHz not even telephone speech's
+# fundamental band survives) or come from a corrupt header.
+MIN_SAMPLE_RATE = 2_000
 MAX_SAMPLE_RATE = 384_000
+LIBSNDFILE = "libsndfile"
+FFMPEG = "ffmpeg"
+
+# libsndfile formats whose frame count is not exact: Ogg's comes from its last page and a
+# cut file simply holds fewer pages, so what decodes is the file. (MP3, whose count
+# libsndfile estimates and then never reads past, goes to FFmpeg instead.) Every other
+# libsndfile format states its length exactly, and decoding fewer frames means truncation.
+INEXACT_LENGTH_FORMATS = frozenset({"OGG"})
+
+
+# Files FFmpeg decodes whole where libsndfile would not (see _decode_with_libsndfile): asking
+# libsndfile first only costs an open, and its MP3 decoder's warnings on stderr.
+FFMPEG_FIRST_EXTENSIONS = (".mp3",)
 
 
 class AudioError(Exception):
@@ -29,6 +50,34 @@ class DecodedAudio:
     original_sample_rate: int
     channels: int
     duration: float  # seconds of audio in the file, before any cut
+    decoder: str = LIBSNDFILE  # LIBSNDFILE or FFMPEG
+    format: str = ""  # "container/codec" as the decoder names them, e.g. "wav/pcm_16", "mov/aac"
+
+
+@dataclass(frozen=True)
+class _Mono:
+    """What a decoder gives before the checks and the resampling both decoders share."""
+
+    samples: np.ndarray  # mono float32 at ``rate``, at most the requested seconds
+    rate: int
+    channels: int
+    frames: int  # frames in the file: from an exact header, or as many as decoded
+    decoder: str
+    format: str
+
+
+# Reasons in which libsndfile recognised the format and found it broken: more telling than
+# FFmpeg's when FFmpeg cannot read the file either. Other refusals ("format not recognised",
+# or the "not a regular file" libsndfile says of some text files) mean it never knew it.
+FORMAT_KNOWN_REASONS = ("unsupported codec", "truncated", "corrupt audio header")
+
+
+class _CannotOpen(Exception):
+    """libsndfile cannot open the file: FFmpeg gets its turn. ``str`` is libsndfile's reason."""
+
+    def __init__(self, reason: str, unrecognised: bool) -> None:
+        super().__init__(reason)
+        self.unrecognised = unrecognised  # the format itself is unknown to libsndfile
 
 
 def _check_entry(path: str) -> None:
@@ -44,6 +93,16 @@ def _check_entry(path: str) -> None:
         raise AudioError("empty file (0 bytes)")
     if not os.access(path, os.R_OK):
         raise AudioError("cannot read file: permission denied")
+
+
+def _check_header(rate: int, channels: int) -> None:
+    if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+        raise AudioError(
+            f"implausible sample rate {rate} Hz in the header "
+            f"(speech audio is {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz)"
+        )
+    if channels < 1:
+        raise AudioError(f"no audio channels ({channels} in the header)")
 
 
 def _open_reason(error: Exception) -> str:
@@ -129,6 +188,40 @@ def mix_to_mono(samples: np.ndarray) -> np.ndarray:
     return mono
 
 
+def _decode_with_libsndfile(path: str, max_seconds: float) -> _Mono | None:
+    """Decode with libsndfile; None for a file FFmpeg decodes better (MP3).
+
+    Raises :class:`_CannotOpen` when libsndfile cannot open the file at all.
+    """
+    try:
+        audio_file = sf.SoundFile(path)
+    except (RuntimeError, sf.LibsndfileError, ValueError) as error:
+        reason = _open_reason(error)
+        raise _CannotOpen(reason, not reason.startswith(FORMAT_KNOWN_REASONS)) from error
+    with audio_file:
+        if audio_file.format == "MP3":
+            # libsndfile's MP3 length is an estimate from the first frames' bitrate, and it
+            # never reads past it: a VBR file without a Xing header lost 62 % of its audio.
+            return None
+        rate, channels, frames = audio_file.samplerate, audio_file.channels, audio_file.frames
+        _check_header(rate, channels)
+        if frames <= 0:
+            raise AudioError("no audio samples (header only)")
+        wanted = min(frames, int(max_seconds * rate))
+        try:
+            samples = _read_float32(audio_file, wanted)
+        except (RuntimeError, sf.LibsndfileError, ValueError) as error:
+            raise AudioError(_open_reason(error)) from error
+        if len(samples) < wanted:
+            if audio_file.format not in INEXACT_LENGTH_FORMATS:
+                raise AudioError(
+                    f"truncated: the header promises {frames} frames, only {len(samples)} decode"
+                )
+            frames = len(samples)
+        file_format = f"{audio_file.format}/{audio_file.subtype}".lower()
+    return _Mono(mix_to_mono(samples), rate, channels, frames, LIBSNDFILE, file_format)
+
+
 def load_mono(
     path: str, target_rate: int, max_seconds: float, min_seconds: float = 0.0
 ) -> DecodedAudio:
@@ -137,33 +230,150 @@ def load_mono(
     problem = _wav_header_problem(path)
     if problem:
         raise AudioError(problem)
-    try:
-        with sf.SoundFile(path) as audio_file:
-            rate, channels, frames = audio_file.samplerate, audio_file.channels, audio_file.frames
-            if not 0 < rate <= MAX_SAMPLE_RATE:
-                raise AudioError(f"implausible sample rate {rate} Hz in the header")
-            if frames <= 0:
-                raise AudioError("no audio samples (header only)")
-            wanted = min(frames, int(max_seconds * rate))
-            samples = _read_float32(audio_file, wanted)
-            if len(samples) < wanted:
-                raise AudioError(
-                    f"truncated: the header promises {frames} frames, only {len(samples)} decode"
-                )
-    except AudioError:
-        raise
-    except (RuntimeError, sf.LibsndfileError, ValueError) as error:
-        raise AudioError(_open_reason(error)) from error
-    if len(samples) == 0:
+    decoded = None
+    if not path.lower().endswith(FFMPEG_FIRST_EXTENSIONS):
+        try:
+            decoded = _decode_with_libsndfile(path, max_seconds)
+        except _CannotOpen as refused:
+            decoded = _decode_with_ffmpeg(path, max_seconds, refused)
+    if decoded is None:
+        decoded = _decode_with_ffmpeg(path, max_seconds, None)
+    return _finish(decoded, target_rate, min_seconds)
+
+
+def _finish(decoded: _Mono, target_rate: int, min_seconds: float) -> DecodedAudio:
+    """The checks and the resampling that both decoders' output goes through."""
+    if len(decoded.samples) == 0:
         raise AudioError("no audio samples could be decoded")
-    duration = frames / rate
+    duration = decoded.frames / decoded.rate
     if duration < min_seconds:
         raise AudioError(
-            f"too short: {frames} samples, {duration:.4g} s (minimum is {min_seconds} s)"
+            f"too short: {decoded.frames} samples, {duration:.4g} s (minimum is {min_seconds} s)"
         )
-    if not np.isfinite(samples).all():
+    # After mixing, a NaN or infinity in any channel is still one in the mean.
+    if not np.isfinite(decoded.samples).all():
         raise AudioError("non-finite samples (NaN or infinity)")
-    mono = mix_to_mono(samples)
-    if rate != target_rate:
-        mono = soxr.resample(mono, rate, target_rate, quality="HQ").astype(np.float32, copy=False)
-    return DecodedAudio(np.ascontiguousarray(mono), target_rate, rate, channels, duration)
+    mono = decoded.samples
+    if decoded.rate != target_rate:
+        mono = soxr.resample(mono, decoded.rate, target_rate, quality="HQ").astype(
+            np.float32, copy=False
+        )
+    return DecodedAudio(
+        np.ascontiguousarray(mono),
+        target_rate,
+        decoded.rate,
+        decoded.channels,
+        duration,
+        decoded.decoder,
+        decoded.format,
+    )
+
+
+# --- FFmpeg, through PyAV -------------------------------------------------------------------
+
+# Integer sample formats and the divisor that maps them to [-1, 1), as FFmpeg's own
+# conversion to float does; unsigned 8-bit is offset by 128 first.
+_INTEGER_SCALES = {"s16": 32768.0, "s32": 2147483648.0, "s64": 9223372036854775808.0, "u8": 128.0}
+
+
+def _frame_to_mono(frame: Any) -> np.ndarray:
+    """One decoded audio frame as mono float32, mixed as :func:`mix_to_mono` mixes."""
+    array = frame.to_ndarray()
+    channels = frame.layout.nb_channels
+    name = frame.format.name.rstrip("p")  # "fltp" (planar) and "flt" (packed) alike
+    if name == "u8":
+        array = array.astype(np.float32) - np.float32(128)
+    if name in _INTEGER_SCALES:
+        array = array.astype(np.float32) * np.float32(1 / _INTEGER_SCALES[name])
+    elif array.dtype != np.float32:
+        array = array.astype(np.float32)
+    # Planar frames are (channels, samples); packed ones are (1, samples * channels).
+    by_frame = array.T if frame.format.is_planar else array.reshape(-1, channels)
+    return np.ascontiguousarray(mix_to_mono(by_frame))
+
+
+def _ffmpeg_failure(refused: _CannotOpen | None, error: Exception) -> AudioError:
+    """The reason a file neither decoder reads: libsndfile's when it knew the format (its
+    reason is more specific), FFmpeg's otherwise."""
+    if refused is not None and not refused.unrecognised:
+        return AudioError(str(refused))
+    return AudioError(
+        f"not audio, or a format neither libsndfile nor FFmpeg can read ({_ffmpeg_says(error)})"
+    )
+
+
+def _ffmpeg_says(error: Exception) -> str:
+    """FFmpeg's message without the errno and file or function name PyAV adds to it."""
+    return getattr(error, "strerror", None) or str(error)
+
+
+def _decode_with_ffmpeg(path: str, max_seconds: float, refused: _CannotOpen | None) -> _Mono:
+    """Decode the first audio stream with FFmpeg: MP3, and whatever libsndfile ``refused``.
+
+    A compressed stream holds no trustworthy length, so the decoder decides: an error before
+    any audio is a failure, an error later (a file cut short, a damaged tail) ends the audio.
+    """
+    import av  # only jobs that meet such a file pay for importing FFmpeg's libraries
+
+    try:
+        container = av.open(path, metadata_errors="ignore")
+    except (av.FFmpegError, UnicodeDecodeError) as error:
+        raise _ffmpeg_failure(refused, error) from error
+    with container:
+        stream = next((s for s in container.streams if s.type == "audio"), None)
+        if stream is None:
+            raise _ffmpeg_failure(refused, ValueError("no audio stream"))
+        context = stream.codec_context
+        context.thread_count = 1  # one thread per job, as for numpy (see fraudprep.memory)
+        rate, channels = context.sample_rate, context.layout.nb_channels
+        if not rate or not channels:
+            # FFmpeg guessed a demuxer from the extension but found no stream header in it.
+            raise _ffmpeg_failure(refused, ValueError("no audio stream header"))
+        _check_header(rate, channels)
+        max_frames = int(max_seconds * rate)
+        parts, decoded = _decode_frames(container, stream, rate, max_frames)
+        if decoded >= max_frames:
+            frames = max(_stream_frames(container, stream, rate), decoded)
+        else:
+            frames = decoded
+        codec = context.codec.name.removesuffix("float")  # "mp3float" is FFmpeg's MP3 decoder
+        file_format = f"{container.format.name.split(',')[0]}/{codec}"
+    samples = np.concatenate(parts) if parts else np.zeros(0, np.float32)
+    return _Mono(samples, rate, channels, frames, FFMPEG, file_format)
+
+
+def _decode_frames(container: Any, stream: Any, rate: int, max_frames: int):
+    """Mono parts of the stream, up to ``max_frames`` in all; stop early at an error that
+    comes after some audio (the decodable part of a damaged file)."""
+    import av
+
+    parts: list[np.ndarray] = []
+    decoded = 0
+    try:
+        for packet in container.demux(stream):
+            for frame in packet.decode():
+                if frame.rate != rate:
+                    raise AudioError(
+                        f"sample rate changes within the stream ({rate} -> {frame.rate} Hz)"
+                    )
+                mono = _frame_to_mono(frame)[: max_frames - decoded]
+                parts.append(mono)
+                decoded += len(mono)
+                if decoded >= max_frames:
+                    return parts, decoded
+    except av.FFmpegError as error:
+        if not decoded:
+            raise AudioError(
+                f"corrupt audio data: no audio decodes (ffmpeg: {_ffmpeg_says(error)})"
+            ) from error
+    return parts, decoded
+
+
+def _stream_frames(container: Any, stream: Any, rate: int) -> int:
+    """The stream's length in frames as its container states it (0 when unknown): only
+    needed for a file read no further than ``max_seconds``."""
+    if stream.duration and stream.time_base:
+        return int(stream.duration * stream.time_base * rate)
+    if container.duration:
+        return int(container.duration * rate / 1_000_000)  # AV_TIME_BASE: microseconds
+    return 0

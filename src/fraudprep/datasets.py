@@ -26,7 +26,7 @@ import itertools
 import logging
 import os
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,13 +40,16 @@ from fraudprep.manifest import (
     ManifestError,
     ManifestRow,
     Problems,
+    SkippedFile,
     file_size,
     iter_for_tree,
     iter_manifest_csv,
     parse_label,
     resolve_path,
     row_sort_key,
+    skipped_sort_key,
     write_manifest_rows,
+    write_skipped,
 )
 
 log = logging.getLogger(__name__)
@@ -270,16 +273,21 @@ READERS = {
 
 
 def iter_rows(
-    cfg: DatasetConfig, spill_dir: str | os.PathLike[str] | None = None
+    cfg: DatasetConfig,
+    spill_dir: str | os.PathLike[str] | None = None,
+    on_skipped: Callable[[SkippedFile], None] | None = None,
 ) -> Iterator[ManifestRow]:
     """Checked manifest rows of the configured dataset, unsorted, streamed.
+
+    Files a folder scan does not take as audio go to ``on_skipped`` (listings name their
+    files, so only the ``for`` layout skips any).
 
     Problems raise :class:`ManifestError`; those found row by row (a missing file, a bad label,
     a duplicate path) only after the last row, all listed together. Duplicate checks sort
     externally, with temporary files in ``spill_dir`` (default: the system's).
     """
     if cfg.dataset == "for":
-        return iter_for_tree(cfg.input_dir)
+        return iter_for_tree(cfg.input_dir, on_skipped)
     if cfg.dataset == "csv":
         if not cfg.manifest:
             raise ManifestError("dataset csv needs manifest: the CSV/TSV file to read")
@@ -343,8 +351,9 @@ def build_manifest(
     leakage_path: str | os.PathLike[str] | None = None,
     hash_files: bool = True,
     fail_on_leakage: bool = False,
+    skipped_path: str | os.PathLike[str] | None = None,
 ) -> int:
-    """Write the manifest (and the leakage table) for the configured dataset.
+    """Write the manifest (and the leakage and skipped-files tables) for the configured dataset.
 
     Memory stays bounded whatever the number of rows: rows are sorted externally, hashed in
     a bounded window, written as they come, and checked for leaks by another external sort.
@@ -354,8 +363,14 @@ def build_manifest(
     spill_dir = Path(output_path).parent
     spill_dir.mkdir(parents=True, exist_ok=True)
     counts: Counter[tuple[str, int]] = Counter()
-    with ExternalSort(row_sort_key, spill_dir) as ordered, LeakFinder(spill_dir) as finder:
-        ordered.extend(iter_rows(cfg, spill_dir))
+    with (
+        ExternalSort(row_sort_key, spill_dir) as ordered,
+        ExternalSort(skipped_sort_key, spill_dir) as skipped,
+        LeakFinder(spill_dir) as finder,
+    ):
+        ordered.extend(iter_rows(cfg, spill_dir, skipped.add))
+        if skipped_path is not None:
+            write_skipped(skipped, skipped_path)
         rows: Iterable[ManifestRow] = ordered
         if hash_files:
             # Hashing reads every byte: minutes on a large dataset, so progress is shown.

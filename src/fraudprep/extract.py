@@ -192,6 +192,8 @@ def _extract_rows(
                 audio.duration,
                 features,
                 row.attack,
+                audio.decoder,
+                audio.format,
             )
             if batches.add(features, row.label, row.path):
                 check_system_memory()

@@ -12,7 +12,7 @@ import itertools
 import logging
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, NamedTuple
 
@@ -23,8 +23,20 @@ log = logging.getLogger(__name__)
 
 SPLITS = ("training", "validation", "testing")
 LABELS = {"real": 0, "fake": 1}
-AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".mp3", ".ogg", ".m4a"})
+# Extensions the scanner of a folder tree takes as audio: what libsndfile reads, then what
+# FFmpeg's decoders add (fraudprep.audio_io picks the decoder by content, not by extension).
+LIBSNDFILE_EXTENSIONS = frozenset(
+    {".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".aif", ".aiff", ".aifc", ".au", ".snd"}
+    | {".caf", ".w64", ".rf64", ".sph", ".nist", ".voc"}
+)
+FFMPEG_EXTENSIONS = frozenset(
+    {".mp3", ".mp2", ".m4a", ".m4b", ".mp4", ".aac", ".mov", ".3gp", ".mkv", ".mka", ".webm"}
+    | {".wma", ".asf", ".amr", ".awb", ".ac3", ".eac3", ".wv", ".ape", ".gsm"}
+)
+AUDIO_EXTENSIONS = LIBSNDFILE_EXTENSIONS | FFMPEG_EXTENSIONS
 MANIFEST_COLUMNS = ("path", "split", "label", "size", "speaker", "attack", "source", "hash")
+SKIPPED_COLUMNS = ("path", "split", "label", "reason")
+NOT_AUDIO_EXTENSION = "not an audio extension"
 
 # Names users' own manifests commonly use for the same splits and classes.
 SPLIT_ALIASES = {
@@ -126,8 +138,26 @@ def _walk_audio(class_dir: Path) -> Iterator[tuple[str, bool]]:
                     yield entry.path, True
 
 
-def iter_for_tree(input_dir: str | os.PathLike[str]) -> Iterator[ManifestRow]:
-    """Rows of the audio files in a FoR-layout tree, unsorted, streamed (see scan_for_tree)."""
+class SkippedFile(NamedTuple):
+    """A file under a class folder that is not taken as audio: listed, never dropped silently."""
+
+    path: str
+    split: str
+    label: int
+    reason: str
+
+
+def skipped_sort_key(skipped: SkippedFile) -> tuple:
+    return (SPLITS.index(skipped.split), natural_key(skipped.path))
+
+
+def iter_for_tree(
+    input_dir: str | os.PathLike[str], on_skipped: Callable[[SkippedFile], None] | None = None
+) -> Iterator[ManifestRow]:
+    """Rows of the audio files in a FoR-layout tree, unsorted, streamed (see scan_for_tree).
+
+    Every other file under a class folder is passed to ``on_skipped`` with the reason.
+    """
     root = Path(input_dir)
     if not root.is_dir():
         raise ManifestError(
@@ -150,17 +180,20 @@ def iter_for_tree(input_dir: str | os.PathLike[str]) -> Iterator[ManifestRow]:
                     skipped += 1
                     # Only a few examples are kept (the smallest, so the log is deterministic).
                     examples = sorted([*examples, path])[:3]
+                    if on_skipped is not None:
+                        on_skipped(SkippedFile(path, split, label, NOT_AUDIO_EXTENSION))
     if skipped:
         log.warning(
-            "Skipped %d file(s) without an audio extension (%s), e.g. %s",
+            "Skipped %d file(s) without an audio extension, e.g. %s (audio extensions: %s)",
             skipped,
-            ", ".join(sorted(AUDIO_EXTENSIONS)),
             examples,
+            " ".join(sorted(AUDIO_EXTENSIONS)),
         )
     if not found:
         raise ManifestError(
             f"No audio files found under {str(root)!r}: expected "
-            "training|validation|testing/real|fake/*.wav|flac|mp3|ogg|m4a"
+            "training|validation|testing/real|fake/<audio files> with one of the extensions "
+            + " ".join(sorted(AUDIO_EXTENSIONS))
         )
 
 
@@ -357,6 +390,27 @@ def write_manifest_rows(rows: Iterable[ManifestRow], handle: IO[str]) -> int:
         writer.writerow(row)
         count += 1
     return count
+
+
+def write_skipped(skipped: Iterable[SkippedFile], path: str | os.PathLike[str]) -> int:
+    """``skipped.csv``: every file the scan did not take as audio, with the reason."""
+    count = 0
+    with atomic_write(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(SKIPPED_COLUMNS)
+        for entry in skipped:
+            writer.writerow(entry)
+            count += 1
+    return count
+
+
+def count_table_rows(path: str | os.PathLike[str]) -> int:
+    """Rows of a CSV table we wrote (header excluded), streamed; 0 if it does not exist."""
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            return max(sum(1 for _ in csv.reader(handle)) - 1, 0)
+    except FileNotFoundError:
+        return 0
 
 
 def iter_manifest(

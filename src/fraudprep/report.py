@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from fraudprep.loader import read_dataset_stats
+from fraudprep.manifest import count_table_rows
 
 
 def summary_line(stats: dict[str, Any], failures_path: str | Path) -> str:
@@ -17,6 +18,13 @@ def summary_line(stats: dict[str, Any], failures_path: str | Path) -> str:
 
 def run_summary_lines(output_dir: str | Path, models: list[str]) -> list[str]:
     lines = [f"fraudprep outputs in {output_dir}/:"]
+    skipped_path = Path(output_dir) / "skipped.csv"
+    skipped = count_table_rows(skipped_path)
+    if skipped:
+        lines.append(
+            f"  {skipped} file(s) under the input's class folders skipped "
+            f"(not an audio extension) — see {skipped_path}"
+        )
     for model in models:
         model_dir = Path(output_dir) / model
         try:

@@ -229,10 +229,11 @@ def plot_durations(stats: Mapping[str, Any], path: str | Path) -> Path:
 
 @styled
 def plot_sample_rates(stats: Mapping[str, Any], path: str | Path) -> Path:
-    """How many samples had each original sample rate (before resampling)."""
+    """How many samples had each original sample rate (before resampling), and which
+    container/codec they came in, with the decoder that read them."""
     rates = {int(k): _count(v) for k, v in (stats.get("original_sample_rates") or {}).items()}
-    figure = _new_figure(7.0, 4.0)
-    ax = figure.subplots()
+    figure = _new_figure(11.0, 4.0)
+    ax, formats_ax = figure.subplots(1, 2, width_ratios=(3, 2))
     if not rates:
         _message(ax, "no samples: no sample rates to show")
     else:
@@ -248,7 +249,23 @@ def plot_sample_rates(stats: Mapping[str, Any], path: str | Path) -> Path:
     target = (stats.get("settings") or {}).get("sample_rate")
     note = f", all resampled to {target / 1000:g} kHz" if target else ""
     ax.set_title(_title(stats, f"original sample rates{note}"))
+    _plot_formats(formats_ax, stats.get("formats") or {}, stats.get("decoders") or {})
     return save_png(figure, path)
+
+
+def _plot_formats(ax, formats: Mapping[str, Any], decoders: Mapping[str, Any]) -> None:
+    if not formats:
+        _message(ax, "no samples: no formats to show")
+        return
+    names = list(formats)[::-1]  # most common on top
+    bars = ax.barh(np.arange(len(names)), [_count(formats[n]) for n in names], color="#5e3c99")
+    _label_bars(ax, bars, horizontal=True)
+    ax.set_yticks(np.arange(len(names)), [_shorten(n, 28) for n in names])
+    ax.set_xlabel("samples")
+    _integer_axis(ax.xaxis)
+    ax.margins(x=0.2)
+    read_by = ", ".join(f"{name} {_count(count)}" for name, count in decoders.items())
+    ax.set_title(f"container/codec (decoded by {read_by})")
 
 
 # ----------------------------------------------------------------------------- failures

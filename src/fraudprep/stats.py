@@ -99,6 +99,8 @@ class ChunkStats:
     attacks: Counter = field(default_factory=Counter)  # "split/attack/label" -> samples
     sample_rates: Counter = field(default_factory=Counter)  # original rate -> files
     channels: Counter = field(default_factory=Counter)  # original channel count -> files
+    decoders: Counter = field(default_factory=Counter)  # "libsndfile" | "ffmpeg" -> files
+    formats: Counter = field(default_factory=Counter)  # "container/codec" -> files
     duration: Moments = field(default_factory=Moments)  # original seconds, decoded files
     duration_histogram: Counter = field(default_factory=Counter)  # bin label -> files
     duration_min: float = math.inf
@@ -115,8 +117,12 @@ class ChunkStats:
         duration: float,
         features: np.ndarray,
         attack: str = "",
+        decoder: str = "",
+        file_format: str = "",
     ) -> None:
         self.samples[f"{split}/{label}"] += 1
+        self.decoders[decoder or "-"] += 1
+        self.formats[file_format or "-"] += 1
         self.attacks[f"{split}/{attack or '-'}/{label}"] += 1
         self.sample_rates[str(rate)] += 1
         self.channels[str(channels)] += 1
@@ -140,6 +146,8 @@ class ChunkStats:
             attacks=self.attacks + other.attacks,
             sample_rates=self.sample_rates + other.sample_rates,
             channels=self.channels + other.channels,
+            decoders=self.decoders + other.decoders,
+            formats=self.formats + other.formats,
             duration=self.duration.merge(other.duration),
             duration_histogram=self.duration_histogram + other.duration_histogram,
             duration_min=min(self.duration_min, other.duration_min),
@@ -155,6 +163,8 @@ class ChunkStats:
             "attacks": dict(sorted(self.attacks.items())),
             "sample_rates": dict(sorted(self.sample_rates.items(), key=lambda kv: int(kv[0]))),
             "channels": dict(sorted(self.channels.items(), key=lambda kv: int(kv[0]))),
+            "decoders": dict(sorted(self.decoders.items())),
+            "formats": dict(sorted(self.formats.items())),
             "duration": self.duration.to_json(),
             "duration_histogram": dict(sorted(self.duration_histogram.items())),
             "duration_min": None if math.isinf(self.duration_min) else self.duration_min,
@@ -172,6 +182,8 @@ class ChunkStats:
             attacks=Counter(values["attacks"]),
             sample_rates=Counter(values["sample_rates"]),
             channels=Counter(values["channels"]),
+            decoders=Counter(values.get("decoders", {})),
+            formats=Counter(values.get("formats", {})),
             duration=Moments.from_json(values["duration"]),
             duration_histogram=Counter(values["duration_histogram"]),
             duration_min=math.inf if duration_min is None else duration_min,

@@ -17,4 +17,5 @@ build_manifest(
     leakage_path=snakemake.output.leakage,
     hash_files=snakemake.params.hash_files,
     fail_on_leakage=snakemake.params.fail_on_leakage,
+    skipped_path=snakemake.output.skipped,
 )
