@@ -1,0 +1,126 @@
+"""Which decoder reads what, and the limits both decoders share (header checks, read limits)."""
+
+from __future__ import annotations
+
+import os
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from encoders import missing_tools, run
+from helpers import REPO, write_audio
+
+from fraudprep.audio_io import FFMPEG, LIBSNDFILE, AudioError, load_mono
+
+RATE = 16000
+
+if "ffmpeg" in missing_tools() and not os.environ.get("CI"):
+    pytestmark = pytest.mark.skip(reason="missing ffmpeg: run tools/install-system-deps.sh")
+
+
+def ffmpeg_tone(path: Path, seconds: float, rate: int, *codec: str, video: bool = False) -> Path:
+    """A speech-band tone written by the ffmpeg CLI (optionally after a video stream)."""
+    inputs = ["-f", "lavfi", "-i", "testsrc=size=32x24:rate=5"] if video else []
+    inputs += ["-f", "lavfi", "-i", f"sine=frequency=220:sample_rate={rate}:duration={seconds}"]
+    maps = ["-map", "0:v", "-map", "1:a", "-c:v", "mpeg4"] if video else []
+    run(["ffmpeg", "-nostdin", "-v", "error", "-y", *inputs, *maps, *codec, "-shortest", path])
+    return path
+
+
+def patched(data: bytes, offset: int, fmt: str, value: int) -> bytes:
+    result = bytearray(data)
+    result[offset : offset + struct.calcsize(fmt)] = struct.pack(fmt, value)
+    return bytes(result)
+
+
+def test_rates_below_2khz_and_zero_channels_fail_with_a_reason(tmp_path: Path):
+    wav = write_audio(tmp_path / "source.wav").read_bytes()
+    low = tmp_path / "low-rate.wav"
+    low.write_bytes(patched(patched(wav, 24, "<I", 1000), 28, "<I", 2000))  # rate, byte rate
+    with pytest.raises(AudioError, match="implausible sample rate 1000 Hz"):
+        load_mono(str(low), RATE, 60)
+    no_channels = tmp_path / "no-channels.wav"
+    no_channels.write_bytes(patched(wav, 22, "<H", 0))
+    with pytest.raises(AudioError) as raised:
+        load_mono(str(no_channels), RATE, 60)
+    assert not str(raised.value).startswith("unexpected")
+
+
+def test_ffmpeg_header_checks_apply_too(tmp_path: Path):
+    path = ffmpeg_tone(tmp_path / "low.mkv", 1.0, 1000, "-c:a", "pcm_s16le")
+    with pytest.raises(AudioError, match="implausible sample rate 1000 Hz"):
+        load_mono(str(path), RATE, 60)
+
+
+def test_first_audio_stream_of_a_video_file(tmp_path: Path):
+    path = ffmpeg_tone(tmp_path / "clip.mp4", 2.0, 48000, "-c:a", "aac", video=True)
+    audio = load_mono(str(path), RATE, 60, 0.1)
+    assert audio.decoder == FFMPEG and audio.format == "mov/aac"
+    assert audio.duration == pytest.approx(2.0, abs=0.05)
+    # A 220 Hz tone: the decoded audio's strongest frequency.
+    spectrum = np.abs(np.fft.rfft(audio.samples))
+    assert np.argmax(spectrum) * RATE / len(audio.samples) == pytest.approx(220, abs=2)
+
+
+def test_video_without_audio_is_a_failure(tmp_path: Path):
+    path = tmp_path / "silent-film.mp4"
+    run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=32x24:rate=5",
+         "-t", "1", "-c:v", "mpeg4", str(path)])  # fmt: skip
+    with pytest.raises(AudioError, match=r"not audio.*no audio stream"):
+        load_mono(str(path), RATE, 60)
+
+
+def test_ffmpeg_stops_at_max_input_seconds(tmp_path: Path):
+    path = ffmpeg_tone(tmp_path / "long.m4a", 30.0, 22050, "-c:a", "aac")
+    audio = load_mono(str(path), RATE, max_seconds=5.0)
+    assert len(audio.samples) == 5 * RATE
+    assert audio.duration == pytest.approx(30.0, abs=0.05)  # from the container, not decoded
+
+
+def test_ffmpeg_short_files_fail_like_libsndfile_ones(tmp_path: Path):
+    path = ffmpeg_tone(tmp_path / "blip.m4a", 0.05, 16000, "-c:a", "aac")
+    with pytest.raises(AudioError, match="too short"):
+        load_mono(str(path), RATE, 60, min_seconds=0.1)
+
+
+PEAK_SCRIPT = """
+import sys
+from fraudprep.audio_io import load_mono
+from fraudprep.memory import peak_rss_mb
+load_mono(sys.argv[1], 16000, max_seconds=60)
+print(peak_rss_mb(), "av" in sys.modules)
+"""
+
+
+def decode_in_fresh_process(path: Path) -> tuple[float, bool]:
+    """(peak RSS in MB, whether PyAV was imported) of one process decoding ``path``."""
+    done = subprocess.run(
+        [sys.executable, "-c", PEAK_SCRIPT, str(path)],
+        capture_output=True, text=True, check=True, cwd=REPO,
+    )  # fmt: skip
+    peak, imported = done.stdout.split()
+    return float(peak), imported == "True"
+
+
+def test_an_hour_long_file_decodes_in_the_memory_of_a_short_one(tmp_path: Path):
+    """Decoding stops at max_input_seconds: an hour of 16 kHz audio (230 MB as float32) costs
+    no more memory than two minutes of it."""
+    codec = ["-c:a", "pcm_s16le"]  # in Matroska: FFmpeg's path, and quick to write
+    hour = ffmpeg_tone(tmp_path / "hour.mkv", 3600, RATE, *codec)
+    minutes = ffmpeg_tone(tmp_path / "minutes.mkv", 120, RATE, *codec)
+    peak_hour, _ = decode_in_fresh_process(hour)
+    peak_minutes, _ = decode_in_fresh_process(minutes)
+    assert peak_hour - peak_minutes < 20, (peak_hour, peak_minutes)
+
+
+def test_pyav_is_imported_only_for_files_that_need_it(tmp_path: Path):
+    wav = write_audio(tmp_path / "plain.wav")
+    _, imported = decode_in_fresh_process(wav)
+    assert not imported
+    assert load_mono(str(wav), RATE, 60).decoder == LIBSNDFILE
+    m4a = ffmpeg_tone(tmp_path / "tone.m4a", 1.0, RATE, "-c:a", "aac")
+    _, imported = decode_in_fresh_process(m4a)
+    assert imported
