@@ -278,6 +278,8 @@ _INTEGER_SCALES = {"s16": 32768.0, "s32": 2147483648.0, "s64": 92233720368547758
 
 def _frame_to_mono(frame: Any) -> np.ndarray:
     """One decoded audio frame as mono float32, mixed as :func:`mix_to_mono` mixes."""
+    if frame.format.name == "fltp":
+        return _planar_float_to_mono(frame)
     array = frame.to_ndarray()
     channels = frame.layout.nb_channels
     name = frame.format.name.rstrip("p")  # "fltp" (planar) and "flt" (packed) alike
@@ -290,6 +292,18 @@ def _frame_to_mono(frame: Any) -> np.ndarray:
     # Planar frames are (channels, samples); packed ones are (1, samples * channels).
     by_frame = array.T if frame.format.is_planar else array.reshape(-1, channels)
     return np.ascontiguousarray(mix_to_mono(by_frame))
+
+
+def _planar_float_to_mono(frame: Any) -> np.ndarray:
+    """The format of most of FFmpeg's decoders (MP3, AAC, Vorbis, Opus, AC-3), read from its
+    planes directly: ``to_ndarray`` stacks them into a copy first, and costs twice as much."""
+    planes = frame.planes
+    mono = np.frombuffer(planes[0], np.float32, frame.samples).copy()
+    for plane in planes[1:]:
+        mono += np.frombuffer(plane, np.float32, frame.samples)
+    if len(planes) > 1:
+        mono /= np.float32(len(planes))
+    return mono
 
 
 def _ffmpeg_failure(refused: _CannotOpen | None, error: Exception) -> AudioError:
