@@ -39,8 +39,8 @@ onstart:
 
 onsuccess:
     print_run_summary()
-    exit_promptly()
+    end_of_run()
 
 
 onerror:
-    exit_promptly()
+    end_of_run()

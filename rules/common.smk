@@ -12,7 +12,7 @@ from fraudprep.datasets import DatasetConfig, source_fingerprint
 from fraudprep.memory import available_memory_gb, limit_threads
 from fraudprep.profiles import resolve_model_settings
 from fraudprep.report import run_summary_lines
-from fraudprep.runlock import clear_stale_locks, record_run_owner
+from fraudprep.runlock import clear_stale_locks, forget_run_owner, record_run_owner
 from fraudprep.store import storage_format
 
 # One BLAS/OpenMP thread per job, as the seed did; jobs inherit this environment.
@@ -119,6 +119,12 @@ def note_run_owner():
     """Record who holds the lock, and whether its jobs are local (die with it) or on a cluster."""
     plugin = workflow.executor_plugin
     record_run_owner(local_jobs=plugin is None or plugin.common_settings.local_exec)
+
+
+def end_of_run():
+    """onsuccess/onerror: the lock's owner record goes before Snakemake releases the lock."""
+    forget_run_owner()
+    exit_promptly()
 
 
 def print_run_summary():

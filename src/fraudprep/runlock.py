@@ -5,6 +5,11 @@ run killed with SIGKILL (OOM killer, lost node) cannot, and the next run then re
 start until ``snakemake --unlock``. We record which process holds the lock; when that process
 is provably gone (same host, pid dead or reused), the next run removes the stale lock itself.
 A lock whose owner is alive, unknown, or on another host is left alone.
+
+The owner record names the lock files it describes (inode and modification time): a record
+left by an earlier run never vouches for the locks of a new one. Without that, a run started
+in the moment between another run taking the lock and recording itself read the earlier
+run's record, found its process dead, and removed the live run's lock.
 """
 
 from __future__ import annotations
@@ -28,18 +33,41 @@ def _snakemake_dir(workdir: str | os.PathLike[str]) -> Path:
     return Path(workdir) / ".snakemake"
 
 
+def _lock_files(workdir: str | os.PathLike[str]) -> list[Path]:
+    return sorted((_snakemake_dir(workdir) / "locks").glob("*.lock"))
+
+
+def _identities(locks: list[Path]) -> dict[str, list[int]]:
+    """Each lock file's name -> (inode, mtime): a new lock file differs even under an old name."""
+    identities = {}
+    for lock in locks:
+        try:
+            info = lock.stat()
+        except FileNotFoundError:
+            continue
+        identities[lock.name] = [info.st_ino, info.st_mtime_ns]
+    return identities
+
+
 def record_run_owner(workdir: str | os.PathLike[str] = ".", local_jobs: bool = False) -> None:
-    """Note this process as the holder of the working directory's lock; ``local_jobs`` says
-    its jobs run as its own children (so they die with it), not on a cluster."""
+    """Note this process as the holder of the working directory's lock files, as they are
+    now; ``local_jobs`` says its jobs run as its own children (so they die with it)."""
     me = psutil.Process()
     owner = {
         "pid": me.pid,
         "host": socket.gethostname(),
         "started": me.create_time(),
         "local_jobs": local_jobs,
+        "locks": _identities(_lock_files(workdir)),
     }
     with atomic_write(_snakemake_dir(workdir) / OWNER_FILE, "w", encoding="utf-8") as handle:
         json.dump(owner, handle)
+
+
+def forget_run_owner(workdir: str | os.PathLike[str] = ".") -> None:
+    """At the end of a run, before Snakemake releases its lock: the record describes no lock
+    once this run is over, so it must not outlive it."""
+    (_snakemake_dir(workdir) / OWNER_FILE).unlink(missing_ok=True)
 
 
 def _owner_is_gone(owner: dict) -> bool:
@@ -81,7 +109,7 @@ def clear_stale_locks(workdir: str | os.PathLike[str] = ".") -> list[str]:
     rerun would submit the same chunks again and the two jobs would race on one output.
     """
     snakemake_dir = _snakemake_dir(workdir)
-    locks = sorted((snakemake_dir / "locks").glob("*.lock"))
+    locks = _lock_files(workdir)
     owner_file = snakemake_dir / OWNER_FILE
     if not locks or not owner_file.exists():
         return []
@@ -89,6 +117,8 @@ def clear_stale_locks(workdir: str | os.PathLike[str] = ".") -> list[str]:
         owner = json.loads(owner_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return []
+    if owner.get("locks") != _identities(locks):
+        return []  # these locks are not the ones the record describes: their owner is unknown
     if not _owner_is_gone(owner):
         return []
     orphans = [] if owner.get("local_jobs") else cluster_jobs_in(workdir)
