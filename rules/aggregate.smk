@@ -1,5 +1,6 @@
 rule aggregate_batches:
     input:
+        manifest=f"{OUT}/manifest.csv",
         chunks=f"{OUT}/chunks.csv",
         leakage=f"{OUT}/leakage.csv",
         chunk_dirs=chunk_dirs,

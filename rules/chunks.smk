@@ -1,7 +1,8 @@
 # A checkpoint: how many chunks there are is known only once the manifest exists.
 checkpoint split_chunks:
     input:
-        f"{OUT}/manifest.csv",
+        manifest=f"{OUT}/manifest.csv",
+        provenance=chunks_provenance,
     output:
         f"{OUT}/chunks.csv",
     log:

@@ -11,6 +11,13 @@ from fraudprep.chunks import CHUNK_ID_PATTERN, read_chunks
 from fraudprep.datasets import DatasetConfig, source_fingerprint
 from fraudprep.memory import available_memory_gb, limit_threads
 from fraudprep.profiles import resolve_model_settings
+from fraudprep.provenance import (
+    FEATURE_MODULES,
+    MANIFEST_MODULES,
+    code_version,
+    provenance_path,
+    record_provenance,
+)
 from fraudprep.report import run_summary_lines
 from fraudprep.runlock import clear_stale_locks, forget_run_owner, record_run_owner
 from fraudprep.store import storage_format
@@ -68,6 +75,42 @@ def _scanned_source():
 
 def manifest_input(wildcards):
     return [DATASET.manifest] if DATASET.dataset == "csv" else []
+
+
+# Provenance files (fraudprep.provenance): written while the DAG is built, rewritten only when
+# what a step's outputs are made from changes, so that a change reruns the step even without
+# Snakemake's records in .snakemake/. Only the process that starts the run writes them.
+
+
+def _provenance(step, record):
+    path = provenance_path(OUT, step)
+    if workflow.is_main_process:
+        record_provenance(path, record)
+    return str(path)
+
+
+def manifest_provenance(wildcards):
+    record = {
+        **_scanned_source(),
+        "hash_files": config["hash_files"],
+        "fail_on_leakage": config["fail_on_leakage"],
+        "code": code_version(MANIFEST_MODULES),
+    }
+    return _provenance("manifest", record)
+
+
+def chunks_provenance(wildcards):
+    return _provenance("chunks", {"chunk_size": config["chunk_size"]})
+
+
+def model_provenance(wildcards):
+    record = {
+        "settings": SETTINGS[wildcards.model].as_dict(),
+        "min_duration": config["min_duration"],
+        "max_input_seconds": config["max_input_seconds"],
+        "code": code_version(FEATURE_MODULES),
+    }
+    return _provenance(wildcards.model, record)
 
 
 def chunk_dirs(wildcards):

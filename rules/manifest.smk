@@ -1,6 +1,7 @@
 rule build_manifest:
     input:
         manifest_input,
+        provenance=manifest_provenance,
     output:
         manifest=f"{OUT}/manifest.csv",
         leakage=f"{OUT}/leakage.csv",

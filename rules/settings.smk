@@ -1,6 +1,8 @@
 # Settings are resolved once, where the workflow is started, and written down: a cluster job
 # then uses exactly these (memory_mode: auto would otherwise be re-resolved on each node).
 rule resolve_settings:
+    input:
+        model_provenance,
     output:
         f"{OUT}/{{model}}/settings.json",
     log:

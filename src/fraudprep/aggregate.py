@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import logging
 import re
+import shutil
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from typing import Any
 from fraudprep.atomic import atomic_write, link_or_copy
 from fraudprep.chunks import Chunk, read_chunks, split_order
 from fraudprep.extract import CHUNK_FAILURES, FAILURE_COLUMNS, read_chunk_metadata
-from fraudprep.integrity import read_leak_summary
+from fraudprep.integrity import content_hash, read_leak_summary
 from fraudprep.manifest import LABELS, SPLITS
 from fraudprep.report import summary_line
 from fraudprep.stats import DURATION_BIN_EDGES, ChunkStats, duration_bin
@@ -91,6 +92,24 @@ def _remove_stale_batches(model_dir: Path, batch_counts: Counter, current: Stora
             path.unlink()
             removed += 1
     return removed
+
+
+def _remove_leftovers(model_dir: Path, storage: StorageFormat, chunk_dirs: list[Path]) -> None:
+    """The other format's metadata and statistics, and chunk folders no longer in the chunk
+    table: outputs of earlier runs that a reader could take for this run's."""
+    for other in FORMATS.values():
+        if other is not storage:
+            for name in (other.metadata_name, other.stats_name):
+                if (model_dir / name).exists():
+                    (model_dir / name).unlink()
+                    log.info("Removed %s, left by a run with format %s", name, other.name)
+    current = {path.name for path in chunk_dirs}
+    chunks_dir = model_dir / "chunks"
+    for entry in sorted(chunks_dir.iterdir()) if chunks_dir.is_dir() else []:
+        # Scratch folders (".partial-<pid>") belong to jobs: atomic.py removes dead ones.
+        if entry.is_dir() and entry.name not in current and ".partial" not in entry.name:
+            shutil.rmtree(entry)
+            log.info("Removed chunk folder %s, not in this run's chunk table", entry.name)
 
 
 def _failure_rows(chunk_dirs: Sequence[Path]) -> Iterator[list[str]]:
@@ -209,6 +228,7 @@ def aggregate_model(
     failures_path: str | Path,
     max_failure_fraction: float = 1.0,
     leakage_path: str | Path | None = None,
+    manifest_path: str | Path | None = None,
 ) -> dict[str, Any]:
     """Merge a model's chunk outputs into the seed's layout; return the dataset statistics.
 
@@ -224,6 +244,7 @@ def aggregate_model(
         removed = _remove_stale_batches(model_dir, merged.batch_counts, storage)
         if removed:
             log.info("Removed %d batch files left by an earlier, larger run", removed)
+        _remove_leftovers(model_dir, storage, [Path(d) for _, d in ordered])
         reasons = write_failures([Path(d) for _, d in ordered], Path(failures_path))
         total_files = sum(chunk.size for chunk in chunks)
         summary = dataset_statistics(
@@ -236,6 +257,10 @@ def aggregate_model(
         )
         _check_identity(summary, total_files)
         _add_warnings(summary, merged.stats, leakage_path)
+        # What the loader checks before it trusts these outputs (see fraudprep.loader).
+        summary["provenance"] = {
+            "manifest_sha256": content_hash(str(manifest_path)) if manifest_path else ""
+        }
         storage.write_document(stats_path, summary)
     _report(summary, failures_path, max_failure_fraction)
     return summary
@@ -323,6 +348,7 @@ def run_aggregation_job(
     stats_path: str,
     failures_path: str,
     max_failure_fraction: float,
+    manifest_path: str | None = None,
 ) -> dict[str, Any]:
     """The ``aggregate_batches`` rule's entry point: chunk dirs come in chunks-table order."""
     chunks = read_chunks(chunks_path)
@@ -335,4 +361,5 @@ def run_aggregation_job(
         failures_path,
         max_failure_fraction,
         leakage_path,
+        manifest_path,
     )

@@ -15,6 +15,7 @@ model directory, so outputs can be moved or read from any working directory.
 from __future__ import annotations
 
 import bisect
+import functools
 import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -22,9 +23,16 @@ from typing import Any
 
 import numpy as np
 
+from fraudprep.integrity import content_hash
+from fraudprep.manifest import SPLIT_ALIASES, SPLITS
 from fraudprep.store import StorageFormat, read_pickle, storage_format
 
 SETTINGS_FILE = "settings.json"
+MANIFEST_FILE = "manifest.csv"
+
+
+class StaleOutputsError(RuntimeError):
+    """A model's batches do not belong to the manifest or settings beside them."""
 
 
 def _model_dir(output_dir: str | Path, model: str) -> Path:
@@ -44,10 +52,52 @@ def _storage(model_dir: Path) -> StorageFormat:
 
 
 def read_metadata(output_dir: str | Path, model: str) -> dict[str, list[dict[str, Any]]]:
-    """``metadata[split]`` = list of batch entries (paths, num_samples, labels, sources)."""
+    """``metadata[split]`` = list of batch entries (paths, num_samples, labels, sources).
+
+    Raises :class:`StaleOutputsError` when the batches were made from another manifest or
+    other settings than the ones beside them (an earlier run's leftovers).
+    """
     model_dir = _model_dir(output_dir, model)
+    check_current(output_dir, model)
     storage = _storage(model_dir)
     return storage.read_document(model_dir / storage.metadata_name)
+
+
+def check_current(output_dir: str | Path, model: str) -> None:
+    """Refuse a model's outputs whose recorded manifest and settings are not the current ones.
+
+    Outputs moved away from their manifest cannot be checked against it, and are trusted.
+    """
+    stats = read_dataset_stats(output_dir, model)
+    redo = (
+        f"rerun the workflow with {model} in models (or delete {Path(output_dir) / model}) "
+        "before loading it"
+    )
+    settings = json.loads((Path(output_dir) / model / SETTINGS_FILE).read_text(encoding="utf-8"))
+    if "settings" in stats and stats["settings"] != settings:
+        raise StaleOutputsError(
+            f"{model}'s batches in {output_dir} were made with other settings than its "
+            f"{SETTINGS_FILE} (a run changed them and did not finish); {redo}"
+        )
+    recorded = (stats.get("provenance") or {}).get("manifest_sha256")
+    manifest = Path(output_dir) / MANIFEST_FILE
+    if recorded and manifest.is_file() and _digest(manifest) != recorded:
+        raise StaleOutputsError(
+            f"{model}'s batches in {output_dir} were made from an earlier manifest than "
+            f"{manifest} (the input changed since, and the last run did not include {model}); "
+            f"{redo}"
+        )
+
+
+def _digest(path: Path) -> str:
+    info = path.stat()
+    return _cached_digest(str(path.resolve()), info.st_size, info.st_mtime_ns)
+
+
+@functools.cache
+def _cached_digest(path: str, size: int, mtime_ns: int) -> str:
+    """Hashed once per version of the file: a training loop opens the outputs many times."""
+    return content_hash(path)
 
 
 def read_dataset_stats(output_dir: str | Path, model: str) -> dict[str, Any]:
@@ -76,8 +126,17 @@ def iter_batches(
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield (data, labels) per batch, in order; only one batch is held at a time."""
     model_dir = _model_dir(output_dir, model)
-    for entry in read_metadata(output_dir, model)[split]:
+    for entry in _split_entries(output_dir, model, split):
         yield read_batch(entry, model_dir, mmap)
+
+
+def _split_entries(output_dir: str | Path, model: str, split: str) -> list[dict[str, Any]]:
+    """A split's batch entries; "train", "dev", "test" and the other names a manifest accepts
+    mean the same splits here."""
+    canonical = SPLIT_ALIASES.get(str(split).strip().lower())
+    if canonical is None:
+        raise KeyError(f"unknown split {split!r}: use one of {list(SPLITS)}")
+    return read_metadata(output_dir, model)[canonical]
 
 
 def load(output_dir: str | Path, model: str, split: str) -> tuple[np.ndarray, np.ndarray]:
@@ -100,7 +159,7 @@ class BatchDataset:
 
     def __init__(self, output_dir: str | Path, model: str, split: str) -> None:
         self._model_dir = _model_dir(output_dir, model)
-        self._entries = read_metadata(output_dir, model)[split]
+        self._entries = _split_entries(output_dir, model, split)
         self._starts = np.cumsum([0] + [e["num_samples"] for e in self._entries]).tolist()
         self._cached: tuple[int, tuple[np.ndarray, np.ndarray]] | None = None
 

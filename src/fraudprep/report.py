@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fraudprep.loader import read_dataset_stats
+from fraudprep.loader import SETTINGS_FILE, StaleOutputsError, check_current, read_dataset_stats
 from fraudprep.manifest import count_table_rows
 
 
@@ -38,4 +38,24 @@ def run_summary_lines(output_dir: str | Path, models: list[str]) -> list[str]:
             f"    {stats['total_batches']} batches ({batches}) of shape "
             f"{tuple(stats['feature_shape'])} {stats['dtype']}; metadata {model_dir}/"
         )
+    lines.extend(_leftover_lines(output_dir, models))
+    return lines
+
+
+def _leftover_lines(output_dir: str | Path, models: list[str]) -> list[str]:
+    """Models in ``output_dir`` that this run did not produce: say whether they still match."""
+    lines = []
+    for settings in sorted(Path(output_dir).glob(f"*/{SETTINGS_FILE}")):
+        model = settings.parent.name
+        if model in models:
+            continue
+        try:
+            check_current(output_dir, model)
+        except StaleOutputsError:
+            state = "made from another manifest or settings: fraudprep.load refuses it"
+        except (FileNotFoundError, KeyError, ValueError):
+            state = "incomplete"
+        else:
+            state = "still matches the manifest"
+        lines.append(f"  {model}: left by an earlier run (not in models), {state}")
     return lines

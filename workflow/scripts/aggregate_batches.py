@@ -19,4 +19,5 @@ run_aggregation_job(
     stats_path=snakemake.output.stats,
     failures_path=snakemake.output.failures,
     max_failure_fraction=snakemake.params.max_failure_fraction,
+    manifest_path=snakemake.input.manifest,
 )

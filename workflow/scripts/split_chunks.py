@@ -10,5 +10,5 @@ from fraudprep.chunks import write_chunks  # noqa: E402
 from fraudprep.logs import log_job_to  # noqa: E402
 
 log_job_to(snakemake.log[0])
-chunks = write_chunks(snakemake.input[0], snakemake.params.chunk_size, snakemake.output[0])
+chunks = write_chunks(snakemake.input.manifest, snakemake.params.chunk_size, snakemake.output[0])
 print(f"{len(chunks)} chunks of at most {snakemake.params.chunk_size} files")

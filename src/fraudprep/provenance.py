@@ -1,0 +1,55 @@
+"""What each step's outputs were made from, kept beside them in ``output_dir``.
+
+Snakemake decides what to rerun from file times and from its records in ``.snakemake/``
+(parameters, code). Without those records (a second clone pointed at the same output_dir, a
+deleted ``.snakemake/``, a run started from another directory) a changed input tree or
+feature setting used to give "Nothing to be done" over stale outputs. So each step also reads
+a small provenance file that the run writes while it builds the DAG, and rewrites only when
+its content changes: a changed input or setting gives the file a new modification time, and
+Snakemake's own time check reruns the step and everything after it, whatever ``.snakemake/``
+holds. Unchanged, the file is left alone and nothing reruns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from fraudprep.atomic import atomic_write
+
+PROVENANCE_DIR = "provenance"
+PACKAGE_DIR = Path(__file__).resolve().parent
+# The modules whose code decides what a step writes: a new version of them reruns the step.
+MANIFEST_MODULES = ("manifest", "datasets", "integrity", "extsort")
+FEATURE_MODULES = ("audio_io", "features", "profiles", "extract", "store", "stats", "chunks")
+
+
+def code_version(modules: Iterable[str]) -> str:
+    """SHA-256 of the named modules' source, so that two checkouts of the same code agree."""
+    digest = hashlib.sha256()
+    for module in modules:
+        digest.update(module.encode() + b"\0")
+        digest.update((PACKAGE_DIR / f"{module}.py").read_bytes())
+    return digest.hexdigest()
+
+
+def provenance_path(output_dir: str | os.PathLike[str], step: str) -> Path:
+    return Path(output_dir) / PROVENANCE_DIR / f"{step}.json"
+
+
+def record_provenance(path: str | os.PathLike[str], record: dict[str, Any]) -> bool:
+    """Write ``record`` to ``path`` unless the file already holds it; True if written."""
+    text = json.dumps(record, indent=1, sort_keys=True) + "\n"
+    path = Path(path)
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return False
+    except (FileNotFoundError, UnicodeDecodeError):
+        pass
+    with atomic_write(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return True

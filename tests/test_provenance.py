@@ -1,0 +1,99 @@
+"""Outputs that cannot lie: a run never trusts outputs made from another input or other
+settings, whether or not Snakemake's records in .snakemake/ are there, and leaves nothing of
+an earlier run that loads as if it were current."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from helpers import build_tree, snakemake_command, write_audio
+
+import fraudprep
+from fraudprep.loader import StaleOutputsError
+
+OUT = "data/preprocessed"
+BASE = ("input_dir=corpus", "report_figures=False")
+
+
+def snakemake(workdir: Path, *config: str, models: str = "[unetr]") -> str:
+    run = subprocess.run(
+        snakemake_command(workdir, "--cores", "2", "--config", *BASE, f"models={models}", *config),
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-4000:]
+    return run.stdout + run.stderr
+
+
+def forget_snakemake_records(workdir: Path) -> None:
+    """What a second clone, or a user tidying up, does: Snakemake's records are gone."""
+    shutil.rmtree(workdir / ".snakemake")
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    build_tree(tmp_path / "corpus")
+    return tmp_path
+
+
+def test_changed_input_is_seen_without_snakemakes_records(workdir: Path):
+    assert "11 files: 11 ok" in snakemake(workdir)
+    forget_snakemake_records(workdir)
+    for i in range(3):
+        write_audio(workdir / "corpus" / "testing" / "real" / f"new {i}.wav", seed=100 + i)
+    assert "14 files: 14 ok" in snakemake(workdir)
+
+
+def test_changed_settings_are_seen_without_snakemakes_records(workdir: Path):
+    snakemake(workdir)
+    forget_snakemake_records(workdir)
+    snakemake(workdir, "batch_size=2", "memory_mode=very_low")
+    settings = json.loads((workdir / OUT / "unetr" / "settings.json").read_text())
+    assert settings["batch_size"] == 2
+    stats = fraudprep.read_dataset_stats(workdir / OUT, "unetr")
+    assert stats["settings"]["batch_size"] == 2
+    assert stats["total_batches"] == 6  # 6 training, 2 validation, 3 testing files by 2
+
+
+def test_nothing_changed_is_nothing_to_be_done_without_snakemakes_records(workdir: Path):
+    snakemake(workdir)
+    forget_snakemake_records(workdir)
+    assert "Nothing to be done" in snakemake(workdir)
+
+
+def test_a_model_left_out_of_a_later_run_refuses_to_load(workdir: Path):
+    snakemake(workdir, models="[unetr,resnet_low_memory]")
+    fraudprep.load(workdir / OUT, "resnet_low_memory", "training")  # current: loads
+    (workdir / "corpus" / "training" / "fake" / "tts_1.wav").unlink()
+    output = snakemake(workdir, models="[unetr]")
+    assert "resnet_low_memory: left by an earlier run (not in models), made from another" in output
+    with pytest.raises(StaleOutputsError, match="earlier manifest"):
+        fraudprep.load(workdir / OUT, "resnet_low_memory", "training")
+    x, _ = fraudprep.load(workdir / OUT, "unetr", "train")  # the manifest's name for it works
+    assert len(x) == 5
+
+
+def test_switching_format_and_chunk_size_leaves_no_stale_files(workdir: Path):
+    snakemake(workdir, "chunk_size=2")
+    model_dir = workdir / OUT / "unetr"
+    assert (model_dir / "batch_metadata.pkl").exists()
+    chunks_before = {p.name for p in (model_dir / "chunks").iterdir()}
+    snakemake(workdir, "chunk_size=4", "format=npy")
+    names = {p.name for p in model_dir.iterdir()}
+    assert not {n for n in names if n.endswith(".pkl")}, names
+    assert "batch_metadata.json" in names
+    chunks_after = {p.name for p in (model_dir / "chunks").iterdir()}
+    assert len(chunks_after) < len(chunks_before)  # fewer, larger chunks: the others are gone
+    table = (workdir / OUT / "chunks.csv").read_text().splitlines()[1:]
+    assert chunks_after == {line.split(",")[0] for line in table}
+
+
+def test_reaggregation_leaves_no_aside_files(workdir: Path):
+    snakemake(workdir)
+    for _ in range(3):
+        snakemake(workdir, "--forcerun", "aggregate_batches")
+    leftovers = [p.name for p in (workdir / OUT / "unetr").iterdir() if "partial" in p.name]
+    assert leftovers == []
