@@ -12,6 +12,8 @@ rule aggregate_batches:
         "logs/aggregate_batches/{model}.log",
     benchmark:
         "benchmarks/aggregate_batches/{model}.tsv"
+    # Deterministic: a retry would fail the same way and print the same error twice.
+    retries: 0
     localrule: True
     conda:
         "../envs/fraudprep.yaml"

@@ -9,6 +9,8 @@ checkpoint split_chunks:
         "logs/split_chunks.log",
     benchmark:
         "benchmarks/split_chunks.tsv"
+    # Deterministic: a retry would fail the same way and print the same error twice.
+    retries: 0
     localrule: True
     conda:
         "../envs/fraudprep.yaml"

@@ -9,8 +9,9 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from fraudprep.chunks import CHUNK_ID_PATTERN, read_chunks
 from fraudprep.datasets import DatasetConfig, source_fingerprint
+from fraudprep.manifest import ManifestError
 from fraudprep.memory import available_memory_gb, limit_threads
-from fraudprep.profiles import resolve_model_settings
+from fraudprep.profiles import ConfigError, resolve_model_settings
 from fraudprep.provenance import (
     FEATURE_MODULES,
     MANIFEST_MODULES,
@@ -25,10 +26,30 @@ from fraudprep.store import storage_format
 # One BLAS/OpenMP thread per job, as the seed did; jobs inherit this environment.
 limit_threads()
 
-OUT = config["output_dir"].rstrip("/")
-STORAGE = storage_format(config["format"])
-MODELS = config["models"]
-SETTINGS = {model: resolve_model_settings(config, model) for model in MODELS}
+
+def stop(error):
+    """End the run with one line that says what is wrong, instead of a stack of frames."""
+    sys.exit(f"fraudprep: {error}")
+
+
+def checked_output_dir(path):
+    if "{" in path or "}" in path:
+        # Snakemake reads braces in output paths as wildcards, with a confusing error.
+        raise ConfigError(
+            f"output_dir {path!r} contains {{ or }}, which Snakemake reads as wildcards; "
+            "choose a folder name without braces"
+        )
+    return path.rstrip("/")
+
+
+try:
+    OUT = checked_output_dir(config["output_dir"])
+    STORAGE = storage_format(config["format"])
+    MODELS = config["models"]
+    SETTINGS = {model: resolve_model_settings(config, model) for model in MODELS}
+    DATASET = DatasetConfig.from_config(config)
+except (ConfigError, ManifestError) as error:
+    stop(error)
 
 if workflow.is_main_process:
     # Settings are resolved here, in the process that starts the run; say what auto chose.
@@ -55,9 +76,6 @@ def model_dir(model):
     return f"{OUT}/{model}"
 
 
-DATASET = DatasetConfig.from_config(config)
-
-
 def manifest_source(wildcards):
     """What the manifest is built from, as a params value: changes in it rerun the manifest.
 
@@ -70,7 +88,10 @@ def manifest_source(wildcards):
 
 @functools.cache
 def _scanned_source():
-    return {**DATASET.as_dict(), "fingerprint": source_fingerprint(DATASET)}
+    try:
+        return {**DATASET.as_dict(), "fingerprint": source_fingerprint(DATASET)}
+    except ManifestError as error:
+        stop(error)
 
 
 def manifest_input(wildcards):
@@ -84,6 +105,7 @@ def manifest_input(wildcards):
 
 def _provenance(step, record):
     path = provenance_path(OUT, step)
+    _scanned_source()  # a bad input stops the run before anything is written
     if workflow.is_main_process:
         record_provenance(path, record)
     return str(path)

@@ -10,6 +10,8 @@ rule build_manifest:
         "logs/build_manifest.log",
     benchmark:
         "benchmarks/build_manifest.tsv"
+    # Deterministic: a retry would fail the same way and print the same error twice.
+    retries: 0
     localrule: True
     conda:
         "../envs/fraudprep.yaml"

@@ -87,6 +87,8 @@ rule plot_report:
         "logs/plot_report/{model}.log",
     benchmark:
         "benchmarks/plot_report/{model}.tsv"
+    # Deterministic: a retry would fail the same way and print the same error twice.
+    retries: 0
     localrule: True
     conda:
         "../envs/fraudprep.yaml"
@@ -114,6 +116,8 @@ rule plot_job_resources:
         "logs/plot_job_resources/{model}.log",
     benchmark:
         "benchmarks/plot_job_resources/{model}.tsv"
+    # Deterministic: a retry would fail the same way and print the same error twice.
+    retries: 0
     localrule: True
     conda:
         "../envs/fraudprep.yaml"

@@ -9,6 +9,8 @@ rule resolve_settings:
         "logs/resolve_settings/{model}.log",
     benchmark:
         "benchmarks/resolve_settings/{model}.tsv"
+    # Deterministic: a retry would fail the same way and print the same error twice.
+    retries: 0
     localrule: True
     conda:
         "../envs/fraudprep.yaml"

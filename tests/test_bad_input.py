@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import os
 import struct
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -155,19 +154,6 @@ def test_unreadable_file_reports_permission(tmp_path: Path):
     path.chmod(0)
     with pytest.raises(AudioError, match="permission denied"):
         load_mono(str(path), RATE, 60)
-
-
-@pytest.fixture
-def tiny_disk(tmp_path: Path):
-    """A 1 MB file system, so that writing outputs runs out of space for real."""
-    mount_point = tmp_path / "tiny"
-    mount_point.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)],
-                             capture_output=True, text=True)  # fmt: skip
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here (needs root): {mounted.stderr.strip()}")
-    yield mount_point
-    subprocess.run(["umount", str(mount_point)], check=True)
 
 
 def test_disk_full_is_a_clear_error_and_leaves_nothing_partial(tiny_disk: Path, tmp_path: Path):

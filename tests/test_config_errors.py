@@ -30,15 +30,23 @@ def workdir(tmp_path: Path) -> Path:
         (["batch_size=many"], "Failed validating 'oneOf' in schema['properties']['batch_size']"),
         (["models=[resnet,vgg]"], "models lists 'vgg', but feature_profiles has no such entry"),
         (["input_dir=missing"], "input_dir 'missing' does not exist or is not a directory"),
-        (["manifest=nothing.csv"], "Missing input files for rule build_manifest"),
+        (["manifest=nothing.csv"], "manifest 'nothing.csv' does not exist; fix the manifest key"),
         (["manifest=no_columns.csv"], "missing column(s) ['split']"),
         (["manifest=bad_rows.csv"], "line 3: unknown label 'maybe'"),
         (["manifest=bad_rows.csv"], "line 4: duplicate path 'audio/c.wav' (first on line 2)"),
         (["manifest=bad_rows.csv"], "line 5: 'missing.wav' does not exist"),
+        (["manifest=latin1.csv"], "latin1.csv: not UTF-8 text (byte 0xe7 cannot be UTF-8)"),
+        (["manifest=nul.csv"], "line 2: the path contains a NUL byte"),
+        (["output_dir=out{run}"], "output_dir 'out{run}' contains { or }"),
+        (["max_input_seconds=5"], "max_input_seconds 5 is shorter than resnet's clip duration 10"),
     ],
 )
 def test_bad_config_fails_before_any_job(workdir: Path, config: list[str], message: str):
     (workdir / "no_columns.csv").write_text("path,label\naudio/c.wav,real\n")
+    (workdir / "latin1.csv").write_bytes(
+        "path,split,label\naudio/ç.wav,train,real\n".encode("latin-1")
+    )
+    (workdir / "nul.csv").write_text("path,split,label\naudio/c\0.wav,train,real\n")
     (workdir / "bad_rows.csv").write_text(
         "path,split,label\naudio/c.wav,train,real\naudio/c.wav,test,maybe\n"
         "audio/c.wav,test,fake\nmissing.wav,test,fake\n"
@@ -46,5 +54,6 @@ def test_bad_config_fails_before_any_job(workdir: Path, config: list[str], messa
     result = run(workdir, "input_dir=corpus", *config)
     assert result.returncode != 0
     assert message in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr  # one message, not a stack
     assert not (workdir / "logs").exists(), "a job ran before the error was reported"
     assert not (workdir / "data").exists()

@@ -82,6 +82,15 @@ def test_csv_manifest_resolves_relative_paths_and_aliases(tmp_path: Path):
     assert Path(rows[0].path) == tmp_path / "audio" / "x1.wav"
 
 
+def test_csv_manifest_saved_with_a_byte_order_mark_reads_as_without(tmp_path: Path):
+    """Excel's "CSV UTF-8" starts the file with a BOM, which used to hide the path column."""
+    write_audio(tmp_path / "a.wav")
+    manifest = tmp_path / "excel.csv"
+    manifest.write_bytes(b"\xef\xbb\xbfpath,split,label\r\na.wav,train,real\r\n")
+    (row,) = read_manifest_csv(manifest)
+    assert (Path(row.path).name, row.split, row.label) == ("a.wav", "training", 0)
+
+
 def test_csv_manifest_lists_every_problem_with_line_numbers(tmp_path: Path):
     write_audio(tmp_path / "a.wav")
     manifest = write_csv(

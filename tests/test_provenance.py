@@ -97,3 +97,22 @@ def test_reaggregation_leaves_no_aside_files(workdir: Path):
         snakemake(workdir, "--forcerun", "aggregate_batches")
     leftovers = [p.name for p in (workdir / OUT / "unetr").iterdir() if "partial" in p.name]
     assert leftovers == []
+
+
+def test_an_empty_split_is_warned_about_on_the_console(workdir: Path):
+    shutil.rmtree(workdir / "corpus" / "validation")
+    output = snakemake(workdir)
+    assert "warning: validation has no samples" in output
+
+
+def test_a_run_bound_to_fail_is_not_retried(workdir: Path):
+    for i in range(3):
+        (workdir / "corpus" / "training" / "fake" / f"empty {i}.wav").write_bytes(b"")
+    run = subprocess.run(
+        snakemake_command(workdir, "--cores", "2", "--config", *BASE, "models=[unetr]"),
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    output = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert "3 of 14 files failed" in output
+    assert "restart" not in output.lower()  # Snakemake's "Trying to restart job" on a retry

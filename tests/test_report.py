@@ -13,6 +13,7 @@ from helpers import snakemake_command, write_audio
 from matplotlib.image import imread
 
 from fraudprep import report_plots as rp
+from fraudprep.atomic import OutputWriteError
 
 OUT = "data/preprocessed"
 MODELS = ("unetr", "resnet")
@@ -274,3 +275,11 @@ def test_colour_range_is_fixed_for_unit_images_and_robust_otherwise():
     low, high = rp.colour_range([lfcc.reshape(10, 10)])
     assert -1.0 <= low < high <= 1.0
     assert rp.colour_range([]) == (0.0, 1.0)
+
+
+def test_a_full_disk_while_drawing_is_the_clear_output_error(tiny_disk: Path):
+    """Used to be a 40-line PIL traceback; now the message every output write gives."""
+    (tiny_disk / "filler").write_bytes(b"\0" * (1024 * 1024 - 8192))
+    with pytest.raises(OutputWriteError, match=r"cannot write outputs under .*No space left"):
+        rp.plot_sample_rates(synthetic_stats(), tiny_disk / "report" / "rates.png")
+    assert not list((tiny_disk / "report").iterdir())  # nothing half written

@@ -210,11 +210,13 @@ def attack_counts(stats: ChunkStats) -> dict[str, dict[str, dict[str, int]]]:
 
 
 def balance_warnings(samples: dict[str, dict[str, int]]) -> list[str]:
-    """A split with samples of only one class cannot train or evaluate a detector."""
+    """A split with samples of only one class, or none, cannot train or evaluate a detector."""
     warnings = []
     for split, counts in samples.items():
         present = [name for name, n in counts.items() if n]
-        if len(present) == 1:
+        if not present:
+            warnings.append(f"{split} has no samples")
+        elif len(present) == 1:
             warnings.append(f"{split} has only {present[0]} samples ({counts[present[0]]})")
     return warnings
 

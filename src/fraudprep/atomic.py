@@ -9,6 +9,7 @@ on POSIX file systems.
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import os
 import queue
@@ -23,6 +24,31 @@ from typing import IO
 from fraudprep.processes import process_is_gone
 
 PARTIAL_SUFFIX = ".partial"
+
+FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
+DENIED_ERRNOS = (errno.EACCES, errno.EPERM)
+
+
+class OutputWriteError(OSError):
+    """Outputs cannot be written (disk full, read-only, no permission); says what to do."""
+
+    @classmethod
+    def from_os_error(cls, error: OSError, output_dir: str | Path) -> OSError:
+        # Permission errors can come from reading inputs too: convert only those on outputs.
+        outputs = Path(output_dir).resolve().parent
+        on_outputs = error.filename is not None and Path(error.filename).resolve().is_relative_to(
+            outputs
+        )
+        if isinstance(error, cls):
+            return error  # already says it (atomic_write converts its own errors)
+        if error.errno not in FULL_ERRNOS and not (error.errno in DENIED_ERRNOS and on_outputs):
+            return error
+        return cls(
+            error.errno,
+            f"cannot write outputs under {output_dir}: {error.strerror}. "
+            "Nothing partial was kept; free disk space or set output_dir to a writable place "
+            "with room, then rerun the same command",
+        )
 
 
 def _sync_path(path: Path, sync: Callable[[int], None] = os.fsync) -> None:
@@ -64,9 +90,12 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", **open_kwargs) 
             if not deferred:
                 os.fdatasync(handle.fileno())  # the data, not the timestamps
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+        if isinstance(error, OSError):
+            # A full disk or read-only output folder: one message that says what to do.
+            raise OutputWriteError.from_os_error(error, target.parent) from error
         raise
     if deferred:
         _background_syncs.submit(target)

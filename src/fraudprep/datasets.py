@@ -44,6 +44,7 @@ from fraudprep.manifest import (
     file_size,
     iter_for_tree,
     iter_manifest_csv,
+    open_listing,
     parse_label,
     resolve_path,
     row_sort_key,
@@ -127,7 +128,7 @@ def parse_protocol(
     extension: str = ".flac",
 ) -> Iterator[ManifestRow]:
     """Rows from an ASVspoof-style protocol: ``SPEAKER FILE ... ATTACK KEY ...`` per line."""
-    with open(protocol, encoding="utf-8") as handle:
+    with open_listing(protocol) as handle:
         for line_number, line in enumerate(handle, start=1):
             fields = line.split()
             if not fields:
@@ -247,7 +248,7 @@ def _itw_records(
 ) -> Iterator[tuple[str, str, int]]:
     if not meta.is_file():
         raise ManifestError(f"In-the-Wild metadata {str(meta)!r} not found; set protocol")
-    with open(meta, newline="", encoding="utf-8") as handle:
+    with open_listing(meta) as handle:
         reader = csv.DictReader(handle)
         missing = [c for c in ("file", "speaker", "label") if c not in (reader.fieldnames or [])]
         if missing:
@@ -322,7 +323,7 @@ def collect_rows(cfg: DatasetConfig) -> list[ManifestRow]:
 def _row_digest(row: ManifestRow) -> int:
     try:
         mtime = os.lstat(row.path).st_mtime_ns
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL byte in the path (reported elsewhere)
         mtime = -1
     text = f"{'|'.join(map(str, row))}\0{mtime}\n".encode()
     return int.from_bytes(hashlib.blake2b(text, digest_size=32).digest(), "big")

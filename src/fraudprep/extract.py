@@ -9,7 +9,6 @@ leaves nothing a rerun would trust.
 from __future__ import annotations
 
 import csv
-import errno
 import json
 import logging
 import shutil
@@ -20,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from fraudprep.atomic import atomic_write, fresh_partial_dir, publish_dir
+from fraudprep.atomic import OutputWriteError, atomic_write, fresh_partial_dir, publish_dir
 from fraudprep.audio_io import AudioError, load_mono
 from fraudprep.chunks import Chunk, find_chunk
 from fraudprep.features import Extractor, distinct_values, make_extractor
@@ -43,28 +42,6 @@ CHUNK_METADATA = "chunk.json"
 CHUNK_FAILURES = "failures.csv"
 BATCH_RECORDS = ".batches.jsonl"  # scratch only: removed once chunk.json is written
 FAILURE_COLUMNS = ("path", "split", "label", "reason")
-FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
-DENIED_ERRNOS = (errno.EACCES, errno.EPERM)
-
-
-class OutputWriteError(OSError):
-    """Outputs cannot be written (disk full, read-only, no permission); says what to do."""
-
-    @classmethod
-    def from_os_error(cls, error: OSError, output_dir: str | Path) -> OSError:
-        # Permission errors can come from reading inputs too: convert only those on outputs.
-        outputs = Path(output_dir).resolve().parent
-        on_outputs = error.filename is not None and Path(error.filename).resolve().is_relative_to(
-            outputs
-        )
-        if error.errno not in FULL_ERRNOS and not (error.errno in DENIED_ERRNOS and on_outputs):
-            return error
-        return cls(
-            error.errno,
-            f"cannot write outputs under {output_dir}: {error.strerror}. "
-            "Nothing partial was kept; free disk space or set output_dir to a writable place "
-            "with room, then rerun the same command",
-        )
 
 
 @dataclass(frozen=True)

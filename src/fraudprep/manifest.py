@@ -6,6 +6,7 @@ deterministically, before any feature is computed. Later steps read it by row ra
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import heapq
 import itertools
@@ -66,6 +67,21 @@ MAX_LISTED_PROBLEMS = 10
 
 class ManifestError(ValueError):
     """The input cannot become a manifest; the message names the file and what to fix."""
+
+
+@contextlib.contextmanager
+def open_listing(path: str | os.PathLike[str]) -> Iterator[IO[str]]:
+    """A user's listing (CSV, TSV, protocol, meta.csv) as text: UTF-8, with or without the
+    byte-order mark spreadsheet programs write; any other encoding is one clear error."""
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        try:
+            yield handle
+        except UnicodeDecodeError as error:
+            byte = error.object[error.start : error.start + 1].hex()
+            raise ManifestError(
+                f"{path}: not UTF-8 text (byte 0x{byte} cannot be UTF-8); save it as UTF-8, "
+                f"e.g. iconv -f latin1 -t utf-8 {path} > fixed.csv"
+            ) from error
 
 
 class ManifestRow(NamedTuple):
@@ -295,7 +311,7 @@ def iter_manifest_csv(
     problems = Problems(str(source))
     count = 0
     with (
-        open(source, newline="", encoding="utf-8") as handle,
+        open_listing(source) as handle,
         ExternalSort(spill_dir=spill_dir) as paths,
     ):
         reader = csv.DictReader(handle, delimiter="\t" if source.suffix.lower() == ".tsv" else ",")
@@ -347,6 +363,9 @@ def _checked_row(
     label = parse_label(fields["label"], label_map)
     if not raw_path:
         problems.add(f"{where}: empty path", at=line_number)
+        return None
+    if "\0" in raw_path:
+        problems.add(f"{where}: the path contains a NUL byte: {raw_path!r}", at=line_number)
         return None
     if split is None:
         problems.add(

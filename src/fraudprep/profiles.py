@@ -193,6 +193,14 @@ def resolve_model_settings(
     )
     profile = apply_caps(profile, MEMORY_MODES[mode].profile_caps)
     check_profile(model, profile)
+    max_input_seconds = config.get("max_input_seconds")
+    if max_input_seconds is not None and max_input_seconds < profile.duration:
+        # Every clip longer than the limit would end in padding that is not in the file.
+        raise ConfigError(
+            f"max_input_seconds {max_input_seconds:g} is shorter than {model}'s clip duration "
+            f"{profile.duration:g} s: every longer file would be cut there and padded with "
+            f"silence; set max_input_seconds to at least {profile.duration:g}"
+        )
     batch_size = config.get("batch_size", "auto")
     if batch_size == "auto":
         # A profile's own batch size is an upper bound the memory mode may lower further.

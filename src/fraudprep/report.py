@@ -38,6 +38,8 @@ def run_summary_lines(output_dir: str | Path, models: list[str]) -> list[str]:
             f"    {stats['total_batches']} batches ({batches}) of shape "
             f"{tuple(stats['feature_shape'])} {stats['dtype']}; metadata {model_dir}/"
         )
+        # Said on the console, not only in the job's log: each one can spoil a training run.
+        lines.extend(f"    warning: {warning}" for warning in stats.get("warnings", []))
     lines.extend(_leftover_lines(output_dir, models))
     return lines
 
