@@ -106,7 +106,9 @@ def manifest_input(wildcards):
 def _provenance(step, record):
     path = provenance_path(OUT, step)
     _scanned_source()  # a bad input stops the run before anything is written
-    if workflow.is_main_process:
+    # A dry run (-n) must not leave a changed record behind: a real run with the config of
+    # before would then redo the step. Snakemake's own records still list the change.
+    if workflow.is_main_process and not (workflow.dryrun and path.exists()):
         record_provenance(path, record)
     return str(path)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 # Real recorded speech from Debian packages (see tools/install-system-deps.sh).
 ALSA_SPEECH = Path("/usr/share/sounds/alsa/Front_Center.wav")  # alsa-utils, 48 kHz mono, 1.4 s
@@ -89,6 +91,16 @@ def missing_tools() -> list[str]:
     """Tools and source recordings this module needs that are not installed (empty when ready)."""
     missing = [tool for tool in TOOLS if shutil.which(tool) is None]
     return missing + [str(path) for path in SOURCE_FILES if not path.is_file()]
+
+
+def needs_encoders() -> pytest.MarkDecorator:
+    """The ``pytestmark`` of a test module that uses this corpus: locally a missing tool only
+    skips, in CI it must fail (as in test_demo_corpus)."""
+    missing = missing_tools()
+    return pytest.mark.skipif(
+        bool(missing) and not os.environ.get("CI"),
+        reason=f"missing {', '.join(missing)}: run tools/install-system-deps.sh",
+    )
 
 
 @functools.cache

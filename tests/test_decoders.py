@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import struct
 import subprocess
 import sys
@@ -10,15 +9,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from encoders import missing_tools, run
+from encoders import needs_encoders, run
 from helpers import REPO, write_audio
 
 from fraudprep.audio_io import FFMPEG, LIBSNDFILE, AudioError, load_mono
 
 RATE = 16000
 
-if "ffmpeg" in missing_tools() and not os.environ.get("CI"):
-    pytestmark = pytest.mark.skip(reason="missing ffmpeg: run tools/install-system-deps.sh")
+pytestmark = needs_encoders()
 
 
 def ffmpeg_tone(path: Path, seconds: float, rate: int, *codec: str, video: bool = False) -> Path:

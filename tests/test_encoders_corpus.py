@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -13,16 +12,11 @@ from encoders import (
     damaged_files,
     ffmpeg_decode,
     ffprobe_audio,
-    missing_tools,
+    needs_encoders,
     real_encoder_files,
 )
 
-_MISSING = missing_tools()
-# As in test_demo_corpus: locally a missing tool only skips, in CI it must fail.
-if _MISSING and not os.environ.get("CI"):
-    pytestmark = pytest.mark.skip(
-        reason=f"missing {', '.join(_MISSING)}: run tools/install-system-deps.sh"
-    )
+pytestmark = needs_encoders()
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ table documents.
 from __future__ import annotations
 
 import csv
-import os
 import pickle
 import shutil
 import subprocess
@@ -23,19 +22,14 @@ from encoders import (
     EncodedFile,
     damaged_files,
     ffmpeg_decode,
-    missing_tools,
+    needs_encoders,
     real_encoder_files,
 )
 from helpers import snakemake_command
 
 from fraudprep.audio_io import FFMPEG, LIBSNDFILE, AudioError, DecodedAudio, load_mono, mix_to_mono
 
-_MISSING = missing_tools()
-# As in test_demo_corpus: locally a missing tool only skips, in CI it must fail.
-if _MISSING and not os.environ.get("CI"):
-    pytestmark = pytest.mark.skip(
-        reason=f"missing {', '.join(_MISSING)}: run tools/install-system-deps.sh"
-    )
+pytestmark = needs_encoders()
 
 # libsndfile reads these containers whole; MP3 and everything else goes to FFmpeg.
 LIBSNDFILE_CONTAINERS = {"wav", "flac", "ogg", "opus"}

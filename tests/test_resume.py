@@ -140,3 +140,5 @@ def test_rerun_after_success_does_nothing_and_profile_change_reruns(tmp_path, co
     assert changed.returncode == 0, changed.stderr[-2000:]
     assert "extract_features" in changed.stdout
     assert "Params have changed" in changed.stdout or "params" in changed.stdout.lower()
+    # A dry run leaves no changed provenance behind: the unchanged command still does nothing.
+    assert "Nothing to be done" in run_to_completion(workdir)

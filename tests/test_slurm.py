@@ -86,9 +86,13 @@ def write_corpus(workdir: Path) -> None:
 
 
 def outputs(workdir: Path) -> dict[str, bytes]:
+    """Every output file's bytes; not the provenance records, which describe the inputs (each
+    run here writes its own copy of the corpus, at other modification times)."""
     root = workdir / OUT
     return {
-        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.relative_to(root).parts[0] != "provenance"
     }
 
 

@@ -402,24 +402,22 @@ def write_manifest(rows: Iterable[ManifestRow], path: str | os.PathLike[str]) ->
 
 def write_manifest_rows(rows: Iterable[ManifestRow], handle: IO[str]) -> int:
     """Write the header and rows to an open file; return how many rows were written."""
-    count = 0
-    writer = csv.writer(handle, lineterminator="\n")
-    writer.writerow(MANIFEST_COLUMNS)
-    for row in rows:
-        writer.writerow(row)
-        count += 1
-    return count
+    return _write_table(MANIFEST_COLUMNS, rows, handle)
 
 
 def write_skipped(skipped: Iterable[SkippedFile], path: str | os.PathLike[str]) -> int:
     """``skipped.csv``: every file the scan did not take as audio, with the reason."""
-    count = 0
     with atomic_write(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(SKIPPED_COLUMNS)
-        for entry in skipped:
-            writer.writerow(entry)
-            count += 1
+        return _write_table(SKIPPED_COLUMNS, skipped, handle)
+
+
+def _write_table(columns: Iterable[str], rows: Iterable[Iterable], handle: IO[str]) -> int:
+    count = 0
+    writer = csv.writer(handle, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(row)
+        count += 1
     return count
 
 
