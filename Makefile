@@ -47,7 +47,7 @@ lock: setup
 	  $(BIN)/python -m pip freeze --exclude-editable; } > requirements.lock
 
 clean:
-	rm -rf data/preprocessed logs benchmarks/*/ benchmarks/*.tsv .snakemake
+	rm -rf data/preprocessed .snakemake
 
 # `make bench`: throughput and memory figures against the seed's librosa pipeline, written to
 # benchmarks/results.md and results.png (see benchmarks/README.md). Not a test: it only

@@ -1,15 +1,27 @@
 # fraudprep: labelled speech audio -> bounded-memory feature batches for deepfake detectors.
 #   build_manifest -> split_chunks (checkpoint) -> extract_features (model x chunk)
 #   -> aggregate_batches (per model, the seed's layout)
+import sys
+from pathlib import Path
+
 from snakemake.utils import min_version, validate
 
+# The library lives in src/ next to this workflow; put it first on the path so the workflow
+# always runs the code of this checkout, installed or not.
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+from fraudprep.config_types import coerce_config
+
 min_version("9.0")
+
+SCHEMA = "schemas/config.schema.yaml"
 
 
 configfile: "config.yaml"
 
 
-validate(config, "schemas/config.schema.yaml")
+# --config values inside blocks arrive as strings: give them the schema's types first.
+coerce_config(config, Path(workflow.basedir) / SCHEMA)
+validate(config, SCHEMA)
 
 
 report: "workflow/report/workflow.rst"

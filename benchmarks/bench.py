@@ -609,7 +609,8 @@ def run_workflow(corpus: Path, files: int, chunk_size: int, label: str) -> Workf
     [usage] = run_measured(
         [snakemake_command(workdir, corpus, chunk_size)], [workdir / "snakemake.log"], True
     )
-    benchmarks = workdir / "benchmarks" / "extract_features" / MODEL
+    out = workdir / "data" / "preprocessed"  # logs and Snakemake benchmarks live in it
+    benchmarks = out / "benchmarks" / "extract_features" / MODEL
     tsvs = sorted(benchmarks.glob("*.tsv"))
     tree = usage.tree
     assert tree is not None
@@ -617,19 +618,21 @@ def run_workflow(corpus: Path, files: int, chunk_size: int, label: str) -> Workf
         files=files,
         chunk_size=chunk_size,
         result=Result(f"c snakemake, chunk_size {chunk_size}, {label}", files, 2, [usage]),
-        job_log_peak_mb=job_log_peaks(workdir / "logs" / "extract_features" / MODEL),
+        job_log_peak_mb=job_log_peaks(out / "logs" / "extract_features" / MODEL),
         job_tsv_rss_mb=[v for t in tsvs if (v := read_tsv_column(t, "max_rss")) is not None],
         job_hwm_mb=tree.by_role("extract_features"),
         job_seconds=[v for t in tsvs if (v := read_tsv_column(t, "s")) is not None],
         aggregate_tsv_rss_mb=read_tsv_column(
-            workdir / "benchmarks" / "aggregate_batches" / f"{MODEL}.tsv", "max_rss"
+            out / "benchmarks" / "aggregate_batches" / f"{MODEL}.tsv", "max_rss"
         ),
         aggregate_hwm_mb=max(tree.by_role("aggregate_batches"), default=None),
         snakemake_hwm_mb=max(tree.by_role("snakemake"), default=None),
     )
-    run.phases, run.extraction_busy = workflow_phases(job_spans(workdir / "benchmarks"), usage)
+    run.phases, run.extraction_busy = workflow_phases(job_spans(out / "benchmarks"), usage)
     # The batches (0.6 MB per file) are not needed once measured; logs and benchmarks stay.
-    shutil.rmtree(workdir / "data", ignore_errors=True)
+    for model_dir in out.glob("*/"):
+        if model_dir.name not in ("logs", "benchmarks"):
+            shutil.rmtree(model_dir, ignore_errors=True)
     return run
 
 

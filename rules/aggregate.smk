@@ -9,9 +9,9 @@ rule aggregate_batches:
         stats=f"{OUT}/{{model}}/{STORAGE.stats_name}",
         failures=f"{OUT}/{{model}}/failures.csv",
     log:
-        "logs/aggregate_batches/{model}.log",
+        f"{LOGS}/aggregate_batches/{{model}}.log",
     benchmark:
-        "benchmarks/aggregate_batches/{model}.tsv"
+        f"{BENCHMARKS}/aggregate_batches/{{model}}.tsv"
     # Deterministic: a retry would fail the same way and print the same error twice.
     retries: 0
     localrule: True

@@ -6,9 +6,9 @@ checkpoint split_chunks:
     output:
         f"{OUT}/chunks.csv",
     log:
-        "logs/split_chunks.log",
+        f"{LOGS}/split_chunks.log",
     benchmark:
-        "benchmarks/split_chunks.tsv"
+        f"{BENCHMARKS}/split_chunks.tsv"
     # Deterministic: a retry would fail the same way and print the same error twice.
     retries: 0
     localrule: True

@@ -3,10 +3,6 @@ import os
 import sys
 from pathlib import Path
 
-# The library lives in src/ next to this workflow; put it first on the path so the workflow
-# always runs the code of this checkout, installed or not.
-sys.path.insert(0, str(Path(workflow.basedir) / "src"))
-
 from fraudprep.chunks import CHUNK_ID_PATTERN, read_chunks
 from fraudprep.datasets import DatasetConfig, source_fingerprint
 from fraudprep.manifest import ManifestError
@@ -44,6 +40,10 @@ def checked_output_dir(path):
 
 try:
     OUT = checked_output_dir(config["output_dir"])
+    # Everything a run writes lives under its output_dir: runs into other folders never see
+    # each other's logs or job timings.
+    LOGS = f"{OUT}/logs"
+    BENCHMARKS = f"{OUT}/benchmarks"
     STORAGE = storage_format(config["format"])
     MODELS = config["models"]
     SETTINGS = {model: resolve_model_settings(config, model) for model in MODELS}

@@ -6,9 +6,9 @@ rule extract_features:
     output:
         directory(f"{OUT}/{{model}}/chunks/{{chunk}}"),
     log:
-        "logs/extract_features/{model}/{chunk}.log",
+        f"{LOGS}/extract_features/{{model}}/{{chunk}}.log",
     benchmark:
-        "benchmarks/extract_features/{model}/{chunk}.tsv"
+        f"{BENCHMARKS}/extract_features/{{model}}/{{chunk}}.tsv"
     priority: chunk_priority
     conda:
         "../envs/fraudprep.yaml"

@@ -7,9 +7,9 @@ rule build_manifest:
         leakage=f"{OUT}/leakage.csv",
         skipped=f"{OUT}/skipped.csv",
     log:
-        "logs/build_manifest.log",
+        f"{LOGS}/build_manifest.log",
     benchmark:
-        "benchmarks/build_manifest.tsv"
+        f"{BENCHMARKS}/build_manifest.tsv"
     # Deterministic: a retry would fail the same way and print the same error twice.
     retries: 0
     localrule: True

@@ -12,7 +12,7 @@ REPORT_FIGURES = {
     "failures_table": "failures.html",
     "examples": "examples.png",
 }
-JOBS_FIGURE = "benchmarks/report/extract_features/{model}.png"
+JOBS_FIGURE = f"{BENCHMARKS}/report/extract_features/{{model}}.png"
 
 # Every report figure of every model: rule all asks for them (variables, not functions, keep
 # `snakemake --lint` quiet about functions outside rules/common.smk).
@@ -84,9 +84,9 @@ rule plot_report:
             labels={"model": "{model}", "figure": "example features"},
         ),
     log:
-        "logs/plot_report/{model}.log",
+        f"{LOGS}/plot_report/{{model}}.log",
     benchmark:
-        "benchmarks/plot_report/{model}.tsv"
+        f"{BENCHMARKS}/plot_report/{{model}}.tsv"
     # Deterministic: a retry would fail the same way and print the same error twice.
     retries: 0
     localrule: True
@@ -113,9 +113,9 @@ rule plot_job_resources:
             labels={"model": "{model}", "figure": "extraction runtime and memory"},
         ),
     log:
-        "logs/plot_job_resources/{model}.log",
+        f"{LOGS}/plot_job_resources/{{model}}.log",
     benchmark:
-        "benchmarks/plot_job_resources/{model}.tsv"
+        f"{BENCHMARKS}/plot_job_resources/{{model}}.tsv"
     # Deterministic: a retry would fail the same way and print the same error twice.
     retries: 0
     localrule: True

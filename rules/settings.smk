@@ -6,9 +6,9 @@ rule resolve_settings:
     output:
         f"{OUT}/{{model}}/settings.json",
     log:
-        "logs/resolve_settings/{model}.log",
+        f"{LOGS}/resolve_settings/{{model}}.log",
     benchmark:
-        "benchmarks/resolve_settings/{model}.tsv"
+        f"{BENCHMARKS}/resolve_settings/{{model}}.tsv"
     # Deterministic: a retry would fail the same way and print the same error twice.
     retries: 0
     localrule: True

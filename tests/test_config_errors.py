@@ -6,7 +6,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import snakemake_command, write_audio
+import yaml
+from helpers import REPO, snakemake_command, write_audio
+
+from fraudprep.config_types import coerce_to_schema
 
 
 def run(workdir: Path, *config: str) -> subprocess.CompletedProcess:
@@ -57,3 +60,25 @@ def test_bad_config_fails_before_any_job(workdir: Path, config: list[str], messa
     assert "Traceback" not in result.stdout + result.stderr  # one message, not a stack
     assert not (workdir / "logs").exists(), "a job ran before the error was reported"
     assert not (workdir / "data").exists()
+
+
+def test_command_line_values_inside_blocks_get_the_schemas_types(workdir: Path):
+    """README's own examples: numbers inside a block and YAML booleans from --config."""
+    result = run(workdir, "input_dir=corpus", "report_figures=false", "hash_files=no",
+                 "feature_profiles={resnet: {n_mels: 64, duration: 2.5, trim_top_db: null}}",
+                 "-n")  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    schema = yaml.safe_load((REPO / "schemas" / "config.schema.yaml").read_text())
+    coerced = coerce_to_schema(
+        {"report_figures": "false", "batch_size": "auto", "chunk_size": "12",
+         "feature_profiles": {"resnet": {"n_mels": "64", "duration": "2.5",
+                                         "trim_top_db": "null", "kind": "raw"}},
+         "models": ["resnet"], "max_input_seconds": "ten"},
+        schema,
+    )  # fmt: skip
+    assert coerced == {
+        "report_figures": False, "batch_size": "auto", "chunk_size": 12,
+        "feature_profiles": {"resnet": {"n_mels": 64, "duration": 2.5, "trim_top_db": None,
+                                        "kind": "raw"}},
+        "models": ["resnet"], "max_input_seconds": "ten",  # left for the schema to reject
+    }  # fmt: skip

@@ -116,3 +116,23 @@ def test_a_run_bound_to_fail_is_not_retried(workdir: Path):
     assert run.returncode != 0
     assert "3 of 14 files failed" in output
     assert "restart" not in output.lower()  # Snakemake's "Trying to restart job" on a retry
+    # The message names a table that is still there (Snakemake removed failures.csv).
+    kept = workdir / OUT / "unetr" / "failures-of-the-failed-run.csv"
+    assert str(kept.relative_to(workdir)) in output
+    assert kept.read_text().count("empty file (0 bytes)") == 3
+    assert not (workdir / OUT / "unetr" / "failures.csv").exists()
+
+
+def test_runs_into_other_output_dirs_keep_their_logs_apart_and_rerun_nothing(workdir: Path):
+    """logs/ and benchmarks/ were shared by every output_dir of a working directory: a run's
+    job figure showed another run's jobs, and the other run's figure then reran."""
+    runs = {"run_a": ("report_figures=True",), "run_b": ("report_figures=True", "chunk_size=2")}
+    for run, config in runs.items():
+        snakemake(workdir, f"output_dir={run}", *config)
+    for run in runs:
+        table = (workdir / run / "chunks.csv").read_text().splitlines()[1:]
+        logs = sorted(p.stem for p in (workdir / run / "logs/extract_features/unetr").iterdir())
+        assert logs == sorted(line.split(",")[0] for line in table), run
+    for run, config in runs.items():
+        assert "Nothing to be done" in snakemake(workdir, f"output_dir={run}", *config), run
+    assert not (workdir / "logs").exists() and not (workdir / "benchmarks").exists()

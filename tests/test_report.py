@@ -67,7 +67,7 @@ def reported_run(tmp_path_factory) -> Path:
 def test_every_figure_is_a_png_that_shows_something(reported_run: Path, model: str):
     for name in FIGURES:
         assert_real_png(reported_run / OUT / "report" / model / name)
-    assert_real_png(reported_run / "benchmarks/report/extract_features" / f"{model}.png")
+    assert_real_png(reported_run / OUT / "benchmarks/report/extract_features" / f"{model}.png")
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -94,8 +94,8 @@ def test_report_html_holds_every_figure_and_table(reported_run: Path):
 def test_rules_write_logs_and_benchmarks_and_nothing_reruns(reported_run: Path):
     for rule in ("plot_report", "plot_job_resources"):
         for model in MODELS:
-            assert (reported_run / "logs" / rule / f"{model}.log").exists()
-            assert (reported_run / "benchmarks" / rule / f"{model}.tsv").exists()
+            assert (reported_run / OUT / "logs" / rule / f"{model}.log").exists()
+            assert (reported_run / OUT / "benchmarks" / rule / f"{model}.tsv").exists()
     again = snakemake(reported_run, "--cores", "2")
     assert again.returncode == 0, again.stderr[-3000:]
     assert "Nothing to be done" in again.stdout + again.stderr

@@ -34,8 +34,11 @@ def digests(workdir: Path) -> dict[str, str]:
     return {
         str(path.relative_to(out)): hashlib.sha256(path.read_bytes()).hexdigest()
         for path in sorted(out.rglob("*"))
-        # Snakemake's own marker in directory outputs is bookkeeping, not output.
-        if path.is_file() and path.name != ".snakemake_timestamp"
+        # Snakemake's own marker in directory outputs is bookkeeping, not output; so are the
+        # logs and job timings, which differ from run to run.
+        if path.is_file()
+        and path.name != ".snakemake_timestamp"
+        and path.relative_to(out).parts[0] not in ("logs", "benchmarks")
     }
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from helpers import snakemake_command, write_audio
 
+OUT = "data/preprocessed"
 MODELS = {
     "resnet": (224, 224, 3),
     "mobilenet": (224, 224, 3),
@@ -142,8 +143,10 @@ def test_every_rule_wrote_its_log_and_benchmark(finished_run: Path):
         "extract_features",
         "aggregate_batches",
     ):
-        assert list((finished_run / "logs").glob(f"{rule}*")), rule
-        assert list((finished_run / "benchmarks").glob(f"{rule}*")), rule
-    extract_log = (finished_run / "logs/extract_features/resnet/training-00000.log").read_text()
+        assert list((finished_run / OUT / "logs").glob(f"{rule}*")), rule
+        assert list((finished_run / OUT / "benchmarks").glob(f"{rule}*")), rule
+    extract_log = (
+        finished_run / OUT / "logs/extract_features/resnet/training-00000.log"
+    ).read_text()
     assert "Initial memory usage:" in extract_log
     assert "Saved batch 0 with 8 samples" in extract_log

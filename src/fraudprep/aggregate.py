@@ -29,6 +29,9 @@ from fraudprep.store import FORMATS, ListsWriter, StorageFormat, storage_format
 log = logging.getLogger(__name__)
 
 LABEL_NAMES = {number: name for name, number in LABELS.items()}
+# Where the failures table of a run that failed for too many failures is kept: Snakemake
+# removes a failed step's outputs, failures.csv among them, so the message points here.
+KEPT_FAILURES = "failures-of-the-failed-run.csv"
 
 
 class TooManyFailures(RuntimeError):
@@ -333,12 +336,16 @@ def _report(
         )
     for reason, count in list(summary["failure_reasons"].items())[:10]:
         log.info("  failed %d x: %s", count, reason)
+    kept = Path(failures_path).with_name(KEPT_FAILURES)
     if total and failed / total > max_failure_fraction:
+        link_or_copy(Path(failures_path), kept)
         raise TooManyFailures(
             f"{failed} of {total} files failed ({failed / total:.1%}), more than "
-            f"max_failure_fraction {max_failure_fraction:.1%}; reasons are listed above and in "
-            f"the chunks' failures.csv; fix the inputs or raise max_failure_fraction"
+            f"max_failure_fraction {max_failure_fraction:.1%}; the most common reasons are "
+            f"listed above and every failed file in {kept}; fix the inputs or raise "
+            "max_failure_fraction"
         )
+    kept.unlink(missing_ok=True)  # an earlier failed run's: this run's table is the truth
 
 
 def run_aggregation_job(
