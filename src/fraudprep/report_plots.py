@@ -72,9 +72,9 @@ def _count(value: Any) -> int:
     return int(value or 0)
 
 
-def _new_figure(width: float, height: float) -> Figure:
+def _new_figure(width: float, height: float, layout: str | None = "constrained") -> Figure:
     """A figure of fixed size on its own Agg canvas: no pyplot, no display, no global state."""
-    figure = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    figure = Figure(figsize=(width, height), dpi=DPI, layout=layout)
     FigureCanvasAgg(figure)
     return figure
 
@@ -442,7 +442,13 @@ def plot_examples(
     """``per_class`` real and fake samples as images (row 0 = lowest band at the bottom)."""
     examples = pick_examples(metadata, per_class)
     arrays = load_examples(examples, base_dir)
-    figure = _new_figure(3.2 * per_class + 1.0, 6.2)
+    # A fixed layout: the constrained one draws the images twice to measure them (0.9 s of
+    # the 1.2 s this figure took).
+    width = 3.2 * per_class + 1.0
+    figure = _new_figure(width, 6.2, layout=None)
+    right = 1 - 1.1 / width  # room for the colour bar
+    figure.subplots_adjust(left=0.7 / width, right=right, bottom=0.09, top=0.86, wspace=0.3,
+                           hspace=0.45)  # fmt: skip
     axes = figure.subplots(2, per_class, squeeze=False)
     vmin, vmax = colour_range([as_image(a) for a in arrays if a.ndim >= 2])
     mappable = None
@@ -478,7 +484,8 @@ def plot_examples(
             ax.set_xlabel("frame (time)")
             ax.set_ylabel("row (0 = lowest band)" if column == 0 else "")
     if mappable is not None:
-        figure.colorbar(mappable, ax=axes.ravel().tolist(), shrink=0.8, label="feature value")
+        bar = figure.add_axes((right + 0.25 / width, 0.2, 0.15 / width, 0.56))
+        figure.colorbar(mappable, cax=bar, label="feature value")
     figure.suptitle(title)
     return save_png(figure, path)
 
