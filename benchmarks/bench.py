@@ -661,10 +661,8 @@ def _settings_and_limits(model: str = MODEL) -> tuple[Any, Any]:
 
 def _chunk_for(manifest: str, start: int, stop: int, index: int) -> Any:
     from fraudprep.chunks import Chunk, chunk_id
-    from fraudprep.manifest import iter_manifest
 
-    first = next(iter_manifest(manifest, start, start + 1))
-    return Chunk(chunk_id(first.split, index), first.split, start, stop)
+    return Chunk(chunk_id(index), start, stop)
 
 
 def worker_extract(

@@ -129,7 +129,8 @@ def test_stats_hold_counts_rates_and_training_normalisation(for_tree: Path, tmp_
         2,
         1,
     )
-    assert stats["batches"] == {"training": 3, "validation": 1, "testing": 2}
+    # chunk_size 2: 8 chunks of 2, 2, 2, 1, 1, 1, 1, 1 rows; a batch ends with its chunk.
+    assert stats["batches"] == {"training": 3, "validation": 2, "testing": 3}
     assert stats["output_bytes"] == sum(
         p.stat().st_size for p in (tmp_path / "out" / "resnet_low_memory").glob("*_batch_*.pkl")
     )
@@ -168,20 +169,24 @@ def test_batch_files_are_hard_links_not_copies(for_tree: Path, tmp_path: Path):
 def test_chunk_output_appears_only_when_complete(for_tree: Path, tmp_path: Path):
     out = tmp_path / "out"
     run_pipeline(for_tree, out)
-    chunk_dir = out / "unetr" / "chunks" / "training-00000"
-    assert read_chunk_metadata(chunk_dir)["chunk"]["chunk"] == "training-00000"
+    chunk_dir = out / "unetr" / "chunks" / "chunk-00000"
+    assert read_chunk_metadata(chunk_dir)["chunk"]["chunk"] == "chunk-00000"
     assert not partial_dir_for(chunk_dir).exists()
     assert not list(out.rglob("*.partial*"))
 
 
 def test_chunk_metadata_lists_every_batch_streamed_from_its_records(for_tree, tmp_path):
     out = tmp_path / "out"
-    run_pipeline(for_tree, out, chunk_size=6, batch_size=2)  # 6 training files: 3 batches
-    chunk_dir = out / "unetr" / "chunks" / "training-00000"
+    run_pipeline(for_tree, out, chunk_size=100, batch_size=2)  # one chunk of all 11 files
+    chunk_dir = out / "unetr" / "chunks" / "chunk-00000"
     metadata = read_chunk_metadata(chunk_dir)
-    assert [b["stem"] for b in metadata["batches"]] == ["batch_00000", "batch_00001", "batch_00002"]
-    assert [b["num_samples"] for b in metadata["batches"]] == [2, 2, 2]
-    assert sum(len(b["source_files"]) for b in metadata["batches"]) == 6
+    assert [b["stem"] for b in metadata["batches"]] == [f"batch_0000{i}" for i in range(6)]
+    # 6 training, 2 validation and 3 testing files: a batch ends where its split does.
+    assert [b["num_samples"] for b in metadata["batches"]] == [2, 2, 2, 2, 2, 1]
+    assert [b["split"] for b in metadata["batches"]] == ["training"] * 3 + ["validation"] + [
+        "testing"
+    ] * 2
+    assert sum(len(b["source_files"]) for b in metadata["batches"]) == 11
     assert metadata["stats"]["samples"] and metadata["feature_shape"] == [128, 256]
     assert sorted(p.name for p in chunk_dir.iterdir() if not p.name.endswith(".pkl")) == [
         "chunk.json",
@@ -202,3 +207,20 @@ def test_stats_report_attacks_leakage_and_one_class_splits(tmp_path: Path):
     assert stats["attacks"]["training"] == {"-": {"real": 3, "fake": 3}}
     assert "validation has only real samples (1)" in stats["warnings"]
     assert any("identical audio" in warning for warning in stats["warnings"])
+
+
+@pytest.mark.parametrize("chunk_size", [3, 5, 100])
+def test_chunks_across_splits_keep_every_batch_to_one_split(for_tree: Path, tmp_path, chunk_size):
+    """A chunk may hold the end of one split and the start of the next: its batch is written
+    where the split changes, so each split's batches hold that split's files, in manifest order,
+    whatever the chunk size."""
+    run_pipeline(for_tree, tmp_path / "out", chunk_size=chunk_size, batch_size=4)
+    metadata = pickle.loads((tmp_path / "out" / "unetr" / "batch_metadata.pkl").read_bytes())
+    manifest = (tmp_path / "out" / "manifest.csv").read_text().splitlines()[1:]
+    for split in ("training", "validation", "testing"):
+        expected = [line.split(",")[0] for line in manifest if line.split(",")[1] == split]
+        sources = [s for entry in metadata[split] for s in entry["source_files"]]
+        assert sources == expected, split
+        assert [entry["batch_index"] for entry in metadata[split]] == list(
+            range(len(metadata[split]))
+        )

@@ -195,7 +195,7 @@ def test_every_extraction_ran_as_a_slurm_job(slurm_run: Path):
     jobs = slurm_jobs(slurm_run)
     # Only extraction goes to SLURM: every other rule is a local rule.
     assert sorted(chunk_of(job) for job in jobs) == sorted(chunk_ids(slurm_run))
-    assert len(chunk_ids(slurm_run)) == 7
+    assert len(chunk_ids(slurm_run)) == 8  # chunk_size 3: 7 needed, rounded up to 8
     assert {job["state"] for job in jobs} == {"COMPLETED"}
     assert len({job["name"] for job in jobs}) == 1
     assert jobs[0]["name"].startswith("fraudprep_")

@@ -119,12 +119,12 @@ def test_every_split_matches_the_manifest(finished_run: Path, model: str):
 
 
 def test_larger_chunks_are_extracted_first(finished_run: Path):
-    # 29 training files at chunk_size 10 make chunks of 10, 10 and 9; the other splits one
-    # chunk of 10 each. The 9-file chunks must be the last of the 20 extraction jobs.
+    # 49 files at chunk_size 10 make 8 chunks (a multiple of 4): one of 7 files, seven of 6.
+    # The 7-file chunk of each model must be among the first 4 of the 32 extraction jobs.
     log = (finished_run / "stdout.txt").read_text()
     started = re.findall(r"wildcards: model=\w+, chunk=([\w-]+)", log)
-    assert len(started) == 4 * 5
-    assert set(started[-4:]) == {"training-00002"}
+    assert len(started) == 4 * 8
+    assert set(started[:4]) == {"chunk-00000"}
 
 
 def test_second_run_has_nothing_to_do(finished_run: Path):
@@ -145,8 +145,6 @@ def test_every_rule_wrote_its_log_and_benchmark(finished_run: Path):
     ):
         assert list((finished_run / OUT / "logs").glob(f"{rule}*")), rule
         assert list((finished_run / OUT / "benchmarks").glob(f"{rule}*")), rule
-    extract_log = (
-        finished_run / OUT / "logs/extract_features/resnet/training-00000.log"
-    ).read_text()
+    extract_log = (finished_run / OUT / "logs/extract_features/resnet/chunk-00000.log").read_text()
     assert "Initial memory usage:" in extract_log
-    assert "Saved batch 0 with 8 samples" in extract_log
+    assert re.search(r"Saved batch 0 with [1-8] samples", extract_log)  # the seed's line

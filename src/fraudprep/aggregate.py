@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from fraudprep.atomic import atomic_write, link_or_copy
-from fraudprep.chunks import Chunk, read_chunks, split_order
+from fraudprep.chunks import Chunk, read_chunks
 from fraudprep.extract import CHUNK_FAILURES, FAILURE_COLUMNS, read_chunk_metadata
 from fraudprep.integrity import content_hash, read_leak_summary
 from fraudprep.manifest import LABELS, SPLITS
@@ -52,19 +52,22 @@ def _batch_paths(storage: StorageFormat, model_dir: Path, stem: str) -> dict[str
 
 def _link_batches(
     chunk: Chunk,
+    chunk_metadata: dict,
     chunk_dir: Path,
     model_dir: Path,
+    split: str,
     next_index: Counter,
     metadata: ListsWriter,
-) -> dict:
-    """Give a chunk's batches their global names and write their metadata entries; return
-    the chunk's metadata."""
-    chunk_metadata = read_chunk_metadata(chunk_dir)
+) -> None:
+    """Give a chunk's batches of ``split`` their global names (the next numbers of that split)
+    and write their metadata entries."""
     storage = storage_format(chunk_metadata["settings"]["storage_format"])
     for record in chunk_metadata["batches"]:
-        index = next_index[chunk.split]
-        next_index[chunk.split] += 1
-        stem = batch_stem(chunk.split, index)
+        if record["split"] != split:
+            continue
+        index = next_index[split]
+        next_index[split] += 1
+        stem = batch_stem(split, index)
         for suffix in storage.batch_suffixes:
             link_or_copy(chunk_dir / f"{record['stem']}{suffix}", model_dir / f"{stem}{suffix}")
         metadata.add(
@@ -78,7 +81,6 @@ def _link_batches(
                 "bytes": record["bytes"],
             }
         )
-    return chunk_metadata
 
 
 def _remove_stale_batches(model_dir: Path, batch_counts: Counter, current: StorageFormat) -> int:
@@ -242,7 +244,7 @@ def aggregate_model(
     the statistics: its presence means the model's outputs are complete.
     """
     model_dir = Path(model_dir)
-    ordered = sorted(zip(chunks, chunk_dirs, strict=True), key=lambda pair: split_order(pair[0]))
+    ordered = sorted(zip(chunks, chunk_dirs, strict=True), key=lambda pair: pair[0].start)
     storage = storage_format(read_chunk_metadata(ordered[0][1])["settings"]["storage_format"])
     with storage.lists_document(metadata_path) as metadata:
         merged = _merge_chunks(ordered, model_dir, metadata)
@@ -282,19 +284,22 @@ class _Merged:
 def _merge_chunks(
     ordered: Sequence[tuple[Chunk, Path]], model_dir: Path, metadata: ListsWriter
 ) -> _Merged:
-    """Link every chunk's batches and write their metadata, split by split; merge stats."""
+    """Link every chunk's batches and write their metadata, split by split, each split's in
+    manifest order (a chunk may hold the end of one split and the start of the next); merge
+    stats. Chunk metadata is read again for each split rather than held: memory stays flat."""
     merged = _Merged()
     for split in SPLITS:
         metadata.start(split)
         for chunk, chunk_dir in ordered:
-            if chunk.split != split:
-                continue
-            chunk_metadata = _link_batches(
-                chunk, Path(chunk_dir), model_dir, merged.batch_counts, metadata
-            )
-            merged.stats = merged.stats.merge(ChunkStats.from_json(chunk_metadata["stats"]))
-            merged.output_bytes += sum(record["bytes"] for record in chunk_metadata["batches"])
-            merged.last_chunk_metadata = chunk_metadata
+            chunk_metadata = read_chunk_metadata(chunk_dir)
+            _link_batches(
+                chunk, chunk_metadata, Path(chunk_dir), model_dir, split, merged.batch_counts,
+                metadata,
+            )  # fmt: skip
+            if split == SPLITS[0]:  # once per chunk
+                merged.stats = merged.stats.merge(ChunkStats.from_json(chunk_metadata["stats"]))
+                merged.output_bytes += sum(r["bytes"] for r in chunk_metadata["batches"])
+                merged.last_chunk_metadata = chunk_metadata
     return merged
 
 

@@ -149,6 +149,7 @@ def _extract_rows(
     """Each row becomes a sample in ``batches`` or a row in ``failures``; return rows read."""
     progress, done = Progress(chunk.chunk, chunk.size), 0
     for done, row in enumerate(rows, start=1):
+        batches.start_split(row.split)
         try:
             audio, features = features_for(row, extractor, limits)
         except Exception as error:  # one bad file must never stop the chunk

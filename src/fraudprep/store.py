@@ -233,6 +233,7 @@ class BatchRecord:
     labels: list[int]
     source_files: list[str]
     bytes: int
+    split: str = ""  # every sample of a batch is of this split
 
 
 @dataclass
@@ -251,11 +252,19 @@ class BatchAccumulator:
     # does not grow with the chunk.
     on_written: Callable[[BatchRecord], None] | None = None
     written: int = 0  # batches written so far
+    split: str = ""  # the split of the samples being added (see start_split)
 
     def __post_init__(self) -> None:
         self._data = np.zeros((self.batch_size, *self.sample_shape), dtype=np.dtype(self.dtype))
         self._labels: list[int] = []
         self._sources: list[str] = []
+
+    def start_split(self, split: str) -> None:
+        """Samples of ``split`` come next: a batch never mixes splits, so the one being
+        filled is written first, shorter if need be."""
+        if split != self.split:
+            self.flush()
+            self.split = split
 
     def add(self, features: np.ndarray, label: int, source_file: str) -> BatchRecord | None:
         """Add one sample; return the batch record if this sample completed a batch."""
@@ -276,7 +285,7 @@ class BatchAccumulator:
         size = self.storage.write_batch(
             self.directory, stem, self._data[:count], labels, list(self._sources)
         )
-        record = BatchRecord(stem, count, list(self._labels), list(self._sources), size)
+        record = BatchRecord(stem, count, list(self._labels), list(self._sources), size, self.split)
         if self.on_written is not None:
             self.on_written(record)
         log.info("Saved batch %d with %d samples", self.written, count)
