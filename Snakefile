@@ -1,5 +1,5 @@
 # fraudprep: labelled speech audio -> bounded-memory feature batches for deepfake detectors.
-#   build_manifest -> split_chunks (checkpoint) -> extract_features (model x chunk)
+#   build_manifest -> split_chunks (checkpoint) -> extract_features (chunk, every model)
 #   -> aggregate_batches (per model, the seed's layout)
 import sys
 from pathlib import Path

@@ -7,7 +7,7 @@ from fraudprep.chunks import CHUNK_ID_PATTERN, read_chunks
 from fraudprep.datasets import DatasetConfig, source_fingerprint
 from fraudprep.manifest import ManifestError
 from fraudprep.memory import available_memory_gb, limit_threads
-from fraudprep.profiles import ConfigError, resolve_model_settings
+from fraudprep.profiles import ConfigError, job_memory_mb, resolve_model_settings
 from fraudprep.provenance import (
     FEATURE_MODULES,
     MANIFEST_MODULES,
@@ -147,10 +147,9 @@ def chunk_dirs(wildcards):
 
 
 def extract_mem_mb(wildcards, attempt):
-    """Memory request for one extraction job: grows with batch size, and with each retry."""
-    return (
-        SETTINGS[wildcards.model].job_memory_mb(config["max_input_seconds"]) * attempt
-    )
+    """Memory request for one extraction job (every model): grows with the batch sizes, and
+    with each retry."""
+    return job_memory_mb(SETTINGS.values(), config["max_input_seconds"]) * attempt
 
 
 def chunk_priority(wildcards):
@@ -170,8 +169,9 @@ def _chunk_sizes(path, mtime):
 
 
 def extract_runtime(wildcards, attempt):
-    """Minutes for one extraction job: generous for chunk_size files, more on each retry."""
-    return max(30, config["chunk_size"] // 10) * attempt
+    """Minutes for one extraction job: generous for chunk_size files and every model, more
+    on each retry."""
+    return max(30, config["chunk_size"] * len(MODELS) // 10) * attempt
 
 
 def final_outputs():

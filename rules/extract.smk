@@ -1,14 +1,17 @@
+# One job per chunk for every model: each file is decoded and resampled once, then turned into
+# each model's features (decoding is the larger part of a file's cost). Adding a model, or
+# changing one model's settings, redoes the chunk's jobs for every model.
 rule extract_features:
     input:
         manifest=f"{OUT}/manifest.csv",
         chunks=f"{OUT}/chunks.csv",
-        settings=f"{OUT}/{{model}}/settings.json",
+        settings=expand(f"{OUT}/{{model}}/settings.json", model=MODELS),
     output:
-        directory(f"{OUT}/{{model}}/chunks/{{chunk}}"),
+        [directory(f"{OUT}/{model}/chunks/{{chunk}}") for model in MODELS],
     log:
-        f"{LOGS}/extract_features/{{model}}/{{chunk}}.log",
+        f"{LOGS}/extract_features/{{chunk}}.log",
     benchmark:
-        f"{BENCHMARKS}/extract_features/{{model}}/{{chunk}}.tsv"
+        f"{BENCHMARKS}/extract_features/{{chunk}}.tsv"
     priority: chunk_priority
     conda:
         "../envs/fraudprep.yaml"

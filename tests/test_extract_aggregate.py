@@ -16,7 +16,12 @@ from fraudprep.aggregate import TooManyFailures, aggregate_model
 from fraudprep.atomic import partial_dir_for
 from fraudprep.chunks import write_chunks
 from fraudprep.datasets import DatasetConfig, build_manifest
-from fraudprep.extract import ReadLimits, extract_chunk, read_chunk_metadata
+from fraudprep.extract import (
+    ReadLimits,
+    extract_chunk,
+    extract_chunk_models,
+    read_chunk_metadata,
+)
 from fraudprep.manifest import natural_key
 from fraudprep.profiles import resolve_model_settings
 
@@ -224,3 +229,30 @@ def test_chunks_across_splits_keep_every_batch_to_one_split(for_tree: Path, tmp_
         assert [entry["batch_index"] for entry in metadata[split]] == list(
             range(len(metadata[split]))
         )
+
+
+def test_one_job_for_every_model_writes_what_each_models_own_job_writes(
+    tree_with_bad_files: Path, tmp_path: Path
+):
+    """One decode serves every model: the outputs are byte for byte those of one job a model,
+    for front-ends of every kind and for files that fail."""
+    out = tmp_path / "out"
+    build_manifest(out / "manifest.csv", DatasetConfig(input_dir=str(tree_with_bad_files)))
+    chunks = write_chunks(out / "manifest.csv", 5, out / "chunks.csv")
+    models = [
+        resolve_model_settings({**CONFIG, "batch_size": 2}, name)
+        for name in ("resnet_low_memory", "unetr", "lfcc", "raw")
+    ]
+    limits = ReadLimits(min_duration=0.1)
+    for chunk in chunks:
+        together = [out / "together" / s.model / chunk.chunk for s in models]
+        extract_chunk_models(out / "manifest.csv", chunk, models, together, limits)
+        for settings in models:
+            alone = out / "alone" / settings.model / chunk.chunk
+            extract_chunk(out / "manifest.csv", chunk, settings, alone, limits)
+    together_files = sorted(p.relative_to(out / "together") for p in (out / "together").rglob("*"))
+    alone_files = sorted(p.relative_to(out / "alone") for p in (out / "alone").rglob("*"))
+    assert together_files == alone_files and len(together_files) > 4 * len(chunks) * 3
+    for name in together_files:
+        if (out / "alone" / name).is_file():
+            assert (out / "together" / name).read_bytes() == (out / "alone" / name).read_bytes()

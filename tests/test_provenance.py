@@ -131,7 +131,7 @@ def test_runs_into_other_output_dirs_keep_their_logs_apart_and_rerun_nothing(wor
         snakemake(workdir, f"output_dir={run}", *config)
     for run in runs:
         table = (workdir / run / "chunks.csv").read_text().splitlines()[1:]
-        logs = sorted(p.stem for p in (workdir / run / "logs/extract_features/unetr").iterdir())
+        logs = sorted(p.stem for p in (workdir / run / "logs/extract_features").iterdir())
         assert logs == sorted(line.split(",")[0] for line in table), run
     for run, config in runs.items():
         assert "Nothing to be done" in snakemake(workdir, f"output_dir={run}", *config), run

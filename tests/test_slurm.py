@@ -46,7 +46,7 @@ FINISHED = {
     "BOOT_FAIL",
     "DEADLINE",
 }
-EXTRACT_COMMENT = "rule_extract_features_wildcards_unetr_"
+EXTRACT_COMMENT = "rule_extract_features_wildcards_"  # then the chunk
 
 
 def environment() -> dict[str, str]:
@@ -202,7 +202,7 @@ def test_every_extraction_ran_as_a_slurm_job(slurm_run: Path):
     log = (slurm_run / "snakemake.log").read_text()
     assert log.count("has been submitted with SLURM jobid") == len(jobs)
     for chunk in chunk_ids(slurm_run):
-        assert (slurm_run / OUT / "logs/extract_features/unetr" / f"{chunk}.log").exists()
+        assert (slurm_run / OUT / "logs/extract_features" / f"{chunk}.log").exists()
 
 
 def test_killed_client_resumes_with_identical_outputs(

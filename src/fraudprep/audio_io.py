@@ -10,6 +10,7 @@ recorded in the failures table, so one bad file never stops a chunk.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import struct
@@ -226,6 +227,12 @@ def load_mono(
     path: str, target_rate: int, max_seconds: float, min_seconds: float = 0.0
 ) -> DecodedAudio:
     """Read at most ``max_seconds`` of ``path``, mix to mono, resample to ``target_rate``."""
+    return resample(decode_mono(path, max_seconds, min_seconds), target_rate)
+
+
+def decode_mono(path: str, max_seconds: float, min_seconds: float = 0.0) -> DecodedAudio:
+    """Read at most ``max_seconds`` of ``path`` and mix it to mono, at the file's own rate;
+    one decode serves every model's rate (see :func:`resample`)."""
     _check_entry(path)
     problem = _wav_header_problem(path)
     if problem:
@@ -238,11 +245,11 @@ def load_mono(
             decoded = _decode_with_ffmpeg(path, max_seconds, refused)
     if decoded is None:
         decoded = _decode_with_ffmpeg(path, max_seconds, None)
-    return _finish(decoded, target_rate, min_seconds)
+    return _checked(decoded, min_seconds)
 
 
-def _finish(decoded: _Mono, target_rate: int, min_seconds: float) -> DecodedAudio:
-    """The checks and the resampling that both decoders' output goes through."""
+def _checked(decoded: _Mono, min_seconds: float) -> DecodedAudio:
+    """The checks that both decoders' output goes through."""
     if len(decoded.samples) == 0:
         raise AudioError("no audio samples could be decoded")
     duration = decoded.frames / decoded.rate
@@ -253,19 +260,26 @@ def _finish(decoded: _Mono, target_rate: int, min_seconds: float) -> DecodedAudi
     # After mixing, a NaN or infinity in any channel is still one in the mean.
     if not np.isfinite(decoded.samples).all():
         raise AudioError("non-finite samples (NaN or infinity)")
-    mono = decoded.samples
-    if decoded.rate != target_rate:
-        mono = soxr.resample(mono, decoded.rate, target_rate, quality="HQ").astype(
-            np.float32, copy=False
-        )
     return DecodedAudio(
-        np.ascontiguousarray(mono),
-        target_rate,
+        np.ascontiguousarray(decoded.samples),
+        decoded.rate,
         decoded.rate,
         decoded.channels,
         duration,
         decoded.decoder,
         decoded.format,
+    )
+
+
+def resample(audio: DecodedAudio, target_rate: int) -> DecodedAudio:
+    """``audio`` at ``target_rate`` (soxr, high quality); itself if already there."""
+    if audio.sample_rate == target_rate:
+        return audio
+    samples = soxr.resample(audio.samples, audio.sample_rate, target_rate, quality="HQ")
+    return dataclasses.replace(
+        audio,
+        samples=np.ascontiguousarray(samples.astype(np.float32, copy=False)),
+        sample_rate=target_rate,
     )
 
 

@@ -1,18 +1,20 @@
-"""One extraction job: stream a chunk's files into batch files, failures and partial stats.
+"""One extraction job: stream a chunk's files into every model's batch files, failures and
+partial stats.
 
-Memory is one decoded file plus one batch of features: the chunk's files are read from the
-manifest one row at a time and each batch is written the moment it is full. The job's
+Memory is one decoded file plus one batch of features per model: the chunk's files are read
+from the manifest one row at a time and each batch is written the moment it is full. The job's
 outputs are built in a scratch directory and renamed into place at the end, so a killed job
 leaves nothing a rerun would trust.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import logging
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from fraudprep.atomic import OutputWriteError, atomic_write, fresh_partial_dir, publish_dir
-from fraudprep.audio_io import AudioError, load_mono
+from fraudprep.audio_io import AudioError, DecodedAudio, decode_mono, resample
 from fraudprep.chunks import Chunk, find_chunk
 from fraudprep.features import Extractor, distinct_values, make_extractor
 from fraudprep.logs import Progress
@@ -54,15 +56,46 @@ class ReadLimits:
     max_input_seconds: float = 60.0
 
 
-def features_for(row: ManifestRow, extractor: Extractor, limits: ReadLimits):
-    """Decode one file and compute its features; raise AudioError with the reason if not."""
-    audio = load_mono(
-        row.path, extractor.profile.sample_rate, limits.max_input_seconds, limits.min_duration
-    )
-    features = extractor(audio.samples)
-    if not np.isfinite(distinct_values(features)).all():
-        raise AudioError("features are not finite")
-    return audio, features
+def _failure_reason(error: Exception) -> str:
+    if isinstance(error, AudioError):
+        return str(error)
+    return f"unexpected error: {type(error).__name__}: {error}"
+
+
+@dataclass
+class _ModelPart:
+    """One model's share of a chunk job: its features, batches, failures and statistics, all
+    written into the model's own scratch directory."""
+
+    settings: ModelSettings
+    extractor: Extractor
+    scratch: Path
+    batches: BatchAccumulator
+    failures: Any  # a csv writer
+    stats: ChunkStats
+
+    def fail(self, row: ManifestRow, reason: str) -> None:
+        self.failures.writerow((row.path, row.split, row.label, reason))
+        self.stats.add_failure(row.split, row.label)
+
+    def add(self, row: ManifestRow, audio: DecodedAudio) -> None:
+        """Features of one decoded file into this model's batch; a failure if not finite."""
+        features = self.extractor(audio.samples)
+        if not np.isfinite(distinct_values(features)).all():
+            raise AudioError("features are not finite")
+        self.stats.add_sample(
+            row.split,
+            row.label,
+            audio.original_sample_rate,
+            audio.channels,
+            audio.duration,
+            features,
+            row.attack,
+            audio.decoder,
+            audio.format,
+        )
+        if self.batches.add(features, row.label, row.path):
+            check_system_memory()
 
 
 def extract_chunk(
@@ -72,112 +105,142 @@ def extract_chunk(
     output_dir: str | Path,
     limits: ReadLimits = ReadLimits(),
 ) -> ChunkStats:
-    """Extract ``chunk``'s rows of the manifest into ``output_dir`` (batches + metadata)."""
+    """Extract ``chunk``'s rows of the manifest into ``output_dir`` for one model."""
+    stats = extract_chunk_models(manifest_path, chunk, [settings], [output_dir], limits)
+    return stats[settings.model]
+
+
+def extract_chunk_models(
+    manifest_path: str | Path,
+    chunk: Chunk,
+    models: Sequence[ModelSettings],
+    output_dirs: Sequence[str | Path],
+    limits: ReadLimits = ReadLimits(),
+) -> dict[str, ChunkStats]:
+    """Extract ``chunk``'s rows for every model in ``models``, each into its output directory.
+
+    Each file is decoded once, resampled once per rate the models ask for, and turned into
+    every model's features: decoding and resampling are the larger part of a file's cost, and
+    were paid once per model when each model had its own jobs.
+    """
     reuse_freed_memory()
     log.info("Initial memory usage: %.2f MB", rss_mb())
-    log.info(
-        "%s: %d files, model %s, batch size %d, memory mode %s",
-        chunk.chunk,
-        chunk.size,
-        settings.model,
-        settings.batch_size,
-        settings.memory_mode,
-    )
-    scratch = fresh_partial_dir(output_dir)
+    for settings in models:
+        log.info(
+            "%s: %d files, model %s, batch size %d, memory mode %s",
+            chunk.chunk,
+            chunk.size,
+            settings.model,
+            settings.batch_size,
+            settings.memory_mode,
+        )
+    scratches = [fresh_partial_dir(output_dir) for output_dir in output_dirs]
     try:
-        stats = _extract_into(scratch, manifest_path, chunk, settings, limits)
-        publish_dir(scratch, output_dir)
+        stats = _extract_into(scratches, manifest_path, chunk, models, limits)
+        for scratch, output_dir in zip(scratches, output_dirs, strict=True):
+            publish_dir(scratch, output_dir)
     except OSError as error:
-        raise OutputWriteError.from_os_error(error, output_dir) from error
+        raise OutputWriteError.from_os_error(error, output_dirs[0]) from error
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        for scratch in scratches:
+            shutil.rmtree(scratch, ignore_errors=True)
     log_memory(f"after {chunk.chunk}")
     log.info("Peak memory usage: %.2f MB", peak_rss_mb())
     return stats
 
 
 def _extract_into(
-    scratch: Path,
+    scratches: Sequence[Path],
     manifest_path: str | Path,
     chunk: Chunk,
-    settings: ModelSettings,
+    models: Sequence[ModelSettings],
     limits: ReadLimits,
-) -> ChunkStats:
-    extractor = make_extractor(settings.profile)
-    stats = ChunkStats()
-    records_path = scratch / BATCH_RECORDS
+) -> dict[str, ChunkStats]:
     # Failures and batch records go to files as they happen: nothing in this job grows with
     # the chunk but its statistics' counters.
-    with (
-        atomic_write(scratch / CHUNK_FAILURES, "w", newline="", encoding="utf-8") as failed,
-        open(records_path, "w", encoding="utf-8") as records,
-    ):
-        failures = csv.writer(failed, lineterminator="\n")
-        failures.writerow(FAILURE_COLUMNS)
-        batches = BatchAccumulator(
-            scratch,
-            settings.batch_size,
-            extractor.output_shape,
-            storage_format(settings.storage_format),
-            settings.profile.dtype,
-            on_written=lambda record: records.write(json.dumps(asdict(record)) + "\n"),
-        )
+    with contextlib.ExitStack() as stack:
+        parts = [
+            _open_part(stack, scratch, settings)
+            for scratch, settings in zip(scratches, models, strict=True)
+        ]
         rows = iter_manifest(manifest_path, chunk.start, chunk.stop)
-        done = _extract_rows(rows, extractor, limits, batches, failures, stats, chunk)
-    _check_accounting(chunk, stats, done)
-    _write_chunk_metadata(scratch / CHUNK_METADATA, chunk, settings, records_path, stats)
-    records_path.unlink()
-    log.info(
-        "%s: %d samples in %d batches, %d failed",
-        chunk.chunk,
-        sum(stats.samples.values()),
-        batches.written,
-        sum(stats.failures.values()),
+        done = _extract_rows(rows, parts, limits, chunk)
+    for part in parts:
+        _check_accounting(chunk, part.stats, done)
+        records_path = part.scratch / BATCH_RECORDS
+        _write_chunk_metadata(
+            part.scratch / CHUNK_METADATA, chunk, part.settings, records_path, part.stats
+        )
+        records_path.unlink()
+        log.info(
+            "%s, %s: %d samples in %d batches, %d failed",
+            chunk.chunk,
+            part.settings.model,
+            sum(part.stats.samples.values()),
+            part.batches.written,
+            sum(part.stats.failures.values()),
+        )
+    return {part.settings.model: part.stats for part in parts}
+
+
+def _open_part(stack: contextlib.ExitStack, scratch: Path, settings: ModelSettings) -> _ModelPart:
+    extractor = make_extractor(settings.profile)
+    failed = stack.enter_context(
+        atomic_write(scratch / CHUNK_FAILURES, "w", newline="", encoding="utf-8")
     )
-    return stats
+    records_path = scratch / BATCH_RECORDS
+    records = stack.enter_context(open(records_path, "w", encoding="utf-8"))  # noqa: SIM115
+    failures = csv.writer(failed, lineterminator="\n")
+    failures.writerow(FAILURE_COLUMNS)
+    batches = BatchAccumulator(
+        scratch,
+        settings.batch_size,
+        extractor.output_shape,
+        storage_format(settings.storage_format),
+        settings.profile.dtype,
+        on_written=lambda record: records.write(json.dumps(asdict(record)) + "\n"),
+    )
+    return _ModelPart(settings, extractor, scratch, batches, failures, ChunkStats())
 
 
 def _extract_rows(
-    rows: Iterable[ManifestRow],
-    extractor: Extractor,
-    limits: ReadLimits,
-    batches: BatchAccumulator,
-    failures: Any,  # a csv writer
-    stats: ChunkStats,
-    chunk: Chunk,
+    rows: Iterable[ManifestRow], parts: Sequence[_ModelPart], limits: ReadLimits, chunk: Chunk
 ) -> int:
-    """Each row becomes a sample in ``batches`` or a row in ``failures``; return rows read."""
+    """Each row becomes a sample in a model's batches or a row in its failures; return the
+    rows read. A file that cannot be decoded is a failure for every model."""
     progress, done = Progress(chunk.chunk, chunk.size), 0
     for done, row in enumerate(rows, start=1):
-        batches.start_split(row.split)
+        for part in parts:
+            part.batches.start_split(row.split)
         try:
-            audio, features = features_for(row, extractor, limits)
+            decoded = decode_mono(row.path, limits.max_input_seconds, limits.min_duration)
         except Exception as error:  # one bad file must never stop the chunk
-            reason = (
-                str(error)
-                if isinstance(error, AudioError)
-                else (f"unexpected error: {type(error).__name__}: {error}")
-            )
+            reason = _failure_reason(error)
             log.warning("Failed %s: %s", row.path, reason)
-            failures.writerow((row.path, row.split, row.label, reason))
-            stats.add_failure(row.split, row.label)
+            for part in parts:
+                part.fail(row, reason)
         else:
-            stats.add_sample(
-                row.split,
-                row.label,
-                audio.original_sample_rate,
-                audio.channels,
-                audio.duration,
-                features,
-                row.attack,
-                audio.decoder,
-                audio.format,
-            )
-            if batches.add(features, row.label, row.path):
-                check_system_memory()
+            _add_to_every_model(row, decoded, parts)
         progress.tick(done)
-    batches.flush()
+    for part in parts:
+        part.batches.flush()
     return done
+
+
+def _add_to_every_model(
+    row: ManifestRow, decoded: DecodedAudio, parts: Sequence[_ModelPart]
+) -> None:
+    at_rate: dict[int, DecodedAudio] = {}  # resampled once per rate, for this file only
+    for part in parts:
+        rate = part.settings.profile.sample_rate
+        try:
+            if rate not in at_rate:
+                at_rate[rate] = resample(decoded, rate)
+            part.add(row, at_rate[rate])
+        except Exception as error:  # a model's failure is that model's alone
+            reason = _failure_reason(error)
+            log.warning("Failed %s for %s: %s", row.path, part.settings.model, reason)
+            part.fail(row, reason)
 
 
 def _check_accounting(chunk: Chunk, stats: ChunkStats, rows_read: int) -> None:
@@ -217,15 +280,18 @@ def read_chunk_metadata(chunk_dir: str | Path) -> dict:
 def run_extraction_job(
     manifest_path: str,
     chunks_path: str,
-    settings_path: str,
+    settings_paths: Sequence[str],
     chunk_id: str,
-    output_dir: str,
+    output_dirs: Sequence[str],
     min_duration: float,
     max_input_seconds: float,
-) -> ChunkStats:
-    """The ``extract_features`` rule's entry point: everything from file paths."""
-    with open(settings_path, encoding="utf-8") as handle:
-        settings = ModelSettings.from_dict(json.load(handle))
+) -> dict[str, ChunkStats]:
+    """The ``extract_features`` rule's entry point: everything from file paths, one settings
+    file and one output directory per model."""
+    models = []
+    for settings_path in settings_paths:
+        with open(settings_path, encoding="utf-8") as handle:
+            models.append(ModelSettings.from_dict(json.load(handle)))
     chunk = find_chunk(chunks_path, chunk_id)
     limits = ReadLimits(min_duration=min_duration, max_input_seconds=max_input_seconds)
-    return extract_chunk(manifest_path, chunk, settings, output_dir, limits)
+    return extract_chunk_models(manifest_path, chunk, models, output_dirs, limits)

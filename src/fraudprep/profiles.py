@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,17 +146,11 @@ class ModelSettings:
     storage_format: str = "pickle"
 
     def job_memory_mb(self, max_input_seconds: float = 60.0) -> int:
-        """A generous memory request for one extraction job (MB), before retries.
+        """A generous memory request for one extraction job of this model alone (MB)."""
+        return job_memory_mb([self], max_input_seconds)
 
-        Interpreter and libraries take about 100 MB; on top come one decoded file (worst case
-        48 kHz stereo, float32, plus its mono mix and resampled copy), the STFT work arrays and
-        the batch buffer. Doubled for headroom, since a job killed for memory costs a retry.
-        """
-        profile = self.profile
-        decoded = max_input_seconds * 48_000 * 4 * 4
-        stft = profile.num_frames * profile.n_fft * 4 * 4
-        batch = self.batch_size * math.prod(profile.output_shape) * 4
-        return int(100 + 2 * (decoded + stft + batch) / 2**20)
+    def batch_bytes(self) -> int:
+        return self.batch_size * math.prod(self.profile.output_shape) * 4
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -211,3 +206,18 @@ def resolve_model_settings(
     if storage not in STORAGE_FORMATS:
         raise ConfigError(f"format must be one of {list(STORAGE_FORMATS)}, not {storage!r}")
     return ModelSettings(model, mode, int(batch_size), profile, storage)
+
+
+def job_memory_mb(models: Iterable[ModelSettings], max_input_seconds: float = 60.0) -> int:
+    """A generous memory request for one extraction job of ``models`` (MB), before retries.
+
+    Interpreter and libraries take about 100 MB; on top come one decoded file (worst case
+    48 kHz stereo, float32, plus its mono mix and resampled copy), the largest model's STFT
+    work arrays and every model's batch buffer. Doubled for headroom, since a job killed for
+    memory costs a retry.
+    """
+    models = list(models)
+    decoded = max_input_seconds * 48_000 * 4 * 4
+    stft = max(m.profile.num_frames * m.profile.n_fft * 4 * 4 for m in models)
+    batches = sum(m.batch_bytes() for m in models)
+    return int(100 + 2 * (decoded + stft + batches) / 2**20)

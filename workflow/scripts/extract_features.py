@@ -1,4 +1,4 @@
-"""Snakemake script: extract one chunk for one model (see fraudprep.extract)."""
+"""Snakemake script: extract one chunk for every model (see fraudprep.extract)."""
 
 import sys
 from pathlib import Path
@@ -13,9 +13,9 @@ log_job_to(snakemake.log[0])
 run_extraction_job(
     manifest_path=snakemake.input.manifest,
     chunks_path=snakemake.input.chunks,
-    settings_path=snakemake.input.settings,
+    settings_paths=list(snakemake.input.settings),
     chunk_id=snakemake.wildcards.chunk,
-    output_dir=snakemake.output[0],
+    output_dirs=list(snakemake.output),
     min_duration=snakemake.params.min_duration,
     max_input_seconds=snakemake.params.max_input_seconds,
 )
