@@ -56,6 +56,10 @@ THREAD_ENV = dict.fromkeys(
 TARGET_SPEEDUP = 3.0
 TARGET_OVERHEAD = 0.10
 TARGET_JOB_RSS_MB = 150.0
+TARGET_END_TO_END = 5.0  # snakemake --cores 2 over N files vs the seed in one process
+TARGET_IDEAL_RATIO = 1.25  # snakemake wall / (N x b1 in-loop ms / 2 cores)
+TARGET_ALL_MODELS = 0.7  # the four-model run / the sum of the four one-model runs
+ALL_MODELS = ("resnet", "mobilenet", "unetr", "resnet_low_memory")
 MB = 1024.0  # ru_maxrss is in KiB on Linux
 PEAK_LINE = re.compile(r"Peak memory usage: ([0-9.]+) MB")
 # (name, rate, channels) of the per-input-format comparison of a and b1.
@@ -573,13 +577,16 @@ def workflow_phases(spans: list[JobSpan], usage: Usage) -> tuple[dict[str, float
     return phases, busy
 
 
-def snakemake_command(workdir: Path, corpus: Path, chunk_size: int, *extra: str) -> list[str]:
+def snakemake_command(
+    workdir: Path, corpus: Path, chunk_size: int, *extra: str, models: Sequence[str] = (MODEL,)
+) -> list[str]:
     return [
         sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
         "--configfile", str(REPO / "config.yaml"),
         "--workflow-profile", str(REPO / "profiles" / "default"),
         "--directory", str(workdir), "--cores", "2", *extra,
-        "--config", f"input_dir={corpus}", f"models=[{MODEL}]", f"chunk_size={chunk_size}",
+        "--config", f"input_dir={corpus}", f"models=[{','.join(models)}]",
+        f"chunk_size={chunk_size}",
     ]  # fmt: skip
 
 
@@ -610,7 +617,7 @@ def run_workflow(corpus: Path, files: int, chunk_size: int, label: str) -> Workf
         [snakemake_command(workdir, corpus, chunk_size)], [workdir / "snakemake.log"], True
     )
     out = workdir / "data" / "preprocessed"  # logs and Snakemake benchmarks live in it
-    benchmarks = out / "benchmarks" / "extract_features" / MODEL
+    benchmarks = out / "benchmarks" / "extract_features"  # one job a chunk, every model
     tsvs = sorted(benchmarks.glob("*.tsv"))
     tree = usage.tree
     assert tree is not None
@@ -618,7 +625,7 @@ def run_workflow(corpus: Path, files: int, chunk_size: int, label: str) -> Workf
         files=files,
         chunk_size=chunk_size,
         result=Result(f"c snakemake, chunk_size {chunk_size}, {label}", files, 2, [usage]),
-        job_log_peak_mb=job_log_peaks(out / "logs" / "extract_features" / MODEL),
+        job_log_peak_mb=job_log_peaks(out / "logs" / "extract_features"),
         job_tsv_rss_mb=[v for t in tsvs if (v := read_tsv_column(t, "max_rss")) is not None],
         job_hwm_mb=tree.by_role("extract_features"),
         job_seconds=[v for t in tsvs if (v := read_tsv_column(t, "s")) is not None],
@@ -836,6 +843,21 @@ class Report:
     max_wait_s: float = 120.0
     bench_peak_mb: float | None = None
     snakemake_import_s: list[float] = field(default_factory=list)
+    models: ModelsRun | None = None
+
+
+@dataclass
+class ModelsRun:
+    """The default four-model run against one run per model, on the same N files."""
+
+    files: int
+    one_model_s: dict[str, float]
+    all_models_s: float
+    identical: dict[str, bool]  # each model's outputs, byte for byte, in both
+
+    @property
+    def ratio(self) -> float:
+        return self.all_models_s / sum(self.one_model_s.values())
 
 
 def fmt(value: float | None, digits: int = 1) -> str:
@@ -938,6 +960,7 @@ def targets_table(report: Report) -> str:
                     status(value <= TARGET_OVERHEAD),
                 )
             )
+    rows.extend(end_to_end_rows(report))
     runs = report.workflows.values()
     sources = (
         ("job logs' Peak memory usage", [p for run in runs for p in run.job_log_peak_mb]),
@@ -955,6 +978,45 @@ def targets_table(report: Report) -> str:
                 )
             )
     return md_table(("figure", "measured", "target", "status"), rows)
+
+
+def end_to_end_rows(report: Report) -> list[tuple[str, str, str, str]]:
+    """The whole workflow against the seed and against its own floor, and the four models in
+    one run against four runs."""
+    rows = []
+    run = report.workflows.get((report.files, report.default_chunk))
+    pair = report.speedups.get((MODEL, f"mixed (N={report.files})"))
+    if run and pair and pair[0].loop_ms_per_file and pair[1].loop_ms_per_file:
+        seed_s = pair[0].wall_s * report.files / pair[0].files  # a, scaled to all N files
+        ratio = seed_s / run.result.wall_s
+        rows.append((
+            f"end to end: seed pipeline (a, one process, scaled to N={report.files}) / "
+            f"snakemake --cores 2 (c, {MODEL})",
+            f"{ratio:.2f}x ({seed_s:.1f} s / {run.result.wall_s:.1f} s)",
+            f"≥ {TARGET_END_TO_END:.0f}x", status(ratio >= TARGET_END_TO_END),
+        ))  # fmt: skip
+        ideal_s = report.files * pair[1].loop_ms_per_file / 1000 / 2
+        ideal = run.result.wall_s / ideal_s
+        rows.append((
+            f"end to end: snakemake wall / (N x b1 in-loop ms / 2 cores), N={report.files}",
+            f"{ideal:.2f} ({run.result.wall_s:.1f} s / {ideal_s:.1f} s)",
+            f"≤ {TARGET_IDEAL_RATIO:.2f}", status(ideal <= TARGET_IDEAL_RATIO),
+        ))  # fmt: skip
+    models = report.models
+    if models:
+        rows.append((
+            f"four models in one run / sum of four one-model runs, N={models.files}",
+            f"{models.ratio:.2f} ({models.all_models_s:.1f} s / "
+            f"{sum(models.one_model_s.values()):.1f} s)",
+            f"≤ {TARGET_ALL_MODELS}", status(models.ratio <= TARGET_ALL_MODELS),
+        ))  # fmt: skip
+        same = sum(models.identical.values())
+        rows.append((
+            "four-model run's outputs byte-identical to the one-model runs'",
+            f"{same} of {len(models.identical)} models",
+            "all", status(same == len(models.identical)),
+        ))  # fmt: skip
+    return rows
 
 
 def max_and_median(values: Sequence[float]) -> str:
@@ -1374,6 +1436,41 @@ def measure_speedups(report: Report, sources: list[Source], group_files: int) ->
                 report.seed_main = seed
 
 
+def model_digests(out: Path, model: str) -> dict[str, str]:
+    """SHA-256 of every file of one model's outputs (batches, metadata, stats, chunks)."""
+    root = out / model
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != ".snakemake_timestamp"
+    }
+
+
+def run_models_comparison(corpus: Path, files: int, chunk_size: int) -> ModelsRun:
+    """snakemake over ``corpus`` for each model alone, then for all four in one run (one
+    decode a file for all of them): wall times, and whether every output is the same."""
+
+    def run(name: str, models: Sequence[str]) -> tuple[float, dict[str, dict[str, str]]]:
+        workdir = BENCH_ROOT / "runs" / f"models-N{files}-{name}"
+        shutil.rmtree(workdir, ignore_errors=True)
+        workdir.mkdir(parents=True)
+        say(f"c  snakemake --cores 2, models {','.join(models)}, N={files}")
+        command = snakemake_command(workdir, corpus, chunk_size, models=models)
+        [usage] = run_measured([command], [workdir / "snakemake.log"])
+        out = workdir / "data" / "preprocessed"
+        digests = {model: model_digests(out, model) for model in models}
+        shutil.rmtree(workdir / "data", ignore_errors=True)  # GBs of batches, now hashed
+        return usage.wall_s, digests
+
+    alone, alone_digests = {}, {}
+    for model in ALL_MODELS:
+        alone[model], digests = run(model, [model])
+        alone_digests.update(digests)
+    together_s, together_digests = run("all", ALL_MODELS)
+    identical = {m: alone_digests[m] == together_digests[m] for m in ALL_MODELS}
+    return ModelsRun(files, alone, together_s, identical)
+
+
 def run_profile(report: Report, files: int) -> None:
     workdir = BENCH_ROOT / "runs" / f"plain-N{report.files}"
     say(f"profile: cProfile over {files} evenly spaced files, ours and the seed's")
@@ -1414,6 +1511,9 @@ def main(argv: Sequence[str]) -> int:
     time_snakemake_import(report)
     measure_size(report, sources, args.files, chunks)
     measure_speedups(report, sources, args.group_files)
+    corpus = build_corpus(BENCH_ROOT / f"N{args.files}", args.files, sources)
+    wait_for_quiet(report.max_wait_s)
+    report.models = run_models_comparison(corpus, args.files, default_chunk)
     for files in parse_sizes(args.sizes):
         if files != args.files:
             measure_size(report, sources, files, [default_chunk])
