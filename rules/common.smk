@@ -169,8 +169,9 @@ def _chunk_sizes(path, mtime):
 
 
 def extract_runtime(wildcards, attempt):
-    """Minutes for one extraction job: generous for chunk_size files (every model takes a
-    few ms a file: 2,000 files and four models are about a minute), more on each retry."""
+    """Minutes for one extraction job, more on each retry: generous for chunk_size files
+    (every model takes a few ms a file; 2,000 files and four models are about a minute).
+    """
     return max(30, config["chunk_size"] // 10) * attempt
 
 

@@ -39,8 +39,9 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-SPLITS: tuple[str, ...] = ("training", "validation", "testing")
-CLASSES: tuple[str, ...] = ("real", "fake")
+from fraudprep.manifest import LABELS, SPLITS
+
+CLASSES = tuple(LABELS)  # ("real", "fake")
 MANIFEST_NAME = "CORPUS.json"
 MANIFEST_VERSION = 1
 INSTALL_HINT = "run tools/install-system-deps.sh"

@@ -27,17 +27,16 @@ from matplotlib.ticker import MaxNLocator
 
 from fraudprep.atomic import atomic_write
 from fraudprep.loader import read_batch
-from fraudprep.store import read_document
+from fraudprep.manifest import LABELS, SPLITS
+from fraudprep.store import INT16_SCALE, read_document
 
 T = TypeVar("T")
 
-SPLITS = ("training", "validation", "testing")
-CLASSES = ("real", "fake")
-LABEL_CLASSES = {0: "real", 1: "fake"}
+CLASSES = tuple(LABELS)  # ("real", "fake")
+LABEL_CLASSES = {number: name for name, number in LABELS.items()}
 COLOURS = {"real": "#2b83ba", "fake": "#d7191c", "failed": "#bdbdbd"}
 DPI = 100
 UNKNOWN_ATTACK = "-"
-INT16_SCALE = 32767
 # Numbers in failure reasons (not digits inside words such as "mp3").
 NUMBER = re.compile(r"(?<![A-Za-z0-9_.])\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 PEAK_MEMORY = re.compile(r"Peak memory usage: ([0-9.]+) MB")
