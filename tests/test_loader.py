@@ -136,3 +136,42 @@ def test_a_failed_streamed_document_leaves_nothing(tmp_path):
         writer.add({"batch_index": 0})
         raise RuntimeError("aggregation failed half way")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_shuffled_iteration_mixes_classes_reproducibly_and_yields_every_sample(outputs):
+    out, _ = outputs
+    data, labels = fraudprep.load(out, "lfcc", "training")  # batches of one class each: 1 1 1 0 0 0
+    first = list(fraudprep.iter_shuffled(out, "lfcc", "training", seed=3, buffer_batches=1))
+    again = list(fraudprep.iter_shuffled(out, "lfcc", "training", seed=3, buffer_batches=1))
+    other_epoch = list(
+        fraudprep.iter_shuffled(out, "lfcc", "training", seed=3, epoch=1, buffer_batches=1)
+    )
+    order = [label for _, label in first]
+    assert sorted(order) == sorted(labels.tolist())
+    assert [label for _, label in again] == order  # same seed and epoch, same order
+    rows = {x.tobytes() for x in data}
+    assert {x.tobytes() for x, _ in first} == rows  # every sample once
+    assert [x.tobytes() for x, _ in other_epoch] != [x.tobytes() for x, _ in first]
+    assert order not in ([1, 1, 1, 0, 0, 0], [0, 0, 0, 1, 1, 1])  # classes are mixed
+
+
+def test_int16_waveforms_come_back_as_floats_on_request(for_tree: Path, tmp_path: Path):
+    config = {**CONFIG, "feature_profiles": {**CONFIG["feature_profiles"]}}
+    config["feature_profiles"]["raw"] = {**CONFIG["feature_profiles"]["raw"], "dtype": "int16"}
+    settings = resolve_model_settings({**config, "batch_size": 4}, "raw")
+    out = tmp_path / "out"
+    build_manifest(out / "manifest.csv", DatasetConfig(input_dir=str(for_tree)))
+    chunks = write_chunks(out / "manifest.csv", 100, out / "chunks.csv")
+    model_dir = out / "raw"
+    model_dir.mkdir(parents=True)
+    (model_dir / "settings.json").write_text(json.dumps(settings.as_dict()))
+    dirs = [model_dir / "chunks" / c.chunk for c in chunks]
+    for chunk, chunk_dir in zip(chunks, dirs, strict=True):
+        extract_chunk(out / "manifest.csv", chunk, settings, chunk_dir)
+    aggregate_model(chunks, dirs, model_dir, model_dir / "batch_metadata.pkl",
+                    model_dir / "dataset_stats.pkl", model_dir / "failures.csv")  # fmt: skip
+    stored, _ = fraudprep.load(out, "raw", "training")
+    scaled, _ = fraudprep.load(out, "raw", "training", as_float=True)
+    assert stored.dtype == np.int16 and scaled.dtype == np.float32
+    np.testing.assert_allclose(scaled, stored / 32767, rtol=1e-6)
+    assert np.abs(scaled).max() <= 1.0 and np.abs(scaled).max() > 0.05

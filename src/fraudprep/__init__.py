@@ -1,8 +1,8 @@
 """fraudprep: bounded-memory feature extraction for audio-deepfake detectors.
 
 Reading outputs back: ``fraudprep.load``, ``fraudprep.iter_batches``,
-``fraudprep.BatchDataset``, ``fraudprep.read_metadata``, ``fraudprep.read_dataset_stats``
-(see :mod:`fraudprep.loader`).
+``fraudprep.iter_shuffled``, ``fraudprep.BatchDataset``, ``fraudprep.read_metadata``,
+``fraudprep.read_dataset_stats`` (see :mod:`fraudprep.loader`).
 """
 
 from typing import Any
@@ -18,5 +18,13 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'fraudprep' has no attribute {name!r}")
 
 
-__all__ = ["BatchDataset", "iter_batches", "load", "read_dataset_stats", "read_metadata"]
+__all__ = [
+    "BatchDataset",
+    "StaleOutputsError",
+    "iter_batches",
+    "iter_shuffled",
+    "load",
+    "read_dataset_stats",
+    "read_metadata",
+]
 __version__ = "0.1.0"

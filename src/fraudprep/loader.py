@@ -25,7 +25,7 @@ import numpy as np
 
 from fraudprep.integrity import content_hash
 from fraudprep.manifest import SPLIT_ALIASES, SPLITS
-from fraudprep.store import StorageFormat, read_pickle, storage_format
+from fraudprep.store import StorageFormat, as_float32, read_pickle, storage_format
 
 SETTINGS_FILE = "settings.json"
 MANIFEST_FILE = "manifest.csv"
@@ -122,12 +122,55 @@ def read_batch(
 
 
 def iter_batches(
-    output_dir: str | Path, model: str, split: str, mmap: bool = True
+    output_dir: str | Path, model: str, split: str, mmap: bool = True, as_float: bool = False
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Yield (data, labels) per batch, in order; only one batch is held at a time."""
+    """Yield (data, labels) per batch, in order; only one batch is held at a time.
+
+    ``as_float`` gives int16 waveforms (``dtype: int16`` profiles) as float32 in [-1, 1].
+    """
     model_dir = _model_dir(output_dir, model)
     for entry in _split_entries(output_dir, model, split):
-        yield read_batch(entry, model_dir, mmap)
+        data, labels = read_batch(entry, model_dir, mmap)
+        yield (as_float32(data) if as_float else data), labels
+
+
+def iter_shuffled(
+    output_dir: str | Path,
+    model: str,
+    split: str,
+    seed: int = 0,
+    epoch: int = 0,
+    buffer_batches: int = 16,
+    as_float: bool = False,
+) -> Iterator[tuple[np.ndarray, int]]:
+    """Yield (features, label) sample by sample in a shuffled order, in bounded memory.
+
+    Batch files hold one class each, in path order, as the seed wrote them. Here the batch
+    files are read in a random order and their samples pass through a buffer of
+    ``buffer_batches`` batches, from which a random one leaves each time: classes mix, each
+    batch file is read once per epoch, and memory is the buffer. The order depends only on
+    ``seed`` and ``epoch`` (pass the epoch number to get a new order each epoch).
+    """
+    rng = np.random.default_rng([seed, epoch])
+    model_dir = _model_dir(output_dir, model)
+    entries = _split_entries(output_dir, model, split)
+    buffer: list[tuple[np.ndarray, int]] = []
+    capacity = max(1, buffer_batches) * max((e["num_samples"] for e in entries), default=1)
+    for index in rng.permutation(len(entries)):
+        data, labels = read_batch(entries[index], model_dir, mmap=False)
+        data = as_float32(data) if as_float else data
+        buffer.extend((data[i], int(labels[i])) for i in range(len(labels)))
+        while len(buffer) > capacity:
+            yield _take_random(buffer, rng)
+    while buffer:
+        yield _take_random(buffer, rng)
+
+
+def _take_random(buffer: list, rng: np.random.Generator):
+    """Remove and return a random element in O(1): swap it with the last one first."""
+    index = int(rng.integers(len(buffer)))
+    buffer[index], buffer[-1] = buffer[-1], buffer[index]
+    return buffer.pop()
 
 
 def _split_entries(output_dir: str | Path, model: str, split: str) -> list[dict[str, Any]]:
@@ -139,9 +182,11 @@ def _split_entries(output_dir: str | Path, model: str, split: str) -> list[dict[
     return read_metadata(output_dir, model)[canonical]
 
 
-def load(output_dir: str | Path, model: str, split: str) -> tuple[np.ndarray, np.ndarray]:
+def load(
+    output_dir: str | Path, model: str, split: str, as_float: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """The whole split as two arrays, (data, labels). Needs memory for all of it."""
-    batches = list(iter_batches(output_dir, model, split, mmap=False))
+    batches = list(iter_batches(output_dir, model, split, mmap=False, as_float=as_float))
     if not batches:
         stats = read_dataset_stats(output_dir, model)
         return np.zeros((0, *stats["feature_shape"]), np.float32), np.zeros(0, np.int64)

@@ -205,6 +205,13 @@ def storage_format(name: str) -> StorageFormat:
     return FORMATS[name]
 
 
+def as_float32(data: np.ndarray) -> np.ndarray:
+    """Stored features as float32: int16 waveforms scaled back to [-1, 1], float32 as is."""
+    if data.dtype == np.int16:
+        return data.astype(np.float32) / np.float32(INT16_SCALE)
+    return data
+
+
 def to_storage_dtype(features: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """Features as stored: float32 as is; waveforms in [-1, 1] as int16 (half the disk)."""
     if dtype == np.int16:
