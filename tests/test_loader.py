@@ -22,9 +22,11 @@ from fraudprep.store import ListsWriter, storage_format
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
 
 
-def produce(tree: Path, out: Path, model: str, storage: str) -> Path:
+def produce(
+    tree: Path, out: Path, model: str, storage: str, dataset: DatasetConfig | None = None
+) -> Path:
     settings = resolve_model_settings({**CONFIG, "batch_size": 3, "format": storage}, model)
-    build_manifest(out / "manifest.csv", DatasetConfig(input_dir=str(tree)))
+    build_manifest(out / "manifest.csv", dataset or DatasetConfig(input_dir=str(tree)))
     chunks = write_chunks(out / "manifest.csv", 4, out / "chunks.csv")
     model_dir = out / model
     model_dir.mkdir(parents=True)
@@ -175,3 +177,29 @@ def test_int16_waveforms_come_back_as_floats_on_request(for_tree: Path, tmp_path
     assert stored.dtype == np.int16 and scaled.dtype == np.float32
     np.testing.assert_allclose(scaled, stored / 32767, rtol=1e-6)
     assert np.abs(scaled).max() <= 1.0 and np.abs(scaled).max() > 0.05
+
+
+def test_samples_come_with_their_path_speaker_attack_and_split(for_tree: Path, tmp_path: Path):
+    """For score files and per-attack EER without joining tables again."""
+    listing = tmp_path / "protocol.csv"
+    lines = ["path,split,label,speaker,attack"]
+    for path in sorted(for_tree.rglob("*.*")):
+        split, label = path.parent.parent.name, path.parent.name
+        attack = "-" if label == "real" else f"A0{len(path.stem) % 3}"
+        lines.append(f"{path},{split},{label},spk{len(path.name) % 4},{attack}")
+    listing.write_text("\n".join(lines) + "\n")
+    dataset = DatasetConfig(dataset="csv", manifest=str(listing))
+    out = produce(for_tree, tmp_path / "out", "lfcc", "npy", dataset)
+    expected = {row.split(",")[0]: row.split(",") for row in lines[1:]}
+    seen = 0
+    for _, labels, info in fraudprep.iter_batches(out, "lfcc", "testing", with_info=True):
+        assert info["split"] == "testing" and len(info["path"]) == len(labels)
+        for path, speaker, attack in zip(
+            info["path"], info["speaker"], info["attack"], strict=True
+        ):
+            assert [speaker, attack] == expected[path][3:]
+            seen += 1
+    assert seen == 3
+    x, y, sample = fraudprep.BatchDataset(out, "lfcc", "validation", with_info=True)[0]
+    assert sample["split"] == "validation" and sample["speaker"] == expected[sample["path"]][3]
+    assert x.shape == (60, 401) and y in (0, 1)

@@ -77,6 +77,9 @@ def _link_batches(
                 "num_samples": record["num_samples"],
                 "labels": record["labels"],
                 "source_files": record["source_files"],
+                "speakers": record["speakers"],
+                "attacks": record["attacks"],
+                "split": split,
                 "chunk": chunk.chunk,
                 "bytes": record["bytes"],
             }

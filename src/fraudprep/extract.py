@@ -94,7 +94,7 @@ class _ModelPart:
             audio.decoder,
             audio.format,
         )
-        if self.batches.add(features, row.label, row.path):
+        if self.batches.add(features, row.label, row.path, row.speaker, row.attack):
             check_system_memory()
 
 

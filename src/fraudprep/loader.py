@@ -122,16 +122,36 @@ def read_batch(
 
 
 def iter_batches(
-    output_dir: str | Path, model: str, split: str, mmap: bool = True, as_float: bool = False
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    output_dir: str | Path,
+    model: str,
+    split: str,
+    mmap: bool = True,
+    as_float: bool = False,
+    with_info: bool = False,
+) -> Iterator[tuple]:
     """Yield (data, labels) per batch, in order; only one batch is held at a time.
 
     ``as_float`` gives int16 waveforms (``dtype: int16`` profiles) as float32 in [-1, 1].
+    ``with_info`` adds a third item, the samples' ``batch_info`` (paths, speakers, attacks,
+    split), for score files and per-attack results.
     """
     model_dir = _model_dir(output_dir, model)
     for entry in _split_entries(output_dir, model, split):
         data, labels = read_batch(entry, model_dir, mmap)
-        yield (as_float32(data) if as_float else data), labels
+        data = as_float32(data) if as_float else data
+        yield (data, labels, batch_info(entry)) if with_info else (data, labels)
+
+
+def batch_info(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """What the manifest says of each sample of a batch: ``path``, ``speaker`` and ``attack``
+    (lists, "" where unknown) and the batch's ``split``."""
+    count = entry["num_samples"]
+    return {
+        "path": list(entry["source_files"]),
+        "speaker": list(entry.get("speakers") or [""] * count),
+        "attack": list(entry.get("attacks") or [""] * count),
+        "split": entry.get("split", ""),
+    }
 
 
 def iter_shuffled(
@@ -194,7 +214,9 @@ def load(
 
 
 class BatchDataset:
-    """Sample-level access to one split: ``len(ds)``, ``ds[i] -> (features, label)``.
+    """Sample-level access to one split: ``len(ds)``, ``ds[i] -> (features, label)``, or
+    ``(features, label, info)`` with ``with_info=True`` (info: the sample's ``path``,
+    ``speaker``, ``attack`` and ``split``).
 
     It has the shape of a map-style ``torch.utils.data.Dataset`` (``__len__`` and
     ``__getitem__``), so a torch ``DataLoader`` takes it when torch is installed; torch is
@@ -202,7 +224,10 @@ class BatchDataset:
     batch file once.
     """
 
-    def __init__(self, output_dir: str | Path, model: str, split: str) -> None:
+    def __init__(
+        self, output_dir: str | Path, model: str, split: str, with_info: bool = False
+    ) -> None:
+        self._with_info = with_info
         self._model_dir = _model_dir(output_dir, model)
         self._entries = _split_entries(output_dir, model, split)
         self._starts = np.cumsum([0] + [e["num_samples"] for e in self._entries]).tolist()
@@ -217,7 +242,7 @@ class BatchDataset:
             self._cached = (index, batch)
         return self._cached[1]
 
-    def __getitem__(self, index: int) -> tuple[np.ndarray, int]:
+    def __getitem__(self, index: int) -> tuple:
         if index < 0:
             index += len(self)
         if not 0 <= index < len(self):
@@ -225,8 +250,12 @@ class BatchDataset:
         batch_index = bisect.bisect_right(self._starts, index) - 1
         data, labels = self._batch(batch_index)
         offset = index - self._starts[batch_index]
-        return np.asarray(data[offset]), int(labels[offset])
+        sample = np.asarray(data[offset]), int(labels[offset])
+        if not self._with_info:
+            return sample
+        info = batch_info(self._entries[batch_index])
+        return (*sample, {key: v[offset] if isinstance(v, list) else v for key, v in info.items()})
 
-    def __iter__(self) -> Iterator[tuple[np.ndarray, int]]:
+    def __iter__(self) -> Iterator[tuple]:
         for index in range(len(self)):
             yield self[index]

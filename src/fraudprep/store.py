@@ -19,7 +19,7 @@ import json
 import logging
 import pickle
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -241,6 +241,10 @@ class BatchRecord:
     source_files: list[str]
     bytes: int
     split: str = ""  # every sample of a batch is of this split
+    # Per sample, from the manifest: who speaks and which attack/system made a fake ("" when
+    # unknown), so scores can be broken down without joining tables again.
+    speakers: list[str] = field(default_factory=list)
+    attacks: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -265,6 +269,8 @@ class BatchAccumulator:
         self._data = np.zeros((self.batch_size, *self.sample_shape), dtype=np.dtype(self.dtype))
         self._labels: list[int] = []
         self._sources: list[str] = []
+        self._speakers: list[str] = []
+        self._attacks: list[str] = []
 
     def start_split(self, split: str) -> None:
         """Samples of ``split`` come next: a batch never mixes splits, so the one being
@@ -273,11 +279,16 @@ class BatchAccumulator:
             self.flush()
             self.split = split
 
-    def add(self, features: np.ndarray, label: int, source_file: str) -> BatchRecord | None:
+    def add(
+        self, features: np.ndarray, label: int, source_file: str, speaker: str = "",
+        attack: str = "",
+    ) -> BatchRecord | None:  # fmt: skip
         """Add one sample; return the batch record if this sample completed a batch."""
         _copy_sample(self._data[len(self._labels)], to_storage_dtype(features, self._data.dtype))
         self._labels.append(label)
         self._sources.append(source_file)
+        self._speakers.append(speaker)
+        self._attacks.append(attack)
         if len(self._labels) == self.batch_size:
             return self.flush()
         return None
@@ -292,11 +303,16 @@ class BatchAccumulator:
         size = self.storage.write_batch(
             self.directory, stem, self._data[:count], labels, list(self._sources)
         )
-        record = BatchRecord(stem, count, list(self._labels), list(self._sources), size, self.split)
+        record = BatchRecord(
+            stem, count, list(self._labels), list(self._sources), size, self.split,
+            list(self._speakers), list(self._attacks),
+        )  # fmt: skip
         if self.on_written is not None:
             self.on_written(record)
         log.info("Saved batch %d with %d samples", self.written, count)
         self.written += 1
         self._labels.clear()
         self._sources.clear()
+        self._speakers.clear()
+        self._attacks.clear()
         return record
