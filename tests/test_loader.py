@@ -203,3 +203,22 @@ def test_samples_come_with_their_path_speaker_attack_and_split(for_tree: Path, t
     x, y, sample = fraudprep.BatchDataset(out, "lfcc", "validation", with_info=True)[0]
     assert sample["split"] == "validation" and sample["speaker"] == expected[sample["path"]][3]
     assert x.shape == (60, 401) and y in (0, 1)
+
+
+def test_training_data_normalised_has_zero_mean_and_unit_spread(for_tree: Path, tmp_path: Path):
+    out = produce(for_tree, tmp_path / "out", "resnet_low_memory", "pickle")
+    raw, _ = fraudprep.load(out, "resnet_low_memory", "training")
+    by_channel, _ = fraudprep.load(out, "resnet_low_memory", "training", normalize="channel")
+    np.testing.assert_allclose(by_channel.mean(axis=(0, 1, 2)), 0, atol=1e-4)
+    np.testing.assert_allclose(by_channel.std(axis=(0, 1, 2)), 1, atol=1e-3)
+    by_band, _ = fraudprep.load(out, "resnet_low_memory", "training", normalize="band")
+    rows = by_band[..., 0].transpose(1, 0, 2).reshape(by_band.shape[1], -1)
+    spread = raw[..., 0].transpose(1, 0, 2).reshape(raw.shape[1], -1).std(axis=1)
+    np.testing.assert_allclose(rows.mean(axis=1), 0, atol=1e-3)
+    np.testing.assert_allclose(rows.std(axis=1)[spread > 1e-3], 1, atol=1e-2)
+    nchw, _ = fraudprep.load(out, "resnet_low_memory", "testing", channels_first=True)
+    nhwc, _ = fraudprep.load(out, "resnet_low_memory", "testing")
+    assert nchw.shape == (len(nhwc), 3, 128, 128)
+    np.testing.assert_array_equal(nchw, nhwc.transpose(0, 3, 1, 2))
+    with pytest.raises(ValueError, match="normalize must be one of"):
+        fraudprep.load(out, "resnet_low_memory", "testing", normalize="global")

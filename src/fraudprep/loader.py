@@ -128,18 +128,48 @@ def iter_batches(
     mmap: bool = True,
     as_float: bool = False,
     with_info: bool = False,
+    normalize: str | None = None,
+    channels_first: bool = False,
 ) -> Iterator[tuple]:
     """Yield (data, labels) per batch, in order; only one batch is held at a time.
 
     ``as_float`` gives int16 waveforms (``dtype: int16`` profiles) as float32 in [-1, 1].
     ``with_info`` adds a third item, the samples' ``batch_info`` (paths, speakers, attacks,
-    split), for score files and per-attack results.
+    split), for score files and per-attack results. ``normalize`` ("channel" or "band")
+    standardises with the training split's statistics (see :func:`normalized`);
+    ``channels_first`` turns (n, H, W, C) images into (n, C, H, W), as torchvision expects.
     """
     model_dir = _model_dir(output_dir, model)
+    stats = read_dataset_stats(output_dir, model) if normalize else None
     for entry in _split_entries(output_dir, model, split):
         data, labels = read_batch(entry, model_dir, mmap)
-        data = as_float32(data) if as_float else data
+        data = as_float32(data) if as_float or normalize else data
+        if stats is not None:
+            data = normalized(data, stats, normalize)
+        if channels_first and data.ndim == 4:
+            data = np.ascontiguousarray(data.transpose(0, 3, 1, 2))
         yield (data, labels, batch_info(entry)) if with_info else (data, labels)
+
+
+NORMALIZE_OVER = ("channel", "band")
+MIN_STD = 1e-6  # a constant band (all silence) would otherwise divide by zero
+
+
+def normalized(data: np.ndarray, stats: Mapping[str, Any], over: str) -> np.ndarray:
+    """``data`` (n, ...) standardised with the training split's moments in ``stats``:
+    per channel (the last axis of images; one value for other features) or per band (the
+    rows of images and LFCC matrices; one value for waveforms)."""
+    if over not in NORMALIZE_OVER:
+        raise ValueError(f"normalize must be one of {NORMALIZE_OVER}, not {over!r}")
+    moments = stats["normalization"]
+    mean = np.asarray(moments[f"{over}_mean"], dtype=np.float32)
+    std = np.maximum(np.asarray(moments[f"{over}_std"], dtype=np.float32), np.float32(MIN_STD))
+    if over == "band" and data.ndim >= 3:  # rows are axis 1: broadcast over what follows
+        shape = (1, -1) + (1,) * (data.ndim - 2)
+        mean, std = mean.reshape(shape), std.reshape(shape)
+    elif data.ndim < 4:  # features without channels: the one channel's value
+        mean, std = mean.reshape(-1)[:1], std.reshape(-1)[:1]
+    return ((data - mean) / std).astype(np.float32, copy=False)
 
 
 def batch_info(entry: Mapping[str, Any]) -> dict[str, Any]:
@@ -203,10 +233,21 @@ def _split_entries(output_dir: str | Path, model: str, split: str) -> list[dict[
 
 
 def load(
-    output_dir: str | Path, model: str, split: str, as_float: bool = False
+    output_dir: str | Path,
+    model: str,
+    split: str,
+    as_float: bool = False,
+    normalize: str | None = None,
+    channels_first: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The whole split as two arrays, (data, labels). Needs memory for all of it."""
-    batches = list(iter_batches(output_dir, model, split, mmap=False, as_float=as_float))
+    """The whole split as two arrays, (data, labels). Needs memory for all of it. The
+    options are :func:`iter_batches`'s."""
+    batches = list(
+        iter_batches(
+            output_dir, model, split, mmap=False, as_float=as_float, normalize=normalize,
+            channels_first=channels_first,
+        )
+    )  # fmt: skip
     if not batches:
         stats = read_dataset_stats(output_dir, model)
         return np.zeros((0, *stats["feature_shape"]), np.float32), np.zeros(0, np.int64)
