@@ -4,15 +4,17 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# What only the tests need: PyTorch (CPU) for the worked example in examples/.
+TEST_EXTRAS := $(VENV)/.test-extras
 DEMO_DIR := data/demo
 CORES ?= 2
 
-.PHONY: demo test setup system-deps demo-data lint format lock clean bench
+.PHONY: demo test setup test-extras system-deps demo-data lint format lock clean bench
 
 demo: setup system-deps demo-data
 	$(BIN)/snakemake --cores $(CORES)
 
-test: setup system-deps lint
+test: setup test-extras system-deps lint
 	$(BIN)/python -m pytest
 
 setup: $(INSTALLED)
@@ -24,6 +26,12 @@ $(INSTALLED): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
+test-extras: $(TEST_EXTRAS)
+
+$(TEST_EXTRAS): requirements-test.txt $(INSTALLED)
+	$(BIN)/python -m pip install --quiet -r requirements-test.txt
+	touch $@
+
 system-deps:
 	bash tools/install-system-deps.sh
 
@@ -31,15 +39,15 @@ demo-data: setup system-deps
 	$(BIN)/python -m fraudprep.demo_corpus $(DEMO_DIR)
 
 lint: setup
-	$(BIN)/ruff check src workflow tests
-	$(BIN)/ruff format --check src workflow tests
+	$(BIN)/ruff check src workflow tests examples
+	$(BIN)/ruff format --check src workflow tests examples
 	$(BIN)/snakefmt --check Snakefile rules
 	# A manifest path stands in for the data: linting reads no audio.
 	$(BIN)/snakemake --lint --cores 1 --config manifest=lint-placeholder.csv
 
 format: setup
-	$(BIN)/ruff format src workflow tests
-	$(BIN)/ruff check --fix src workflow tests
+	$(BIN)/ruff format src workflow tests examples
+	$(BIN)/ruff check --fix src workflow tests examples
 	$(BIN)/snakefmt Snakefile rules
 
 lock: setup

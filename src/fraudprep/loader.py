@@ -291,7 +291,8 @@ class BatchDataset:
         batch_index = bisect.bisect_right(self._starts, index) - 1
         data, labels = self._batch(batch_index)
         offset = index - self._starts[batch_index]
-        sample = np.asarray(data[offset]), int(labels[offset])
+        # A copy: a memory-mapped sample is read-only, which torch warns about and cannot wrap.
+        sample = np.array(data[offset]), int(labels[offset])
         if not self._with_info:
             return sample
         info = batch_info(self._entries[batch_index])
