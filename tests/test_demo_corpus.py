@@ -180,3 +180,16 @@ def test_cli_small(tmp_path: Path) -> None:
     assert dc.main([str(out), "--small"]) == 0
     assert (out / dc.MANIFEST_NAME).is_file()
     assert dc.main([str(out), "--small"]) == 0  # complete: nothing to do, still success
+
+
+def test_protocol_lists_every_file_with_its_tts_engine(small_corpus, tmp_path: Path) -> None:
+    from fraudprep.manifest import read_manifest_csv
+
+    root, counts = small_corpus
+    protocol = tmp_path / "protocol.csv"
+    assert dc.write_protocol(root, protocol) == counts["total"]
+    rows = read_manifest_csv(protocol)  # a valid dataset: csv listing, paths resolve
+    assert len(rows) == counts["total"]
+    assert {r.attack for r in rows if r.label == 1} <= {"espeak-ng", "flite"}
+    assert {r.attack for r in rows if r.label == 0} == {"-"}
+    assert all(r.speaker for r in rows)

@@ -28,8 +28,15 @@ def test_example_trains_scores_and_prints_eer(tmp_path: Path):
                 seed += 1000 if label == "fake" else 0
                 write_audio(tmp_path / "corpus" / split / label / f"{label}{i}.wav",
                             seconds=1.0 + 0.1 * i, rate=16000, seed=seed)  # fmt: skip
+    # A listing that names each fake's attack, as ASVspoof protocols do.
+    listing = ["path,split,label,attack"]
+    for path in sorted((tmp_path / "corpus").rglob("*.wav")):
+        label = path.parent.name
+        attack = "-" if label == "real" else f"A0{int(path.stem[4:]) % 2 + 1}"
+        listing.append(f"{path.relative_to(tmp_path)},{path.parent.parent.name},{label},{attack}")
+    (tmp_path / "protocol.csv").write_text("\n".join(listing) + "\n")
     run = subprocess.run(
-        snakemake_command(tmp_path, "--cores", "2", "--config", "input_dir=corpus",
+        snakemake_command(tmp_path, "--cores", "2", "--config", "manifest=protocol.csv",
                           "models=[resnet_low_memory]", "report_figures=false"),
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
@@ -43,6 +50,7 @@ def test_example_trains_scores_and_prints_eer(tmp_path: Path):
     assert example.returncode == 0, example.stderr[-3000:]
     assert "epoch 2/2: training loss" in example.stdout
     assert "10 scored files" in example.stdout and "EER %" in example.stdout
+    assert "attack A01" in example.stdout and "attack A02" in example.stdout
     with open(scores, newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 10 and all(

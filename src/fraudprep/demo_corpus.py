@@ -23,6 +23,7 @@ Usage: ``python -m fraudprep.demo_corpus OUT_DIR [--small] [--seed N]``.
 from __future__ import annotations
 
 import argparse
+import csv
 import hashlib
 import json
 import os
@@ -739,6 +740,25 @@ def build_demo_corpus(
     return _flat_counts(counts)
 
 
+def write_protocol(corpus: Path, target: Path) -> int:
+    """A listing of the corpus for ``dataset: csv`` (path,split,label,speaker,attack) in
+    which each fake's attack is the TTS engine that spoke it and each speaker a recording or
+    a voice: what per-attack results need, which the folder layout cannot say."""
+    described = json.loads((corpus / MANIFEST_NAME).read_text(encoding="utf-8"))
+    base = target.resolve().parent
+    with open(target, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(("path", "split", "label", "speaker", "attack"))
+        for entry in described["files"]:
+            source = entry["source"]
+            fake = entry["label"] == "fake"
+            speaker = source.get("voice", "") if fake else source.get("recording", "")
+            attack = source.get("engine", "") if fake else "-"
+            path = os.path.relpath((corpus / entry["path"]).resolve(), base)
+            writer.writerow((path, entry["split"], entry["label"], speaker, attack))
+    return len(described["files"])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m fraudprep.demo_corpus",
@@ -747,6 +767,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out_dir", type=Path, metavar="OUT_DIR")
     parser.add_argument("--small", action="store_true", help="36 files instead of 300 (for tests)")
     parser.add_argument("--seed", type=int, default=0, help="RNG seed (default 0)")
+    parser.add_argument(
+        "--protocol", type=Path, metavar="CSV",
+        help="also write a path,split,label,speaker,attack listing of the corpus to CSV",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     files = SMALL_FILES if args.small else DEFAULT_FILES
     try:
@@ -755,6 +779,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(json.dumps(counts))
+    if args.protocol:
+        listed = write_protocol(args.out_dir, args.protocol)
+        print(f"demo corpus: listed {listed} files with their TTS engine in {args.protocol}")
     return 0
 
 
