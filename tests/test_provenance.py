@@ -136,3 +136,13 @@ def test_runs_into_other_output_dirs_keep_their_logs_apart_and_rerun_nothing(wor
     for run, config in runs.items():
         assert "Nothing to be done" in snakemake(workdir, f"output_dir={run}", *config), run
     assert not (workdir / "logs").exists() and not (workdir / "benchmarks").exists()
+
+
+def test_leakage_reaches_the_console(workdir: Path):
+    """Identical audio in two splits used to be said only in the job's log."""
+    corpus = workdir / "corpus"
+    shutil.copyfile(corpus / "training" / "real" / "spk1 clip1.wav",
+                    corpus / "testing" / "real" / "copied.wav")  # fmt: skip
+    output = snakemake(workdir)
+    assert "warning: identical audio across splits or labels" in output
+    assert "leakage.csv" in output
