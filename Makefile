@@ -7,12 +7,15 @@ INSTALLED := $(VENV)/.installed
 # What only the tests need: PyTorch (CPU) for the worked example in examples/.
 TEST_EXTRAS := $(VENV)/.test-extras
 DEMO_DIR := data/demo
+# The demo corpus listed with each fake's TTS engine as its attack (dataset: csv), so that the
+# outputs, the report and the worked example can break results down by attack.
+DEMO_LISTING := $(DEMO_DIR)-protocol.csv
 CORES ?= 2
 
 .PHONY: demo test setup test-extras system-deps demo-data lint format lock clean bench
 
 demo: setup system-deps demo-data
-	$(BIN)/snakemake --cores $(CORES)
+	$(BIN)/snakemake --cores $(CORES) --config manifest=$(DEMO_LISTING)
 
 test: setup test-extras system-deps lint
 	$(BIN)/python -m pytest
@@ -36,7 +39,7 @@ system-deps:
 	bash tools/install-system-deps.sh
 
 demo-data: setup system-deps
-	$(BIN)/python -m fraudprep.demo_corpus $(DEMO_DIR)
+	$(BIN)/python -m fraudprep.demo_corpus $(DEMO_DIR) --protocol $(DEMO_LISTING)
 
 lint: setup
 	$(BIN)/ruff check src workflow tests examples
