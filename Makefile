@@ -58,7 +58,7 @@ lock: setup
 	  $(BIN)/python -m pip freeze --exclude-editable; } > requirements.lock
 
 clean:
-	rm -rf data/preprocessed .snakemake
+	rm -rf data/preprocessed .snakemake logs benchmarks/*/ benchmarks/*.tsv
 
 # `make bench`: throughput and memory figures against the seed's librosa pipeline, written to
 # benchmarks/results.md and results.png (see benchmarks/README.md). Not a test: it only

@@ -28,7 +28,7 @@ from matplotlib.ticker import MaxNLocator
 from fraudprep.atomic import atomic_write
 from fraudprep.loader import read_batch
 from fraudprep.manifest import LABELS, SPLITS
-from fraudprep.store import INT16_SCALE, read_document
+from fraudprep.store import as_float32, read_document
 
 T = TypeVar("T")
 
@@ -405,9 +405,8 @@ def load_examples(examples: Sequence[Example], base_dir: str | Path = ".") -> li
     for positions in by_batch.values():
         data = _batch_data(examples[positions[0]].record, base_dir)
         for position in positions:
-            sample = np.array(data[examples[position].index])
-            if sample.dtype == np.int16:  # raw waveforms are stored as int16
-                sample = sample.astype(np.float32) / INT16_SCALE
+            # Raw waveforms may be stored as int16: the figure shows them as the model sees them.
+            sample = as_float32(np.array(data[examples[position].index]))
             arrays[position] = sample.astype(np.float32)
         del data
     return [array for array in arrays if array is not None]
