@@ -34,13 +34,13 @@ class OutputWriteError(OSError):
 
     @classmethod
     def from_os_error(cls, error: OSError, output_dir: str | Path) -> OSError:
+        if isinstance(error, cls):
+            return error  # already says it (atomic_write converts its own errors)
         # Permission errors can come from reading inputs too: convert only those on outputs.
         outputs = Path(output_dir).resolve().parent
         on_outputs = error.filename is not None and Path(error.filename).resolve().is_relative_to(
             outputs
         )
-        if isinstance(error, cls):
-            return error  # already says it (atomic_write converts its own errors)
         if error.errno not in FULL_ERRNOS and not (error.errno in DENIED_ERRNOS and on_outputs):
             return error
         return cls(

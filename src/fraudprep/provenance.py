@@ -12,10 +12,10 @@ holds. Unchanged, the file is left alone and nothing reruns.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,8 @@ MANIFEST_MODULES = ("manifest", "datasets", "integrity", "extsort")
 FEATURE_MODULES = ("audio_io", "features", "profiles", "extract", "store", "stats", "chunks")
 
 
-def code_version(modules: Iterable[str]) -> str:
+@functools.cache  # input functions ask for it again for every job of the DAG
+def code_version(modules: tuple[str, ...]) -> str:
     """SHA-256 of the named modules' source, so that two checkouts of the same code agree."""
     digest = hashlib.sha256()
     for module in modules:
