@@ -12,8 +12,7 @@ rule aggregate_batches:
         f"{LOGS}/aggregate_batches/{{model}}.log",
     benchmark:
         f"{BENCHMARKS}/aggregate_batches/{{model}}.tsv"
-    # Deterministic: a retry would fail the same way and print the same error twice.
-    retries: 0
+    retries: NO_RETRIES
     localrule: True
     conda:
         "../envs/fraudprep.yaml"

@@ -9,8 +9,7 @@ checkpoint split_chunks:
         f"{LOGS}/split_chunks.log",
     benchmark:
         f"{BENCHMARKS}/split_chunks.tsv"
-    # Deterministic: a retry would fail the same way and print the same error twice.
-    retries: 0
+    retries: NO_RETRIES
     localrule: True
     conda:
         "../envs/fraudprep.yaml"

@@ -23,6 +23,12 @@ from fraudprep.store import storage_format
 limit_threads()
 
 
+# Steps that fail the same way every time (manifest, chunks, settings, aggregation, figures)
+# are not retried: a retry would only print the same error twice. Extraction keeps the
+# profile's retries, for jobs killed for memory.
+NO_RETRIES = 0
+
+
 def stop(error):
     """End the run with one line that says what is wrong, instead of a stack of frames."""
     sys.exit(f"fraudprep: {error}")

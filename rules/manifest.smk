@@ -10,8 +10,7 @@ rule build_manifest:
         f"{LOGS}/build_manifest.log",
     benchmark:
         f"{BENCHMARKS}/build_manifest.tsv"
-    # Deterministic: a retry would fail the same way and print the same error twice.
-    retries: 0
+    retries: NO_RETRIES
     localrule: True
     conda:
         "../envs/fraudprep.yaml"

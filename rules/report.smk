@@ -87,8 +87,7 @@ rule plot_report:
         f"{LOGS}/plot_report/{{model}}.log",
     benchmark:
         f"{BENCHMARKS}/plot_report/{{model}}.tsv"
-    # Deterministic: a retry would fail the same way and print the same error twice.
-    retries: 0
+    retries: NO_RETRIES
     localrule: True
     conda:
         "../envs/fraudprep.yaml"
@@ -116,8 +115,7 @@ rule plot_job_resources:
         f"{LOGS}/plot_job_resources/{{model}}.log",
     benchmark:
         f"{BENCHMARKS}/plot_job_resources/{{model}}.tsv"
-    # Deterministic: a retry would fail the same way and print the same error twice.
-    retries: 0
+    retries: NO_RETRIES
     localrule: True
     conda:
         "../envs/fraudprep.yaml"

@@ -9,8 +9,7 @@ rule resolve_settings:
         f"{LOGS}/resolve_settings/{{model}}.log",
     benchmark:
         f"{BENCHMARKS}/resolve_settings/{{model}}.tsv"
-    # Deterministic: a retry would fail the same way and print the same error twice.
-    retries: 0
+    retries: NO_RETRIES
     localrule: True
     conda:
         "../envs/fraudprep.yaml"
