@@ -17,7 +17,7 @@ from fraudprep.provenance import (
 )
 from fraudprep.report import run_summary_lines
 from fraudprep.runlock import clear_stale_locks, forget_run_owner, record_run_owner
-from fraudprep.store import storage_format
+from fraudprep.formats import storage_format
 
 # One BLAS/OpenMP thread per job, as the seed did; jobs inherit this environment.
 limit_threads()

@@ -16,8 +16,9 @@ from fraudprep.features import (
     power_spectrogram,
     trim_silence,
 )
+from fraudprep.formats import read_pickle
 from fraudprep.profiles import FeatureProfile, profile_from_mapping
-from fraudprep.store import BatchAccumulator, read_pickle
+from fraudprep.store import BatchAccumulator
 
 SHIPPED_PROFILES = {
     name: values

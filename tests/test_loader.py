@@ -17,7 +17,6 @@ from fraudprep.chunks import write_chunks
 from fraudprep.datasets import DatasetConfig, build_manifest
 from fraudprep.extract import extract_chunk
 from fraudprep.profiles import resolve_model_settings
-from fraudprep.store import ListsWriter, storage_format
 
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
 
@@ -108,36 +107,6 @@ def test_torch_dataloader_takes_the_dataset(outputs):
     batches = list(loader)
     assert sum(len(y) for _, y in batches) == 6
     assert batches[0][0].shape[1:] == (60, 401) and batches[0][0].dtype == torch.float32
-
-
-@pytest.mark.parametrize("fmt", ["pickle", "npy"])
-def test_streamed_metadata_loads_as_the_whole_dictionary_would(tmp_path, fmt: str):
-    document = {
-        "training": [
-            {"file_path": f"training_batch_{i}.pkl", "labels": [0, 1], "source_files": ["a", "a"]}
-            for i in range(2 * ListsWriter.BLOCK + 7)  # several APPENDS blocks
-        ],
-        "validation": [],
-        "testing": [{"batch_index": 0, "num_samples": 3}],
-    }
-    storage = storage_format(fmt)
-    path = tmp_path / storage.metadata_name
-    with storage.lists_document(path) as writer:
-        for key, items in document.items():
-            writer.start(key)
-            for item in items:
-                writer.add(item)
-    loaded = storage.read_document(path)
-    assert loaded == document and list(loaded) == list(document)
-
-
-def test_a_failed_streamed_document_leaves_nothing(tmp_path):
-    path = tmp_path / "batch_metadata.pkl"
-    with pytest.raises(RuntimeError), storage_format("pickle").lists_document(path) as writer:
-        writer.start("training")
-        writer.add({"batch_index": 0})
-        raise RuntimeError("aggregation failed half way")
-    assert list(tmp_path.iterdir()) == []
 
 
 def test_shuffled_iteration_mixes_classes_reproducibly_and_yields_every_sample(outputs):

@@ -20,11 +20,11 @@ from typing import Any
 from fraudprep.atomic import atomic_write, link_or_copy
 from fraudprep.chunks import Chunk, read_chunks
 from fraudprep.extract import CHUNK_FAILURES, FAILURE_COLUMNS, read_chunk_metadata
+from fraudprep.formats import FORMATS, ListsWriter, StorageFormat, storage_format
 from fraudprep.integrity import content_hash, read_leak_summary
 from fraudprep.manifest import LABELS, SPLITS
 from fraudprep.report import summary_line
 from fraudprep.stats import DURATION_BIN_EDGES, ChunkStats, duration_bin
-from fraudprep.store import FORMATS, ListsWriter, StorageFormat, storage_format
 
 log = logging.getLogger(__name__)
 
@@ -40,14 +40,6 @@ class TooManyFailures(RuntimeError):
 
 def batch_stem(split: str, index: int) -> str:
     return f"{split}_batch_{index}"
-
-
-def _batch_paths(storage: StorageFormat, model_dir: Path, stem: str) -> dict[str, str]:
-    """Where a batch's files are, under the metadata keys readers use."""
-    paths = [(model_dir / f"{stem}{suffix}").as_posix() for suffix in storage.batch_suffixes]
-    if storage.name == "pickle":
-        return {"file_path": paths[0]}  # the key the seed's loading snippet reads
-    return {"data_path": paths[0], "labels_path": paths[1]}
 
 
 def _link_batches(
@@ -72,7 +64,7 @@ def _link_batches(
             link_or_copy(chunk_dir / f"{record['stem']}{suffix}", model_dir / f"{stem}{suffix}")
         metadata.add(
             {
-                **_batch_paths(storage, model_dir, stem),
+                **storage.batch_paths(model_dir, stem),
                 "batch_index": index,
                 "num_samples": record["num_samples"],
                 "labels": record["labels"],

@@ -25,6 +25,7 @@ from fraudprep.atomic import OutputWriteError, atomic_write, fresh_partial_dir, 
 from fraudprep.audio_io import AudioError, DecodedAudio, decode_mono, resample
 from fraudprep.chunks import Chunk, find_chunk
 from fraudprep.features import Extractor, distinct_values, make_extractor
+from fraudprep.formats import storage_format
 from fraudprep.logs import Progress
 from fraudprep.manifest import ManifestRow, iter_manifest
 from fraudprep.memory import (
@@ -36,7 +37,7 @@ from fraudprep.memory import (
 )
 from fraudprep.profiles import ModelSettings
 from fraudprep.stats import ChunkStats
-from fraudprep.store import BatchAccumulator, storage_format
+from fraudprep.store import BatchAccumulator
 
 log = logging.getLogger(__name__)
 

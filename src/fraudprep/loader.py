@@ -23,9 +23,10 @@ from typing import Any
 
 import numpy as np
 
+from fraudprep.formats import StorageFormat, format_of_entry, storage_format
 from fraudprep.integrity import content_hash
 from fraudprep.manifest import SPLIT_ALIASES, SPLITS
-from fraudprep.store import StorageFormat, as_float32, read_pickle, storage_format
+from fraudprep.store import as_float32
 
 SETTINGS_FILE = "settings.json"
 MANIFEST_FILE = "manifest.csv"
@@ -111,14 +112,8 @@ def read_batch(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(data, labels) of one ``batch_metadata`` entry whose files are in ``model_dir``; the
     entry's keys tell the format (``file_path``: pickle, ``data_path``: npy, memory-mapped)."""
-    model_dir = Path(model_dir)
-    if "data_path" not in entry:
-        batch = read_pickle(model_dir / Path(entry["file_path"]).name)
-        return batch["data"], batch["labels"]
-    mode = "r" if mmap else None
-    data = np.load(model_dir / Path(entry["data_path"]).name, mmap_mode=mode, allow_pickle=False)
-    labels = np.load(model_dir / Path(entry["labels_path"]).name, allow_pickle=False)
-    return data, labels
+    storage = format_of_entry(entry)
+    return storage.read_batch(storage.entry_files(entry, Path(model_dir)), mmap)
 
 
 def iter_batches(

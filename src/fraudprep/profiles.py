@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from fraudprep.formats import FORMATS
 from fraudprep.memory import MEMORY_MODES, resolve_memory_mode
 
 
@@ -21,7 +22,6 @@ class ConfigError(ValueError):
 
 
 KINDS = ("mel_image", "lfcc", "raw")
-STORAGE_FORMATS = ("pickle", "npy")
 PAD_MODES = ("zeros", "repeat")
 DTYPES = ("float32", "int16")
 
@@ -203,8 +203,8 @@ def resolve_model_settings(
     if int(batch_size) < 1:
         raise ConfigError(f"batch_size must be a positive integer or 'auto', not {batch_size!r}")
     storage = config.get("format", "pickle")
-    if storage not in STORAGE_FORMATS:
-        raise ConfigError(f"format must be one of {list(STORAGE_FORMATS)}, not {storage!r}")
+    if storage not in FORMATS:
+        raise ConfigError(f"format must be one of {list(FORMATS)}, not {storage!r}")
     return ModelSettings(model, mode, int(batch_size), profile, storage)
 
 

@@ -26,9 +26,10 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from fraudprep.atomic import atomic_write
+from fraudprep.formats import format_of_document
 from fraudprep.loader import read_batch
 from fraudprep.manifest import LABELS, SPLITS
-from fraudprep.store import as_float32, read_document
+from fraudprep.store import as_float32
 
 T = TypeVar("T")
 
@@ -609,7 +610,7 @@ def dataset_report(
     Names: ``counts``, ``durations``, ``sample_rates``, ``failure_reasons``,
     ``failures_table``, ``examples``; any subset.
     """
-    stats = read_document(stats_path)
+    stats = format_of_document(stats_path).read_document(stats_path)
     model = stats.get("model", "")
     written: dict[str, Path] = {}
     makers = {
@@ -621,7 +622,7 @@ def dataset_report(
             failures_path, p, title=f"{model}: files that are not samples"
         ),
         "examples": lambda p: plot_examples(
-            read_document(metadata_path),
+            format_of_document(metadata_path).read_document(metadata_path),
             p,
             per_class,
             base_dir,

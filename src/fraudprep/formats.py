@@ -1,0 +1,318 @@
+"""Storage formats: how a batch, the metadata and the statistics are laid out on disk.
+
+One class per ``format`` value, registered in :data:`FORMATS`; everything else (extraction,
+aggregation, the loader, the report) goes through :class:`StorageFormat` and never branches
+on a format's name, so adding a format is one new class here.
+
+- ``pickle`` (the seed's layout, the default): ``<stem>.pkl`` holding
+  ``{'data': array (n, ...), 'labels': int64 (n,), 'source_files': [paths]}``, with
+  ``batch_metadata.pkl`` and ``dataset_stats.pkl``. The seed's loading snippet reads it.
+- ``npy`` (safe to load from someone else's disk): ``<stem>.data.npy`` and
+  ``<stem>.labels.npy``, loadable with ``allow_pickle=False`` and memory-mappable, with
+  ``batch_metadata.json`` and ``dataset_stats.json``. Loading runs no code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import pickle
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import IO, Any, ClassVar
+
+import numpy as np
+
+from fraudprep.atomic import atomic_write
+
+# A fixed protocol keeps the bytes identical across Python versions that support it.
+PICKLE_PROTOCOL = 5
+
+
+def write_pickle(path: str | Path, obj: Any) -> int:
+    """Pickle ``obj`` to ``path`` atomically; return the bytes written."""
+    with atomic_write(path, "wb") as handle:
+        pickle.dump(obj, handle, protocol=PICKLE_PROTOCOL)
+        return handle.tell()
+
+
+def read_pickle(path: str | Path) -> Any:
+    with open(path, "rb") as handle:
+        return pickle.load(handle)
+
+
+def _json_ready(value: Any) -> Any:
+    """numpy arrays and scalars as lists and numbers; tuples as lists; keys as strings."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(v) for v in value]
+    return value
+
+
+def write_json(path: str | Path, obj: Any) -> int:
+    with atomic_write(path, "w", encoding="utf-8") as handle:
+        json.dump(_json_ready(obj), handle, indent=1)
+        return handle.tell()
+
+
+def read_json(path: str | Path) -> Any:
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def _save_npy(path: Path, array: np.ndarray) -> int:
+    with atomic_write(path, "wb") as handle:
+        np.save(handle, array, allow_pickle=False)
+        return handle.tell()
+
+
+class ListsWriter(ABC):
+    """Writes ``{key: [item, ...], ...}`` to an open file one item at a time, as one document,
+    so that a million batches' metadata never sits in memory.
+
+    Keys come in the order they are to appear, each once; items of a key are added between
+    its :meth:`start` and the next key's. What is written loads as the whole dictionary
+    written at once would.
+    """
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self.handle = handle
+        self._key: str | None = None
+        self._items_in_key = 0
+        self._keys = 0
+        self._open()
+
+    def start(self, key: str) -> None:
+        self._end_key()
+        self._key, self._items_in_key = key, 0
+        self._start_key(key)
+        self._keys += 1
+
+    def add(self, item: Any) -> None:
+        self._add_item(item)
+        self._items_in_key += 1
+
+    def finish(self) -> None:
+        self._end_key()
+        self._close()
+
+    def _end_key(self) -> None:
+        if self._key is not None:
+            self._close_key()
+            self._key = None
+
+    @abstractmethod
+    def _open(self) -> None: ...
+
+    @abstractmethod
+    def _start_key(self, key: str) -> None: ...
+
+    @abstractmethod
+    def _add_item(self, item: Any) -> None: ...
+
+    @abstractmethod
+    def _close_key(self) -> None: ...
+
+    @abstractmethod
+    def _close(self) -> None: ...
+
+
+class PickleListsWriter(ListsWriter):
+    """Loads as ``pickle.dump`` of the whole dictionary: items are pickled alone, without
+    memo references, and appended to the key's list in blocks."""
+
+    BLOCK = 1000  # items per APPENDS opcode
+
+    def _open(self) -> None:
+        self._block: list[bytes] = []
+        self.handle.write(b"\x80" + bytes([PICKLE_PROTOCOL]) + b"}")  # PROTO n, EMPTY_DICT
+
+    def _start_key(self, key: str) -> None:
+        self.handle.write(_pickled_body(key) + b"]")  # the key, EMPTY_LIST
+
+    def _add_item(self, item: Any) -> None:
+        self._block.append(_pickled_body(item))
+        if len(self._block) == self.BLOCK:
+            self._flush_block()
+
+    def _close_key(self) -> None:
+        self._flush_block()
+        self.handle.write(b"s")  # SETITEM: dict[key] = the list built since start()
+
+    def _close(self) -> None:
+        self.handle.write(b".")  # STOP
+
+    def _flush_block(self) -> None:
+        if self._block:
+            self.handle.write(b"(" + b"".join(self._block) + b"e")  # MARK ... APPENDS
+            self._block = []
+
+
+class JsonListsWriter(ListsWriter):
+    """The same document as ``json.dump`` gives, laid out one item per line."""
+
+    def _open(self) -> None:
+        self.handle.write(b"{")
+
+    def _start_key(self, key: str) -> None:
+        separator = b"," if self._keys else b""
+        self.handle.write(separator + b"\n " + json.dumps(key).encode() + b": [")
+
+    def _add_item(self, item: Any) -> None:
+        separator = b"," if self._items_in_key else b""
+        self.handle.write(separator + b"\n  " + json.dumps(_json_ready(item)).encode())
+
+    def _close_key(self) -> None:
+        self.handle.write(b"\n ]" if self._items_in_key else b"]")
+
+    def _close(self) -> None:
+        self.handle.write(b"\n}\n")
+
+
+def _pickled_body(obj: Any) -> bytes:
+    """``obj``'s pickle opcodes without the protocol header, frame and STOP, and without memo
+    references (fast mode), so that they can be spliced into a larger pickle."""
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=PICKLE_PROTOCOL)
+    pickler.fast = True  # no memo: references would point into this object's own memo
+    pickler.dump(obj)
+    data = buffer.getvalue()
+    start = 2  # PROTO n
+    if data[start : start + 1] == pickle.FRAME:
+        start += 9  # FRAME + 8-byte length
+    return data[start:-1]  # without STOP
+
+
+class StorageFormat(ABC):
+    """One ``format`` value: file names, and how batches and documents are written and read.
+
+    A batch's metadata entry names its files under :attr:`path_keys` (one key per file, in
+    the order of :attr:`batch_suffixes`); readers tell the format from those keys.
+    """
+
+    name: ClassVar[str]
+    batch_suffixes: ClassVar[tuple[str, ...]]
+    path_keys: ClassVar[tuple[str, ...]]
+    metadata_name: ClassVar[str]
+    stats_name: ClassVar[str]
+    lists_writer: ClassVar[type[ListsWriter]]
+
+    @abstractmethod
+    def write_batch(self, directory: Path, stem: str, data: np.ndarray, labels: np.ndarray,
+                    sources: list[str]) -> int:  # fmt: skip
+        """Write one batch as ``stem`` + suffixes in ``directory``; return bytes written."""
+
+    @abstractmethod
+    def read_batch(self, paths: list[Path], mmap: bool) -> tuple[np.ndarray, np.ndarray]:
+        """(data, labels) of the batch whose files are ``paths`` (in suffix order)."""
+
+    @abstractmethod
+    def write_document(self, path: str | Path, obj: Any) -> int:
+        """Write metadata or statistics atomically; return bytes written."""
+
+    @abstractmethod
+    def read_document(self, path: str | Path) -> Any: ...
+
+    def batch_paths(self, directory: Path, stem: str) -> dict[str, str]:
+        """A batch's files, under the metadata keys readers use."""
+        return {
+            key: (directory / f"{stem}{suffix}").as_posix()
+            for key, suffix in zip(self.path_keys, self.batch_suffixes, strict=True)
+        }
+
+    def entry_files(self, entry: Mapping[str, Any], directory: Path) -> list[Path]:
+        """The files of a metadata entry, found in ``directory`` (outputs may have moved)."""
+        return [directory / Path(entry[key]).name for key in self.path_keys]
+
+    @contextlib.contextmanager
+    def lists_document(self, path: str | Path) -> Iterator[ListsWriter]:
+        """Write a ``{key: [items]}`` document item by item; it appears, atomically, when the
+        ``with`` block ends without an exception (see :class:`ListsWriter`)."""
+        with atomic_write(path, "wb") as handle:
+            writer = self.lists_writer(handle)
+            yield writer
+            writer.finish()
+
+
+class PickleFormat(StorageFormat):
+    name = "pickle"
+    batch_suffixes = (".pkl",)
+    path_keys = ("file_path",)  # the key the seed's loading snippet reads
+    metadata_name = "batch_metadata.pkl"
+    stats_name = "dataset_stats.pkl"
+    lists_writer = PickleListsWriter
+
+    def write_batch(self, directory: Path, stem: str, data: np.ndarray, labels: np.ndarray,
+                    sources: list[str]) -> int:  # fmt: skip
+        payload = {"data": data, "labels": labels, "source_files": sources}
+        return write_pickle(directory / f"{stem}.pkl", payload)
+
+    def read_batch(self, paths: list[Path], mmap: bool) -> tuple[np.ndarray, np.ndarray]:
+        batch = read_pickle(paths[0])  # a pickle cannot be memory-mapped: mmap is moot
+        return batch["data"], batch["labels"]
+
+    def write_document(self, path: str | Path, obj: Any) -> int:
+        return write_pickle(path, obj)
+
+    def read_document(self, path: str | Path) -> Any:
+        return read_pickle(path)
+
+
+class NpyFormat(StorageFormat):
+    name = "npy"
+    batch_suffixes = (".data.npy", ".labels.npy")
+    path_keys = ("data_path", "labels_path")
+    metadata_name = "batch_metadata.json"
+    stats_name = "dataset_stats.json"
+    lists_writer = JsonListsWriter
+
+    def write_batch(self, directory: Path, stem: str, data: np.ndarray, labels: np.ndarray,
+                    sources: list[str]) -> int:  # fmt: skip
+        # Sources are in the metadata only: a .npy file holds one array.
+        return _save_npy(directory / f"{stem}.data.npy", data) + _save_npy(
+            directory / f"{stem}.labels.npy", labels
+        )
+
+    def read_batch(self, paths: list[Path], mmap: bool) -> tuple[np.ndarray, np.ndarray]:
+        data = np.load(paths[0], mmap_mode="r" if mmap else None, allow_pickle=False)
+        return data, np.load(paths[1], allow_pickle=False)
+
+    def write_document(self, path: str | Path, obj: Any) -> int:
+        return write_json(path, obj)
+
+    def read_document(self, path: str | Path) -> Any:
+        return read_json(path)
+
+
+FORMATS: dict[str, StorageFormat] = {f.name: f for f in (PickleFormat(), NpyFormat())}
+
+
+def storage_format(name: str) -> StorageFormat:
+    if name not in FORMATS:
+        raise ValueError(f"format {name!r} is not one of {sorted(FORMATS)}")
+    return FORMATS[name]
+
+
+def format_of_entry(entry: Mapping[str, Any]) -> StorageFormat:
+    """The format of a ``batch_metadata`` entry, told by the keys that name its files."""
+    for storage in FORMATS.values():
+        if all(key in entry for key in storage.path_keys):
+            return storage
+    known = [storage.path_keys for storage in FORMATS.values()]
+    raise ValueError(f"a batch_metadata entry without file keys (one of {known}): {entry!r}")
+
+
+def format_of_document(path: str | Path) -> StorageFormat:
+    """The format whose metadata or statistics file ``path`` is, by its name."""
+    name = Path(path).name
+    for storage in FORMATS.values():
+        if name in (storage.metadata_name, storage.stats_name):
+            return storage
+    raise ValueError(f"{path} is neither a batch_metadata nor a dataset_stats file")

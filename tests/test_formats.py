@@ -1,0 +1,107 @@
+"""Storage formats: every format writes and reads batches and documents through one interface."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import yaml
+from helpers import REPO
+
+from fraudprep.formats import (
+    FORMATS,
+    PickleListsWriter,
+    format_of_document,
+    format_of_entry,
+    storage_format,
+)
+
+ALL_FORMATS = sorted(FORMATS)
+
+
+def test_the_schema_offers_exactly_the_formats_there_are():
+    schema = yaml.safe_load((REPO / "schemas" / "config.schema.yaml").read_text())
+    assert sorted(schema["properties"]["format"]["enum"]) == ALL_FORMATS
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
+def test_a_batch_comes_back_from_its_metadata_entry_alone(tmp_path, fmt: str):
+    storage = storage_format(fmt)
+    data = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    labels = np.array([0, 1], dtype=np.int64)
+    size = storage.write_batch(tmp_path, "training_batch_0", data, labels, ["a.wav", "b.wav"])
+    assert size == sum(p.stat().st_size for p in tmp_path.iterdir())
+    entry = storage.batch_paths(tmp_path / "elsewhere", "training_batch_0")
+    # The entry names files where the outputs were written; read where they are now.
+    assert format_of_entry(entry) is storage
+    read_data, read_labels = storage.read_batch(storage.entry_files(entry, tmp_path), mmap=True)
+    np.testing.assert_array_equal(read_data, data)
+    np.testing.assert_array_equal(read_labels, labels)
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
+def test_documents_round_trip_and_are_recognised_by_name(tmp_path, fmt: str):
+    storage = storage_format(fmt)
+    stats = {"num_samples": np.int64(3), "per_split": {"training": [1, 2]}}
+    for name in (storage.metadata_name, storage.stats_name):
+        storage.write_document(tmp_path / name, stats)
+        assert format_of_document(tmp_path / name) is storage
+        assert storage.read_document(tmp_path / name) == {
+            "num_samples": 3,
+            "per_split": {"training": [1, 2]},
+        }
+
+
+def test_the_safe_format_is_plain_json_and_npy():
+    storage = storage_format("npy")
+    assert storage.metadata_name.endswith(".json") and all(
+        suffix.endswith(".npy") for suffix in storage.batch_suffixes
+    )
+
+
+def test_the_seed_snippet_reads_pickle_batches(tmp_path):
+    storage = storage_format("pickle")
+    storage.write_batch(tmp_path, "b", np.zeros((1, 2), np.float32), np.ones(1, np.int64), ["x"])
+    with open(tmp_path / "b.pkl", "rb") as handle:
+        batch = pickle.load(handle)
+    assert sorted(batch) == ["data", "labels", "source_files"] and batch["source_files"] == ["x"]
+
+
+def test_unknown_names_are_refused_with_the_choices():
+    with pytest.raises(ValueError, match="not one of"):
+        storage_format("parquet")
+    with pytest.raises(ValueError, match="without file keys"):
+        format_of_entry({"batch_index": 0})
+    with pytest.raises(ValueError, match="neither"):
+        format_of_document("notes.json")
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
+def test_streamed_metadata_loads_as_the_whole_dictionary_would(tmp_path, fmt: str):
+    document = {
+        "training": [
+            {"file_path": f"training_batch_{i}.pkl", "labels": [0, 1], "source_files": ["a", "a"]}
+            for i in range(2 * PickleListsWriter.BLOCK + 7)  # several APPENDS blocks
+        ],
+        "validation": [],
+        "testing": [{"batch_index": 0, "num_samples": 3}],
+    }
+    storage = storage_format(fmt)
+    path = tmp_path / storage.metadata_name
+    with storage.lists_document(path) as writer:
+        for key, items in document.items():
+            writer.start(key)
+            for item in items:
+                writer.add(item)
+    loaded = storage.read_document(path)
+    assert loaded == document and list(loaded) == list(document)
+
+
+def test_a_failed_streamed_document_leaves_nothing(tmp_path):
+    path = tmp_path / "batch_metadata.pkl"
+    with pytest.raises(RuntimeError), storage_format("pickle").lists_document(path) as writer:
+        writer.start("training")
+        writer.add({"batch_index": 0})
+        raise RuntimeError("aggregation failed half way")
+    assert list(tmp_path.iterdir()) == []
