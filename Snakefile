@@ -6,9 +6,13 @@ from pathlib import Path
 
 from snakemake.utils import min_version, validate
 
-# The library lives in src/ next to this workflow; put it first on the path so the workflow
-# always runs the code of this checkout, installed or not.
-sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+# The library lives in src/ next to this workflow; put it first on the path, here and in every
+# job, so the workflow always runs the code of this checkout, installed or not.
+LIBRARY = str(Path(workflow.basedir) / "src")
+sys.path.insert(0, LIBRARY)
+from fraudprep.processes import import_path_for_jobs
+
+import_path_for_jobs(LIBRARY)
 from fraudprep.config_types import coerce_config
 
 min_version("9.0")
@@ -28,6 +32,7 @@ report: "workflow/report/workflow.rst"
 
 
 include: "rules/common.smk"
+include: "rules/lifecycle.smk"
 include: "rules/manifest.smk"
 include: "rules/settings.smk"
 include: "rules/chunks.smk"
@@ -41,18 +46,5 @@ rule all:
     input:
         final_outputs(),
         REPORT_OUTPUTS if config["report_figures"] else [],
-        # Known before the split_chunks checkpoint: resolve_settings runs beside build_manifest.
+        # Known before the split_chunks checkpoint: write_settings runs beside build_manifest.
         expand(f"{OUT}/{{model}}/settings.json", model=MODELS),
-
-
-onstart:
-    note_run_owner()
-
-
-onsuccess:
-    print_run_summary()
-    end_of_run()
-
-
-onerror:
-    end_of_run()

@@ -1,12 +1,11 @@
 import functools
 import os
 import sys
-from pathlib import Path
 
 from fraudprep.chunks import CHUNK_ID_PATTERN, read_chunks
 from fraudprep.datasets import DatasetConfig, source_fingerprint
+from fraudprep.formats import storage_format
 from fraudprep.manifest import ManifestError
-from fraudprep.memory import available_memory_gb, limit_threads
 from fraudprep.profiles import ConfigError, job_memory_mb, resolve_model_settings
 from fraudprep.provenance import (
     FEATURE_MODULES,
@@ -15,13 +14,6 @@ from fraudprep.provenance import (
     provenance_path,
     record_provenance,
 )
-from fraudprep.report import run_summary_lines
-from fraudprep.runlock import clear_stale_locks, forget_run_owner, record_run_owner
-from fraudprep.formats import storage_format
-
-# One BLAS/OpenMP thread per job, as the seed did; jobs inherit this environment.
-limit_threads()
-
 
 # Steps that fail the same way every time (manifest, chunks, settings, aggregation, figures)
 # are not retried: a retry would only print the same error twice. Extraction keeps the
@@ -56,21 +48,6 @@ try:
     DATASET = DatasetConfig.from_config(config)
 except (ConfigError, ManifestError) as error:
     stop(error)
-
-if workflow.is_main_process:
-    # Settings are resolved here, in the process that starts the run; say what auto chose.
-    if config["memory_mode"] == "auto":
-        first = SETTINGS[MODELS[0]]
-        print(
-            f"memory_mode auto: {available_memory_gb():.1f} GB available -> "
-            f"{first.memory_mode} mode, batch size {first.batch_size}"
-        )
-    # A run killed with SIGKILL leaves Snakemake's lock behind; remove it when its owner is
-    # dead, so that rerunning the same command resumes (see fraudprep.runlock).
-    if clear_stale_locks():
-        print(
-            "Removed the Snakemake lock left by a killed run of this workflow; resuming."
-        )
 
 
 wildcard_constraints:
@@ -145,9 +122,19 @@ def model_provenance(wildcards):
 
 def chunk_dirs(wildcards):
     """The model's chunk directories, known once the split_chunks checkpoint has run."""
+    return _chunk_dirs([wildcards.model])
+
+
+def all_chunk_dirs(wildcards):
+    """Every extraction job's outputs, for steps that need all of them done."""
+    return _chunk_dirs(MODELS)
+
+
+def _chunk_dirs(models):
     chunks_table = checkpoints.split_chunks.get().output[0]
     return [
-        f"{OUT}/{wildcards.model}/chunks/{chunk.chunk}"
+        f"{OUT}/{model}/chunks/{chunk.chunk}"
+        for model in models
         for chunk in read_chunks(chunks_table)
     ]
 
@@ -187,36 +174,3 @@ def final_outputs():
         for model in MODELS
         for name in (STORAGE.metadata_name, STORAGE.stats_name, "failures.csv")
     ]
-
-
-def note_run_owner():
-    """Record who holds the lock, and whether its jobs are local (die with it) or on a cluster."""
-    plugin = workflow.executor_plugin
-    record_run_owner(local_jobs=plugin is None or plugin.common_settings.local_exec)
-
-
-def end_of_run():
-    """onsuccess/onerror: the lock's owner record goes before Snakemake releases the lock."""
-    forget_run_owner()
-    exit_promptly()
-
-
-def print_run_summary():
-    for line in run_summary_lines(OUT, MODELS):
-        print(line)
-
-
-def exit_promptly():
-    """Called last in onsuccess/onerror, when all jobs are over: let the process exit at once.
-
-    Snakemake's scheduler re-checks after each job selection with a non-daemon threading.Timer
-    (1 s, from --max-jobs-per-timespan 100/1s) that the interpreter waits for at exit; and the
-    final garbage collection at exit walks every object of the run. Neither matters now.
-    """
-    import gc
-    import threading
-
-    for thread in threading.enumerate():
-        if isinstance(thread, threading.Timer):
-            thread.cancel()
-    gc.freeze()

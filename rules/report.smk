@@ -12,17 +12,18 @@ REPORT_FIGURES = {
     "failures_table": "failures.html",
     "examples": "examples.png",
 }
-JOBS_FIGURE = f"{BENCHMARKS}/report/extract_features/{{model}}.png"
+# One extraction job makes every model's features of a chunk: one figure for the run.
+JOBS_FIGURE = f"{BENCHMARKS}/report/extract_features.png"
 
 # Every report figure of every model: rule all asks for them (variables, not functions, keep
 # `snakemake --lint` quiet about functions outside rules/common.smk).
 REPORT_OUTPUTS = [
-    path
-    for model in MODELS
-    for path in [
-        *(f"{REPORT_DIR}/{model}/{name}" for name in REPORT_FIGURES.values()),
-        JOBS_FIGURE.format(model=model),
-    ]
+    *(
+        f"{REPORT_DIR}/{model}/{name}"
+        for model in MODELS
+        for name in REPORT_FIGURES.values()
+    ),
+    JOBS_FIGURE,
 ]
 
 
@@ -98,30 +99,30 @@ rule plot_report:
 
 
 # Benchmarks and logs are read, not declared as inputs: a deleted log must not rerun the
-# extraction. Aggregation runs after every extraction job, so they exist by then.
+# extraction. The chunk folders are inputs so that the figure is drawn once every extraction job
+# is over, beside aggregation rather than after it.
 rule plot_job_resources:
     input:
         chunks=rules.split_chunks.output[0],
-        stats=rules.aggregate_batches.output.stats,
+        chunk_dirs=all_chunk_dirs,
     output:
         report(
             JOBS_FIGURE,
             caption="../workflow/report/job_resources.rst",
             category="4. Jobs",
-            subcategory="{model}",
-            labels={"model": "{model}", "figure": "extraction runtime and memory"},
+            labels={"figure": "extraction runtime and memory"},
         ),
     log:
-        f"{LOGS}/plot_job_resources/{{model}}.log",
+        f"{LOGS}/plot_job_resources.log",
     benchmark:
-        f"{BENCHMARKS}/plot_job_resources/{{model}}.tsv"
+        f"{BENCHMARKS}/plot_job_resources.tsv"
     retries: NO_RETRIES
     localrule: True
     conda:
         "../envs/fraudprep.yaml"
     params:
-        # Functions: a plain string would have its {model} and {chunk} expanded here.
+        # Functions: a plain string would have its {chunk} expanded here.
         benchmark=lambda wildcards: str(rules.extract_features.benchmark),
         log=lambda wildcards: str(rules.extract_features.log[0]),
     script:
-        "../workflow/scripts/plot_report.py"
+        "../workflow/scripts/plot_job_resources.py"

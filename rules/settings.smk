@@ -1,19 +1,20 @@
-# Settings are resolved once, where the workflow is started, and written down: a cluster job
-# then uses exactly these (memory_mode: auto would otherwise be re-resolved on each node).
-rule resolve_settings:
+# Settings are resolved while the workflow is parsed, in the process that starts the run, and
+# written down here: a cluster job then uses exactly these (see fraudprep.profiles).
+rule write_settings:
     input:
         model_provenance,
     output:
         f"{OUT}/{{model}}/settings.json",
     log:
-        f"{LOGS}/resolve_settings/{{model}}.log",
+        f"{LOGS}/write_settings/{{model}}.log",
     benchmark:
-        f"{BENCHMARKS}/resolve_settings/{{model}}.tsv"
+        f"{BENCHMARKS}/write_settings/{{model}}.tsv"
     retries: NO_RETRIES
     localrule: True
     conda:
         "../envs/fraudprep.yaml"
     params:
+        # A plain dict: Snakemake compares params of this kind between runs.
         settings=lambda wildcards: SETTINGS[wildcards.model].as_dict(),
     script:
-        "../workflow/scripts/resolve_settings.py"
+        "../workflow/scripts/write_settings.py"

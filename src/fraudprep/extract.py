@@ -35,7 +35,7 @@ from fraudprep.memory import (
     reuse_freed_memory,
     rss_mb,
 )
-from fraudprep.profiles import ModelSettings
+from fraudprep.profiles import ModelSettings, read_settings
 from fraudprep.stats import ChunkStats
 from fraudprep.store import BatchAccumulator
 
@@ -289,10 +289,7 @@ def run_extraction_job(
 ) -> dict[str, ChunkStats]:
     """The ``extract_features`` rule's entry point: everything from file paths, one settings
     file and one output directory per model."""
-    models = []
-    for settings_path in settings_paths:
-        with open(settings_path, encoding="utf-8") as handle:
-            models.append(ModelSettings.from_dict(json.load(handle)))
+    models = [read_settings(path) for path in settings_paths]
     chunk = find_chunk(chunks_path, chunk_id)
     limits = ReadLimits(min_duration=min_duration, max_input_seconds=max_input_seconds)
     return extract_chunk_models(manifest_path, chunk, models, output_dirs, limits)

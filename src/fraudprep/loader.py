@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import bisect
 import functools
-import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -26,9 +25,9 @@ import numpy as np
 from fraudprep.formats import StorageFormat, format_of_entry, storage_format
 from fraudprep.integrity import content_hash
 from fraudprep.manifest import SPLIT_ALIASES, SPLITS
+from fraudprep.profiles import SETTINGS_FILE, read_settings_dict
 from fraudprep.store import as_float32
 
-SETTINGS_FILE = "settings.json"
 MANIFEST_FILE = "manifest.csv"
 
 
@@ -48,7 +47,7 @@ def _model_dir(output_dir: str | Path, model: str) -> Path:
 
 
 def _storage(model_dir: Path) -> StorageFormat:
-    settings = json.loads((model_dir / SETTINGS_FILE).read_text(encoding="utf-8"))
+    settings = read_settings_dict(model_dir / SETTINGS_FILE)
     return storage_format(settings.get("storage_format", "pickle"))
 
 
@@ -74,7 +73,7 @@ def check_current(output_dir: str | Path, model: str) -> None:
         f"rerun the workflow with {model} in models (or delete {Path(output_dir) / model}) "
         "before loading it"
     )
-    settings = json.loads((Path(output_dir) / model / SETTINGS_FILE).read_text(encoding="utf-8"))
+    settings = read_settings_dict(Path(output_dir) / model / SETTINGS_FILE)
     if "settings" in stats and stats["settings"] != settings:
         raise StaleOutputsError(
             f"{model}'s batches in {output_dir} were made with other settings than its "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import psutil
 
 
@@ -18,3 +20,14 @@ def process_is_gone(pid: int, started: float | None = None) -> bool:
         return True
     except psutil.Error:
         return False
+
+
+def import_path_for_jobs(library: str) -> None:
+    """Put ``library`` first on the import path of every process this one starts.
+
+    Snakemake runs a job's script in a new Python process (and on a cluster, in a job that
+    parses the Snakefile again); the environment is what reaches it, so the scripts import
+    this checkout's library whether or not it is installed.
+    """
+    inherited = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join([library, inherited] if inherited else [library])

@@ -8,11 +8,15 @@ memory mode in that order of precedence.
 from __future__ import annotations
 
 import dataclasses
+import json
+import logging
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from fraudprep.atomic import atomic_write
 from fraudprep.formats import FORMATS
 from fraudprep.memory import MEMORY_MODES, resolve_memory_mode
 
@@ -24,6 +28,10 @@ class ConfigError(ValueError):
 KINDS = ("mel_image", "lfcc", "raw")
 PAD_MODES = ("zeros", "repeat")
 DTYPES = ("float32", "int16")
+log = logging.getLogger(__name__)
+
+# Each model's resolved settings, next to its outputs.
+SETTINGS_FILE = "settings.json"
 
 
 @dataclass(frozen=True)
@@ -170,6 +178,28 @@ class ModelSettings:
             profile=FeatureProfile(**values["profile"]),
             storage_format=values.get("storage_format", "pickle"),
         )
+
+
+def write_settings(path: str | Path, settings: ModelSettings) -> None:
+    """Write a model's resolved settings where its jobs and readers find them.
+
+    Settings are resolved once, where the workflow is started, and written down: a cluster
+    job then uses exactly these (``memory_mode: auto`` would otherwise be resolved again on
+    each node, from that node's free memory).
+    """
+    with atomic_write(path, "w", encoding="utf-8") as handle:
+        json.dump(settings.as_dict(), handle, indent=1, sort_keys=True)
+    log.info("Settings for %s: %s", settings.model, settings.as_dict())
+
+
+def read_settings(path: str | Path) -> ModelSettings:
+    return ModelSettings.from_dict(read_settings_dict(path))
+
+
+def read_settings_dict(path: str | Path) -> dict[str, Any]:
+    """The settings file as written, for comparing with what outputs record."""
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
 
 
 def resolve_model_settings(

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fraudprep.loader import SETTINGS_FILE, StaleOutputsError, check_current, read_dataset_stats
+from fraudprep.loader import StaleOutputsError, check_current, read_dataset_stats
 from fraudprep.manifest import count_table_rows
+from fraudprep.profiles import SETTINGS_FILE
 
 
 def summary_line(stats: dict[str, Any], failures_path: str | Path) -> str:

@@ -26,6 +26,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from fraudprep.atomic import atomic_write
+from fraudprep.chunks import read_chunks
 from fraudprep.formats import format_of_document
 from fraudprep.loader import read_batch
 from fraudprep.manifest import LABELS, SPLITS
@@ -639,12 +640,16 @@ def dataset_report(
 
 
 def resources_report(
-    benchmarks: Sequence[str | Path],
-    logs: Sequence[str | Path],
+    chunks_path: str | Path,
+    benchmark_pattern: str,
+    log_pattern: str,
     path: str | Path,
-    model: str = "",
 ) -> Path:
-    """The runtime and memory figure of one model's extraction jobs."""
-    jobs = read_job_resources(benchmarks, logs)
-    title = f"{model}: extraction jobs" if model else "extraction jobs"
-    return plot_job_resources(jobs, path, title)
+    """The runtime and memory figure of the run's extraction jobs, from the Snakemake
+    benchmark file and log of each chunk's job (paths with ``{chunk}`` to fill in)."""
+    chunk_ids = [chunk.chunk for chunk in read_chunks(chunks_path)]
+    jobs = read_job_resources(
+        [benchmark_pattern.format(chunk=c) for c in chunk_ids],
+        [log_pattern.format(chunk=c) for c in chunk_ids],
+    )
+    return plot_job_resources(jobs, path, "extraction jobs (every model)")

@@ -1,13 +1,7 @@
 """Snakemake script: merge a model's chunks into the seed's layout (see fraudprep.aggregate)."""
 
-import sys
-from pathlib import Path
-
-snakemake = snakemake  # noqa: F821 - injected by Snakemake
-sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
-
-from fraudprep.aggregate import run_aggregation_job  # noqa: E402
-from fraudprep.logs import log_job_to  # noqa: E402
+from fraudprep.aggregate import run_aggregation_job
+from fraudprep.logs import log_job_to
 
 log_job_to(snakemake.log[0])
 run_aggregation_job(

@@ -1,13 +1,7 @@
 """Snakemake script: write the manifest table (see fraudprep.manifest)."""
 
-import sys
-from pathlib import Path
-
-snakemake = snakemake  # noqa: F821 - injected by Snakemake
-sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
-
-from fraudprep.datasets import DatasetConfig, build_manifest  # noqa: E402
-from fraudprep.logs import log_job_to  # noqa: E402
+from fraudprep.datasets import DatasetConfig, build_manifest
+from fraudprep.logs import log_job_to
 
 log_job_to(snakemake.log[0])
 source = {k: v for k, v in dict(snakemake.params.source).items() if k != "fingerprint"}

@@ -1,13 +1,7 @@
 """Snakemake script: extract one chunk for every model (see fraudprep.extract)."""
 
-import sys
-from pathlib import Path
-
-snakemake = snakemake  # noqa: F821 - injected by Snakemake
-sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
-
-from fraudprep.extract import run_extraction_job  # noqa: E402
-from fraudprep.logs import log_job_to  # noqa: E402
+from fraudprep.extract import run_extraction_job
+from fraudprep.logs import log_job_to
 
 log_job_to(snakemake.log[0])
 run_extraction_job(

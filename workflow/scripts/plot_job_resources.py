@@ -1,0 +1,12 @@
+"""Snakemake script: the extraction jobs' runtime and memory figure (fraudprep.report_plots)."""
+
+from fraudprep.logs import log_job_to
+from fraudprep.report_plots import resources_report
+
+log_job_to(snakemake.log[0])
+resources_report(
+    chunks_path=snakemake.input.chunks,
+    benchmark_pattern=snakemake.params.benchmark,
+    log_pattern=snakemake.params.log,
+    path=snakemake.output[0],
+)
