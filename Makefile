@@ -39,18 +39,18 @@ system-deps:
 	bash tools/install-system-deps.sh
 
 demo-data: setup system-deps
-	$(BIN)/python -m fraudprep.demo_corpus $(DEMO_DIR) --protocol $(DEMO_LISTING)
+	$(BIN)/python -m tools.demo_corpus $(DEMO_DIR) --protocol $(DEMO_LISTING)
 
 lint: setup
-	$(BIN)/ruff check src workflow tests examples
-	$(BIN)/ruff format --check src workflow tests examples
+	$(BIN)/ruff check src tools workflow tests examples
+	$(BIN)/ruff format --check src tools workflow tests examples
 	$(BIN)/snakefmt --check Snakefile rules
 	# A manifest path stands in for the data: linting reads no audio.
 	$(BIN)/snakemake --lint --cores 1 --config manifest=lint-placeholder.csv
 
 format: setup
-	$(BIN)/ruff format src workflow tests examples
-	$(BIN)/ruff check --fix src workflow tests examples
+	$(BIN)/ruff format src tools workflow tests examples
+	$(BIN)/ruff check --fix src tools workflow tests examples
 	$(BIN)/snakefmt Snakefile rules
 
 lock: setup

@@ -96,7 +96,7 @@ def ensure_demo_corpus() -> None:
     if (DEMO_DIR / "CORPUS.json").is_file():
         return
     say(f"no demo corpus at {DEMO_DIR}; building it (needs `make system-deps`)")
-    command = [sys.executable, "-m", "fraudprep.demo_corpus", str(DEMO_DIR)]
+    command = [sys.executable, "-m", "tools.demo_corpus", str(DEMO_DIR)]
     subprocess.run(command, check=True, cwd=REPO, env=child_env())
 
 

@@ -95,7 +95,7 @@ def missing_tools() -> list[str]:
 
 def needs_encoders() -> pytest.MarkDecorator:
     """The ``pytestmark`` of a test module that uses this corpus: locally a missing tool only
-    skips, in CI it must fail (as in test_demo_corpus)."""
+    skips, in CI it must fail (as in tests/test_demo_corpus.py)."""
     missing = missing_tools()
     return pytest.mark.skipif(
         bool(missing) and not os.environ.get("CI"),

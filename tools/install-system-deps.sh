@@ -28,7 +28,7 @@ set -euo pipefail
 
 PACKAGES=(sox espeak-ng flite alsa-utils codec2-examples lame ffmpeg flac vorbis-tools opus-tools)
 COMMANDS=(sox espeak-ng flite lame ffmpeg ffprobe flac oggenc opusenc)
-# One representative file per data package; fraudprep.demo_corpus checks every file it uses.
+# One representative file per data package; tools.demo_corpus checks every file it uses.
 FILES=(
     /usr/share/sounds/alsa/Front_Center.wav
     /usr/share/codec2/raw/hts.raw
