@@ -22,8 +22,8 @@ from fraudprep.processes import process_is_gone
 T = TypeVar("T")
 
 # Items per run: 50,000 manifest rows take ~25 MB, and as much again for their sort keys
-# while a run is sorted (measured: the manifest step peaks at 81 MB for 100k or 1M rows,
-# against 123 MB with 100,000). Tests set it to a handful to exercise the merge of many runs.
+# while a run is sorted, which keeps the manifest step well under the 150 MB a job may use
+# whatever the dataset size. Tests set it to a handful to exercise the merge of many runs.
 RUN_SIZE = 50_000
 # Items pickled together: one pickle call per item would dominate the time; the merge holds
 # one block per run, so memory is about runs x BLOCK items.

@@ -442,8 +442,8 @@ def plot_examples(
     """``per_class`` real and fake samples as images (row 0 = lowest band at the bottom)."""
     examples = pick_examples(metadata, per_class)
     arrays = load_examples(examples, base_dir)
-    # A fixed layout: the constrained one draws the images twice to measure them (0.9 s of
-    # the 1.2 s this figure took).
+    # A fixed layout: the constrained one draws the images twice to measure them, which
+    # would be most of this figure's cost.
     width = 3.2 * per_class + 1.0
     figure = _new_figure(width, 6.2, layout=None)
     right = 1 - 1.1 / width  # room for the colour bar
