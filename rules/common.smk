@@ -6,7 +6,7 @@ from fraudprep.chunks import CHUNK_ID_PATTERN, read_chunks
 from fraudprep.datasets import DatasetConfig, source_fingerprint
 from fraudprep.formats import storage_format
 from fraudprep.manifest import ManifestError
-from fraudprep.profiles import ConfigError, job_memory_mb, resolve_model_settings
+from fraudprep.settings import ConfigError, job_memory_mb, resolve_model_settings
 from fraudprep.provenance import (
     FEATURE_MODULES,
     MANIFEST_MODULES,
@@ -133,7 +133,7 @@ def all_chunk_dirs(wildcards):
 def _chunk_dirs(models):
     chunks_table = checkpoints.split_chunks.get().output[0]
     return [
-        f"{OUT}/{model}/chunks/{chunk.chunk}"
+        f"{OUT}/{model}/chunks/{chunk.id}"
         for model in models
         for chunk in read_chunks(chunks_table)
     ]
@@ -158,7 +158,7 @@ def _mtime(path):
 
 @functools.cache
 def _chunk_sizes(path, mtime):
-    return {chunk.chunk: chunk.size for chunk in read_chunks(path)} if mtime else {}
+    return {chunk.id: chunk.size for chunk in read_chunks(path)} if mtime else {}
 
 
 def extract_runtime(wildcards, attempt):

@@ -1,6 +1,6 @@
 # The run's lifecycle: what happens once when a run starts and ends, outside any rule.
 from fraudprep.memory import available_memory_gb, limit_threads
-from fraudprep.report import run_summary_lines
+from fraudprep.summary import run_summary_lines
 from fraudprep.runlock import clear_stale_locks, forget_run_owner, record_run_owner
 
 # One BLAS/OpenMP thread per job, as the seed did: jobs run side by side on the cores, and
@@ -46,7 +46,7 @@ def note_run_owner():
 
 
 def print_run_summary():
-    """What came out, what failed and what to look at, on the console (fraudprep.report)."""
+    """What came out, what failed and what to look at, on the console (fraudprep.summary)."""
     for line in run_summary_lines(OUT, MODELS):
         print(line)
 

@@ -23,7 +23,7 @@ from fraudprep.extract import (
     extract_chunk,
     read_chunk_metadata,
 )
-from fraudprep.profiles import resolve_model_settings
+from fraudprep.settings import resolve_model_settings
 
 RATE = 16000
 
@@ -164,7 +164,7 @@ def test_disk_full_is_a_clear_error_and_leaves_nothing_partial(tiny_disk: Path, 
     settings = resolve_model_settings({**config, "batch_size": 2}, "resnet")  # 1.2 MB a batch
     build_manifest(tmp_path / "manifest.csv", DatasetConfig(input_dir=str(tree)))
     (chunk,) = write_chunks(tmp_path / "manifest.csv", 100, tmp_path / "chunks.csv")
-    target = tiny_disk / "resnet" / "chunks" / chunk.chunk
+    target = tiny_disk / "resnet" / "chunks" / chunk.id
     with pytest.raises(OutputWriteError, match=r"No space left on device.*free disk space"):
         extract_chunk(tmp_path / "manifest.csv", chunk, settings, target)
     assert not target.exists()

@@ -24,7 +24,7 @@ def test_chunks_cover_every_row_once_in_equal_sizes_across_splits(tmp_path: Path
     chunks = plan_chunks(manifest, 10)
     # 42 rows at most 10 a chunk need 5 chunks; 8 (a multiple of 4) keep 2 or 4 cores busy to
     # the end, and 6 + 5 + ... rather than 10 + 10 + 5 within the 25 training rows alone.
-    assert [(c.chunk, c.start, c.stop) for c in chunks] == [
+    assert [(c.id, c.start, c.stop) for c in chunks] == [
         ("chunk-00000", 0, 6), ("chunk-00001", 6, 12), ("chunk-00002", 12, 17),
         ("chunk-00003", 17, 22), ("chunk-00004", 22, 27), ("chunk-00005", 27, 32),
         ("chunk-00006", 32, 37), ("chunk-00007", 37, 42),

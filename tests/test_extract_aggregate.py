@@ -23,7 +23,7 @@ from fraudprep.extract import (
     read_chunk_metadata,
 )
 from fraudprep.manifest import natural_key
-from fraudprep.profiles import resolve_model_settings
+from fraudprep.settings import resolve_model_settings
 
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
 
@@ -41,7 +41,7 @@ def run_pipeline(
     manifest = out / "manifest.csv"
     build_manifest(manifest, DatasetConfig(input_dir=str(tree)), leakage_path=out / "leakage.csv")
     chunks = write_chunks(manifest, chunk_size, out / "chunks.csv")
-    chunk_dirs = [out / model / "chunks" / c.chunk for c in chunks]
+    chunk_dirs = [out / model / "chunks" / c.id for c in chunks]
     for chunk, chunk_dir in zip(chunks, chunk_dirs, strict=True):
         extract_chunk(manifest, chunk, settings, chunk_dir, ReadLimits(min_duration=0.1))
     model_dir = out / model
@@ -245,10 +245,10 @@ def test_one_job_for_every_model_writes_what_each_models_own_job_writes(
     ]
     limits = ReadLimits(min_duration=0.1)
     for chunk in chunks:
-        together = [out / "together" / s.model / chunk.chunk for s in models]
+        together = [out / "together" / s.model / chunk.id for s in models]
         extract_chunk_models(out / "manifest.csv", chunk, models, together, limits)
         for settings in models:
-            alone = out / "alone" / settings.model / chunk.chunk
+            alone = out / "alone" / settings.model / chunk.id
             extract_chunk(out / "manifest.csv", chunk, settings, alone, limits)
     together_files = sorted(p.relative_to(out / "together") for p in (out / "together").rglob("*"))
     alone_files = sorted(p.relative_to(out / "alone") for p in (out / "alone").rglob("*"))

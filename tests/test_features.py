@@ -17,7 +17,7 @@ from fraudprep.features import (
     trim_silence,
 )
 from fraudprep.formats import read_pickle
-from fraudprep.profiles import FeatureProfile, profile_from_mapping
+from fraudprep.settings import FeatureProfile, profile_from_mapping
 from fraudprep.store import BatchAccumulator
 
 SHIPPED_PROFILES = {

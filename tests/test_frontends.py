@@ -19,7 +19,7 @@ from fraudprep.features import (
     linear_filterbank,
     make_extractor,
 )
-from fraudprep.profiles import profile_from_mapping
+from fraudprep.settings import profile_from_mapping
 from fraudprep.store import to_storage_dtype
 
 PROFILES = yaml.safe_load((REPO / "config.yaml").read_text())["feature_profiles"]

@@ -18,7 +18,7 @@ from helpers import REPO, write_audio
 
 from fraudprep.chunks import write_chunks
 from fraudprep.datasets import DatasetConfig, build_manifest
-from fraudprep.profiles import resolve_model_settings
+from fraudprep.settings import resolve_model_settings
 
 FILES = 120
 # Seconds after the job is ready (imports done) at which the signal lands: the first batch
@@ -30,7 +30,7 @@ JOB = """
 import json, sys
 from fraudprep.chunks import read_chunks
 from fraudprep.extract import extract_chunk
-from fraudprep.profiles import ModelSettings
+from fraudprep.settings import ModelSettings
 manifest, chunks, settings, target = sys.argv[1:]
 (chunk,) = read_chunks(chunks)
 settings = ModelSettings.from_dict(json.loads(settings))

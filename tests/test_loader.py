@@ -16,7 +16,7 @@ from fraudprep.aggregate import aggregate_model
 from fraudprep.chunks import write_chunks
 from fraudprep.datasets import DatasetConfig, build_manifest
 from fraudprep.extract import extract_chunk
-from fraudprep.profiles import resolve_model_settings
+from fraudprep.settings import resolve_model_settings
 
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
 
@@ -30,7 +30,7 @@ def produce(
     model_dir = out / model
     model_dir.mkdir(parents=True)
     (model_dir / "settings.json").write_text(json.dumps(settings.as_dict()))
-    dirs = [model_dir / "chunks" / c.chunk for c in chunks]
+    dirs = [model_dir / "chunks" / c.id for c in chunks]
     for chunk, chunk_dir in zip(chunks, dirs, strict=True):
         extract_chunk(out / "manifest.csv", chunk, settings, chunk_dir)
     fmt = {"pickle": ("batch_metadata.pkl", "dataset_stats.pkl"),
@@ -136,7 +136,7 @@ def test_int16_waveforms_come_back_as_floats_on_request(for_tree: Path, tmp_path
     model_dir = out / "raw"
     model_dir.mkdir(parents=True)
     (model_dir / "settings.json").write_text(json.dumps(settings.as_dict()))
-    dirs = [model_dir / "chunks" / c.chunk for c in chunks]
+    dirs = [model_dir / "chunks" / c.id for c in chunks]
     for chunk, chunk_dir in zip(chunks, dirs, strict=True):
         extract_chunk(out / "manifest.csv", chunk, settings, chunk_dir)
     aggregate_model(chunks, dirs, model_dir, model_dir / "batch_metadata.pkl",

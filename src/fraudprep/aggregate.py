@@ -23,8 +23,8 @@ from fraudprep.extract import CHUNK_FAILURES, FAILURE_COLUMNS, read_chunk_metada
 from fraudprep.formats import FORMATS, ListsWriter, StorageFormat, storage_format
 from fraudprep.integrity import content_hash, read_leak_summary
 from fraudprep.manifest import LABELS, SPLITS
-from fraudprep.report import summary_line
 from fraudprep.stats import DURATION_BIN_EDGES, ChunkStats, duration_bin
+from fraudprep.summary import summary_line
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def _link_batches(
                 "speakers": record["speakers"],
                 "attacks": record["attacks"],
                 "split": split,
-                "chunk": chunk.chunk,
+                "chunk": chunk.id,
                 "bytes": record["bytes"],
             }
         )
@@ -264,7 +264,7 @@ def aggregate_model(
             "manifest_sha256": content_hash(str(manifest_path)) if manifest_path else ""
         }
         storage.write_document(stats_path, summary)
-    _report(summary, failures_path, max_failure_fraction)
+    _log_and_check_failures(summary, failures_path, max_failure_fraction)
     return summary
 
 
@@ -322,7 +322,7 @@ def _check_identity(summary: dict[str, Any], total_files: int) -> None:
         )
 
 
-def _report(
+def _log_and_check_failures(
     summary: dict[str, Any], failures_path: str | Path, max_failure_fraction: float
 ) -> None:
     total, failed = summary["total_files"], summary["total_failures"]

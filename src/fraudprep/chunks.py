@@ -31,7 +31,7 @@ MIN_CHUNK_FILES = 100
 
 
 class Chunk(NamedTuple):
-    chunk: str
+    id: str  # chunk-NNNNN, the `chunk` column of chunks.csv and the {chunk} wildcard
     start: int
     stop: int
 
@@ -92,6 +92,6 @@ def read_chunks(path: str | os.PathLike[str]) -> list[Chunk]:
 
 def find_chunk(path: str | os.PathLike[str], chunk: str) -> Chunk:
     for candidate in read_chunks(path):
-        if candidate.chunk == chunk:
+        if candidate.id == chunk:
             return candidate
     raise KeyError(f"chunk {chunk!r} is not in {Path(path)}")

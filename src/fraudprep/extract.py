@@ -23,7 +23,7 @@ import numpy as np
 
 from fraudprep.atomic import OutputWriteError, atomic_write, fresh_partial_dir, publish_dir
 from fraudprep.audio_io import AudioError, DecodedAudio, decode_mono, resample
-from fraudprep.chunks import Chunk, find_chunk
+from fraudprep.chunks import CHUNK_COLUMNS, Chunk, find_chunk
 from fraudprep.features import Extractor, distinct_values, make_extractor
 from fraudprep.formats import storage_format
 from fraudprep.logs import Progress
@@ -35,7 +35,7 @@ from fraudprep.memory import (
     reuse_freed_memory,
     rss_mb,
 )
-from fraudprep.profiles import ModelSettings, read_settings
+from fraudprep.settings import ModelSettings, read_settings
 from fraudprep.stats import ChunkStats
 from fraudprep.store import BatchAccumulator
 
@@ -129,7 +129,7 @@ def extract_chunk_models(
     for settings in models:
         log.info(
             "%s: %d files, model %s, batch size %d, memory mode %s",
-            chunk.chunk,
+            chunk.id,
             chunk.size,
             settings.model,
             settings.batch_size,
@@ -145,7 +145,7 @@ def extract_chunk_models(
     finally:
         for scratch in scratches:
             shutil.rmtree(scratch, ignore_errors=True)
-    log_memory(f"after {chunk.chunk}")
+    log_memory(f"after {chunk.id}")
     log.info("Peak memory usage: %.2f MB", peak_rss_mb())
     return stats
 
@@ -175,7 +175,7 @@ def _extract_into(
         records_path.unlink()
         log.info(
             "%s, %s: %d samples in %d batches, %d failed",
-            chunk.chunk,
+            chunk.id,
             part.settings.model,
             sum(part.stats.samples.values()),
             part.batches.written,
@@ -209,7 +209,7 @@ def _extract_rows(
 ) -> int:
     """Each row becomes a sample in a model's batches or a row in its failures; return the
     rows read. A file that cannot be decoded is a failure for every model."""
-    progress, done = Progress(chunk.chunk, chunk.size), 0
+    progress, done = Progress(chunk.id, chunk.size), 0
     for done, row in enumerate(rows, start=1):
         for part in parts:
             part.batches.start_split(row.split)
@@ -248,7 +248,7 @@ def _check_accounting(chunk: Chunk, stats: ChunkStats, rows_read: int) -> None:
     accounted = sum(stats.samples.values()) + sum(stats.failures.values())
     if rows_read != chunk.size or accounted != chunk.size:
         raise RuntimeError(
-            f"{chunk.chunk}: expected {chunk.size} manifest rows, read {rows_read}, accounted "
+            f"{chunk.id}: expected {chunk.size} manifest rows, read {rows_read}, accounted "
             f"for {accounted}; the manifest changed under the job; rerun the workflow"
         )
 
@@ -259,7 +259,8 @@ def _write_chunk_metadata(
     """``chunk.json``: the chunk, its settings, its batches (copied from the records file
     line by line, never all in memory) and its statistics."""
     head = {
-        "chunk": chunk._asdict(),
+        # The field names of chunks.csv's columns, whatever the tuple's own are.
+        "chunk": dict(zip(CHUNK_COLUMNS, chunk, strict=True)),
         "settings": settings.as_dict(),
         "feature_shape": list(settings.profile.output_shape),
     }

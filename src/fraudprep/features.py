@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.fft
 
-from fraudprep.profiles import FeatureProfile
+from fraudprep.settings import FeatureProfile
 
 AMIN = 1e-10  # power floor, as librosa's power_to_db
 TRIM_FRAME_LENGTH = 2048

@@ -25,7 +25,7 @@ import numpy as np
 from fraudprep.formats import StorageFormat, format_of_entry, storage_format
 from fraudprep.integrity import content_hash
 from fraudprep.manifest import SPLIT_ALIASES, SPLITS
-from fraudprep.profiles import SETTINGS_FILE, read_settings_dict
+from fraudprep.settings import SETTINGS_FILE, read_settings_dict
 from fraudprep.store import as_float32
 
 MANIFEST_FILE = "manifest.csv"

@@ -25,7 +25,16 @@ PROVENANCE_DIR = "provenance"
 PACKAGE_DIR = Path(__file__).resolve().parent
 # The modules whose code decides what a step writes: a new version of them reruns the step.
 MANIFEST_MODULES = ("manifest", "datasets", "integrity", "extsort")
-FEATURE_MODULES = ("audio_io", "features", "profiles", "extract", "store", "stats", "chunks")
+FEATURE_MODULES = (
+    "audio_io",
+    "features",
+    "settings",
+    "extract",
+    "store",
+    "formats",
+    "stats",
+    "chunks",
+)
 
 
 @functools.cache  # input functions ask for it again for every job of the DAG

@@ -647,7 +647,7 @@ def resources_report(
 ) -> Path:
     """The runtime and memory figure of the run's extraction jobs, from the Snakemake
     benchmark file and log of each chunk's job (paths with ``{chunk}`` to fill in)."""
-    chunk_ids = [chunk.chunk for chunk in read_chunks(chunks_path)]
+    chunk_ids = [chunk.id for chunk in read_chunks(chunks_path)]
     jobs = read_job_resources(
         [benchmark_pattern.format(chunk=c) for c in chunk_ids],
         [log_pattern.format(chunk=c) for c in chunk_ids],

@@ -1,4 +1,6 @@
-"""Feature profiles: what a model's input looks like, as data rather than per-model scripts.
+"""A model's settings: its feature profile (what its input looks like, as data rather than
+per-model scripts), batch size, memory mode and storage format, resolved once and written to
+``<output_dir>/<model>/settings.json``.
 
 A profile comes from the ``feature_profiles`` block of ``config.yaml``; the memory mode may cap
 it (the seed's low-memory settings), and the batch size is resolved from config, profile and

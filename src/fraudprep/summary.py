@@ -7,7 +7,7 @@ from typing import Any
 
 from fraudprep.loader import StaleOutputsError, check_current, read_dataset_stats
 from fraudprep.manifest import count_table_rows
-from fraudprep.profiles import SETTINGS_FILE
+from fraudprep.settings import SETTINGS_FILE
 
 
 def summary_line(stats: dict[str, Any], failures_path: str | Path) -> str:
