@@ -4,8 +4,9 @@ import sys
 from pathlib import Path
 
 from fraudprep.chunks import CHUNK_ID_PATTERN, read_chunks
-from fraudprep.datasets import DatasetConfig, source_fingerprint
+from fraudprep.datasets import DatasetConfig
 from fraudprep.manifest import ManifestError
+from fraudprep.manifest_build import source_fingerprint
 from fraudprep.memory import available_memory_gb, limit_threads
 from fraudprep.profiles import ConfigError, job_memory_mb, resolve_model_settings
 from fraudprep.provenance import (

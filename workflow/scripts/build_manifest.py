@@ -1,4 +1,4 @@
-"""Snakemake script: write the manifest table (see fraudprep.manifest)."""
+"""Snakemake script: write the manifest table (see fraudprep.manifest_build)."""
 
 import sys
 from pathlib import Path
@@ -6,8 +6,9 @@ from pathlib import Path
 snakemake = snakemake  # noqa: F821 - injected by Snakemake
 sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 
-from fraudprep.datasets import DatasetConfig, build_manifest  # noqa: E402
+from fraudprep.datasets import DatasetConfig  # noqa: E402
 from fraudprep.logs import log_job_to  # noqa: E402
+from fraudprep.manifest_build import build_manifest  # noqa: E402
 
 log_job_to(snakemake.log[0])
 source = {k: v for k, v in dict(snakemake.params.source).items() if k != "fingerprint"}
