@@ -165,7 +165,7 @@ def build_corpus(root: Path, count: int, sources: Sequence[Source]) -> Path:
 
 def write_manifest(corpus: Path, manifest: Path) -> int:
     """The library's own manifest of ``corpus`` (the rows the workflow would extract)."""
-    from fraudprep.manifest import scan_for_tree
+    from fraudprep.datasets.folder import scan_for_tree
     from fraudprep.manifest import write_manifest as write_rows
 
     manifest.parent.mkdir(parents=True, exist_ok=True)

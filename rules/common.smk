@@ -3,9 +3,10 @@ import os
 import sys
 
 from fraudprep.chunks import CHUNK_ID_PATTERN, read_chunks
-from fraudprep.datasets import DatasetConfig, source_fingerprint
+from fraudprep.datasets import DatasetConfig
 from fraudprep.formats import storage_format
 from fraudprep.manifest import ManifestError
+from fraudprep.manifest_build import source_fingerprint
 from fraudprep.settings import ConfigError, job_memory_mb, resolve_model_settings
 from fraudprep.provenance import (
     FEATURE_MODULES,

@@ -15,7 +15,7 @@ from helpers import REPO, speechlike, write_audio
 
 from fraudprep.audio_io import AudioError, load_mono
 from fraudprep.chunks import write_chunks
-from fraudprep.datasets import DatasetConfig, build_manifest
+from fraudprep.datasets import DatasetConfig
 from fraudprep.extract import (
     CHUNK_FAILURES,
     OutputWriteError,
@@ -23,6 +23,7 @@ from fraudprep.extract import (
     extract_chunk,
     read_chunk_metadata,
 )
+from fraudprep.manifest_build import build_manifest
 from fraudprep.settings import resolve_model_settings
 
 RATE = 16000

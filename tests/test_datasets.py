@@ -8,15 +8,11 @@ from pathlib import Path
 import pytest
 from helpers import write_audio
 
-from fraudprep.datasets import (
-    DatasetConfig,
-    LeakageError,
-    assign_speakers,
-    build_manifest,
-    collect_rows,
-)
+from fraudprep.datasets import DatasetConfig, collect_rows
+from fraudprep.datasets.in_the_wild import assign_speakers
 from fraudprep.integrity import read_leak_summary
 from fraudprep.manifest import ManifestError, iter_manifest
+from fraudprep.manifest_build import LeakageError, build_manifest
 
 
 def flac(path: Path, seed: int = 0) -> None:

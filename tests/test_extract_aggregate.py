@@ -15,7 +15,7 @@ from helpers import REPO, TREE_FILES, build_tree
 from fraudprep.aggregate import TooManyFailures, aggregate_model
 from fraudprep.atomic import partial_dir_for
 from fraudprep.chunks import write_chunks
-from fraudprep.datasets import DatasetConfig, build_manifest
+from fraudprep.datasets import DatasetConfig
 from fraudprep.extract import (
     ReadLimits,
     extract_chunk,
@@ -23,6 +23,7 @@ from fraudprep.extract import (
     read_chunk_metadata,
 )
 from fraudprep.manifest import natural_key
+from fraudprep.manifest_build import build_manifest
 from fraudprep.settings import resolve_model_settings
 
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())

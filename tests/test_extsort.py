@@ -16,18 +16,13 @@ import pytest
 from helpers import write_audio
 
 from fraudprep import extsort
-from fraudprep.datasets import DatasetConfig, build_manifest, collect_rows, source_fingerprint
+from fraudprep.datasets import DatasetConfig, collect_rows
+from fraudprep.datasets.common import MAX_LISTED_PROBLEMS, Problems
+from fraudprep.datasets.csv_listing import read_manifest_csv
 from fraudprep.extsort import ExternalSort, sorted_externally
 from fraudprep.integrity import Leak, find_leaks, iter_with_hashes
-from fraudprep.manifest import (
-    MAX_LISTED_PROBLEMS,
-    SPLITS,
-    ManifestError,
-    ManifestRow,
-    Problems,
-    read_manifest_csv,
-    row_sort_key,
-)
+from fraudprep.manifest import SPLITS, ManifestError, ManifestRow, row_sort_key
+from fraudprep.manifest_build import build_manifest, source_fingerprint
 
 
 @pytest.fixture

@@ -17,7 +17,8 @@ import yaml
 from helpers import REPO, write_audio
 
 from fraudprep.chunks import write_chunks
-from fraudprep.datasets import DatasetConfig, build_manifest
+from fraudprep.datasets import DatasetConfig
+from fraudprep.manifest_build import build_manifest
 from fraudprep.settings import resolve_model_settings
 
 FILES = 120

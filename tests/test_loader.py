@@ -14,8 +14,9 @@ from helpers import REPO
 import fraudprep
 from fraudprep.aggregate import aggregate_model
 from fraudprep.chunks import write_chunks
-from fraudprep.datasets import DatasetConfig, build_manifest
+from fraudprep.datasets import DatasetConfig
 from fraudprep.extract import extract_chunk
+from fraudprep.manifest_build import build_manifest
 from fraudprep.settings import resolve_model_settings
 
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())

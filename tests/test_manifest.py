@@ -8,14 +8,11 @@ from pathlib import Path
 import pytest
 from helpers import write_audio
 
-from fraudprep.datasets import DatasetConfig, build_manifest
-from fraudprep.manifest import (
-    ManifestError,
-    iter_manifest,
-    natural_key,
-    read_manifest_csv,
-    scan_for_tree,
-)
+from fraudprep.datasets import DatasetConfig
+from fraudprep.datasets.csv_listing import read_manifest_csv
+from fraudprep.datasets.folder import scan_for_tree
+from fraudprep.manifest import ManifestError, iter_manifest, natural_key
+from fraudprep.manifest_build import build_manifest
 
 
 def test_natural_order_puts_clip2_before_clip10():

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fraudprep.manifest import SPLITS, ManifestError, ManifestRow, iter_manifest, open_listing
+from fraudprep.datasets.common import open_listing
+from fraudprep.manifest import SPLITS, ManifestError, ManifestRow, iter_manifest
 
 # ASVspoof 5's minimum detection cost: miss costs 1, a false alarm 10, spoofs are 5 % of trials.
 DCF_MISS, DCF_FALSE_ALARM, DCF_SPOOF_PRIOR = 1.0, 10.0, 0.05

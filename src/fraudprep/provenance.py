@@ -24,7 +24,8 @@ from fraudprep.atomic import atomic_write
 PROVENANCE_DIR = "provenance"
 PACKAGE_DIR = Path(__file__).resolve().parent
 # The modules whose code decides what a step writes: a new version of them reruns the step.
-MANIFEST_MODULES = ("manifest", "datasets", "integrity", "extsort")
+# A subpackage (datasets) counts with all its modules.
+MANIFEST_MODULES = ("manifest", "manifest_build", "datasets", "integrity", "extsort")
 FEATURE_MODULES = (
     "audio_io",
     "features",
@@ -42,9 +43,21 @@ def code_version(modules: tuple[str, ...]) -> str:
     """SHA-256 of the named modules' source, so that two checkouts of the same code agree."""
     digest = hashlib.sha256()
     for module in modules:
-        digest.update(module.encode() + b"\0")
-        digest.update((PACKAGE_DIR / f"{module}.py").read_bytes())
+        for name, path in _module_sources(module):
+            digest.update(name.encode() + b"\0")
+            digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def _module_sources(module: str) -> list[tuple[str, Path]]:
+    """(name, path) of a module's source file, or of every one of a subpackage's, in order."""
+    package = PACKAGE_DIR / module
+    if not package.is_dir():
+        return [(module, PACKAGE_DIR / f"{module}.py")]
+    return [
+        (f"{module}/{path.relative_to(package).as_posix()}", path)
+        for path in sorted(package.rglob("*.py"))
+    ]
 
 
 def provenance_path(output_dir: str | os.PathLike[str], step: str) -> Path:

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from fraudprep.manifest import TRAINING
+
 
 @dataclass
 class Moments:
@@ -130,7 +132,7 @@ class ChunkStats:
         self.duration_histogram[duration_bin(duration)] += 1
         self.duration_min = min(self.duration_min, duration)
         self.duration_max = max(self.duration_max, duration)
-        if split == "training":
+        if split == TRAINING:
             # Normalisation statistics come from training data only, never validation/test.
             bands, channels = sample_moments(features)
             self.band_moments = self.band_moments.merge(bands)
