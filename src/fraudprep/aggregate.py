@@ -22,13 +22,18 @@ from fraudprep.chunks import Chunk, read_chunks
 from fraudprep.extract import CHUNK_FAILURES, FAILURE_COLUMNS, read_chunk_metadata
 from fraudprep.formats import FORMATS, ListsWriter, StorageFormat, storage_format
 from fraudprep.integrity import content_hash, read_leak_summary
-from fraudprep.manifest import LABELS, SPLITS
-from fraudprep.stats import DURATION_BIN_EDGES, ChunkStats, duration_bin
+from fraudprep.manifest import LABEL_NAMES, LABELS, SPLITS, TRAINING
+from fraudprep.stats import (
+    DURATION_BIN_EDGES,
+    ChunkStats,
+    count_key,
+    duration_bin,
+    split_attack_label,
+)
 from fraudprep.summary import summary_line
 
 log = logging.getLogger(__name__)
 
-LABEL_NAMES = {number: name for name, number in LABELS.items()}
 # Where the failures table of a run that failed for too many failures is kept: Snakemake
 # removes a failed step's outputs, failures.csv among them, so the message points here.
 KEPT_FAILURES = "failures-of-the-failed-run.csv"
@@ -134,7 +139,9 @@ def write_failures(chunk_dirs: Sequence[Path], path: Path) -> Counter:
 
 def _split_label_counts(counter: Counter) -> dict[str, dict[str, int]]:
     return {
-        split: {name: counter.get(f"{split}/{number}", 0) for number, name in LABEL_NAMES.items()}
+        split: {
+            name: counter.get(count_key(split, number), 0) for number, name in LABEL_NAMES.items()
+        }
         for split in SPLITS
     }
 
@@ -182,8 +189,8 @@ def dataset_statistics(
         "decoders": _most_common_first(stats.decoders),
         "formats": _most_common_first(stats.formats),
         "normalization": {
-            "split": "training",
-            "num_samples": stats.samples["training/0"] + stats.samples["training/1"],
+            "split": TRAINING,
+            "num_samples": sum(stats.samples[count_key(TRAINING, label)] for label in LABEL_NAMES),
             "band_mean": stats.band_moments.mean.astype("float32"),
             "band_std": stats.band_moments.std.astype("float32"),
             "channel_mean": stats.channel_moments.mean.astype("float32"),
@@ -203,9 +210,9 @@ def attack_counts(stats: ChunkStats) -> dict[str, dict[str, dict[str, int]]]:
     """samples[split][attack][real|fake]; attack "-" is bona fide or unknown."""
     nested: dict[str, dict[str, dict[str, int]]] = {split: {} for split in SPLITS}
     for key, count in sorted(stats.attacks.items()):
-        split, attack, label = key.rsplit("/", 2)
-        per_label = nested[split].setdefault(attack, {"real": 0, "fake": 0})
-        per_label[LABEL_NAMES[int(label)]] += count
+        split, attack, label = split_attack_label(key)
+        per_label = nested[split].setdefault(attack, dict.fromkeys(LABELS, 0))
+        per_label[LABEL_NAMES[label]] += count
     return nested
 
 

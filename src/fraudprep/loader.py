@@ -24,7 +24,7 @@ import numpy as np
 
 from fraudprep.formats import StorageFormat, format_of_entry, storage_format
 from fraudprep.integrity import content_hash
-from fraudprep.manifest import SPLIT_ALIASES, SPLITS
+from fraudprep.manifest import SPLITS, parse_split
 from fraudprep.settings import SETTINGS_FILE, read_settings_dict
 from fraudprep.store import as_float32
 
@@ -220,7 +220,7 @@ def _take_random(buffer: list, rng: np.random.Generator):
 def _split_entries(output_dir: str | Path, model: str, split: str) -> list[dict[str, Any]]:
     """A split's batch entries; "train", "dev", "test" and the other names a manifest accepts
     mean the same splits here."""
-    canonical = SPLIT_ALIASES.get(str(split).strip().lower())
+    canonical = parse_split(str(split))
     if canonical is None:
         raise KeyError(f"unknown split {split!r}: use one of {list(SPLITS)}")
     return read_metadata(output_dir, model)[canonical]

@@ -29,13 +29,12 @@ from fraudprep.atomic import atomic_write
 from fraudprep.chunks import read_chunks
 from fraudprep.formats import format_of_document
 from fraudprep.loader import read_batch
-from fraudprep.manifest import LABELS, SPLITS
+from fraudprep.manifest import LABEL_NAMES, LABELS, SPLITS, TRAINING
 from fraudprep.store import as_float32
 
 T = TypeVar("T")
 
 CLASSES = tuple(LABELS)  # ("real", "fake")
-LABEL_CLASSES = {number: name for name, number in LABELS.items()}
 COLOURS = {"real": "#2b83ba", "fake": "#d7191c", "failed": "#bdbdbd"}
 DPI = 100
 UNKNOWN_ATTACK = "-"
@@ -377,7 +376,7 @@ def pick_examples(
 
     Uses only the labels in the metadata: no batch file is opened to choose.
     """
-    chosen: dict[int, list[Example]] = {label: [] for label in LABEL_CLASSES}
+    chosen: dict[int, list[Example]] = {label: [] for label in LABEL_NAMES}
     for split in splits:
         for record in metadata.get(split, []):
             sources = record.get("source_files") or []
@@ -387,8 +386,8 @@ def pick_examples(
                     source = sources[index] if index < len(sources) else f"sample {index}"
                     chosen[label].append(Example(split, label, str(source), record, index))
             if all(len(found) >= per_class for found in chosen.values()):
-                return [example for label in LABEL_CLASSES for example in chosen[label]]
-    return [example for label in LABEL_CLASSES for example in chosen[label]]
+                return [example for label in LABEL_NAMES for example in chosen[label]]
+    return [example for label in LABEL_NAMES for example in chosen[label]]
 
 
 def _batch_data(record: Mapping[str, Any], base_dir: Path) -> np.ndarray:
@@ -452,17 +451,17 @@ def plot_examples(
     axes = figure.subplots(2, per_class, squeeze=False)
     vmin, vmax = colour_range([as_image(a) for a in arrays if a.ndim >= 2])
     mappable = None
-    for row, label in enumerate(LABEL_CLASSES):
+    for row, label in enumerate(LABEL_NAMES):
         found = [(e, a) for e, a in zip(examples, arrays, strict=True) if e.label == label]
         for column in range(per_class):
             ax = axes[row][column]
             if column >= len(found):
-                _message(ax, f"no {LABEL_CLASSES[label]} sample")
+                _message(ax, f"no {LABEL_NAMES[label]} sample")
                 continue
             example, sample = found[column]
             name = _shorten(Path(example.source_file).name, 34)
-            where = "" if example.split == "training" else f" ({example.split})"
-            ax.set_title(f"{LABEL_CLASSES[label]}: {name}{where}", fontsize=8)
+            where = "" if example.split == TRAINING else f" ({example.split})"
+            ax.set_title(f"{LABEL_NAMES[label]}: {name}{where}", fontsize=8)
             if sample.ndim == 1:
                 ax.plot(
                     np.arange(len(sample)),

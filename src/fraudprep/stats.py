@@ -17,6 +17,20 @@ import numpy as np
 from fraudprep.manifest import TRAINING
 
 
+def count_key(split: str, *parts: object) -> str:
+    """The key of a count by split (and attack, label...): ``"training/1"``. Counters are
+    keyed by strings because chunk.json stores them as JSON objects."""
+    return "/".join([split, *map(str, parts)])
+
+
+def split_attack_label(key: str) -> tuple[str, str, int]:
+    """(split, attack, label) back from a ``count_key(split, attack, label)``; attack names
+    may hold slashes of their own."""
+    split, rest = key.split("/", 1)
+    attack, label = rest.rsplit("/", 1)
+    return split, attack, int(label)
+
+
 @dataclass
 class Moments:
     """Count, mean and M2 (sum of squared deviations) of a vector-valued quantity."""
@@ -122,10 +136,10 @@ class ChunkStats:
         decoder: str = "",
         file_format: str = "",
     ) -> None:
-        self.samples[f"{split}/{label}"] += 1
+        self.samples[count_key(split, label)] += 1
         self.decoders[decoder or "-"] += 1
         self.formats[file_format or "-"] += 1
-        self.attacks[f"{split}/{attack or '-'}/{label}"] += 1
+        self.attacks[count_key(split, attack or "-", label)] += 1
         self.sample_rates[str(rate)] += 1
         self.channels[str(channels)] += 1
         self.duration = self.duration.add_observations(np.array([[duration]]))
@@ -139,7 +153,7 @@ class ChunkStats:
             self.channel_moments = self.channel_moments.merge(channels)
 
     def add_failure(self, split: str, label: int) -> None:
-        self.failures[f"{split}/{label}"] += 1
+        self.failures[count_key(split, label)] += 1
 
     def merge(self, other: ChunkStats) -> ChunkStats:
         return ChunkStats(
