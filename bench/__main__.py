@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import shlex
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -183,7 +184,7 @@ def main(argv: Sequence[str]) -> int:
         seed_files=args.seed_files,
         repeat=args.repeat,
         max_wait_s=args.max_wait,
-        command=" ".join(["python -m bench", *argv]),
+        command=shlex.join(["python", "-m", "bench", *argv]),  # quoted: --sizes '' shows
     )
     check_plotting()
     measure_all(report, args)
