@@ -42,29 +42,31 @@ demo-data: setup system-deps
 	$(BIN)/python -m tools.demo_corpus $(DEMO_DIR) --protocol $(DEMO_LISTING)
 
 lint: setup
-	$(BIN)/ruff check src tools workflow tests examples
-	$(BIN)/ruff format --check src tools workflow tests examples
+	$(BIN)/ruff check src tools workflow tests examples bench
+	$(BIN)/ruff format --check src tools workflow tests examples bench
 	$(BIN)/snakefmt --check Snakefile rules
 	# A manifest path stands in for the data: linting reads no audio.
 	$(BIN)/snakemake --lint --cores 1 --config manifest=lint-placeholder.csv
 
 format: setup
-	$(BIN)/ruff format src tools workflow tests examples
-	$(BIN)/ruff check --fix src tools workflow tests examples
+	$(BIN)/ruff format src tools workflow tests examples bench
+	$(BIN)/ruff check --fix src tools workflow tests examples bench
 	$(BIN)/snakefmt Snakefile rules
 
 lock: setup
 	{ echo "# Exact versions for the venv made by 'make setup' (regenerate: make lock)."; \
 	  $(BIN)/python -m pip freeze --exclude-editable; } > requirements.lock
 
+# benchmarks/: Snakemake benchmark files of runs before they moved under output_dir (the
+# bench's code is in bench/).
 clean:
 	rm -rf data/preprocessed .snakemake logs benchmarks/*/ benchmarks/*.tsv
 
 # `make bench`: throughput and memory figures against the seed's librosa pipeline, written to
-# benchmarks/results.md and results.png (see benchmarks/README.md). Not a test: it only
+# bench/results.md and results.png (see bench/README.md). Not a test: it only
 # measures. `make bench N=10000`; more options via BENCH_ARGS, e.g. BENCH_ARGS=--scale.
 N ?= 2000
 BENCH_ARGS ?=
 
 bench: setup
-	$(BIN)/python benchmarks/bench.py --files $(N) $(BENCH_ARGS)
+	$(BIN)/python -m bench --files $(N) $(BENCH_ARGS)

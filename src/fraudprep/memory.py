@@ -89,14 +89,22 @@ def peak_rss_mb() -> float:
     VmHWM, not getrusage's ru_maxrss: a job is forked from Snakemake and then executes
     Python, and ru_maxrss keeps the (larger) peak of the forked Snakemake process.
     """
+    peak = vm_hwm_mb()
+    return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def vm_hwm_mb(pid: int | str = "self") -> float | None:
+    """Process ``pid``'s peak resident memory in MB (VmHWM), or None where it cannot be read:
+    the process has gone, or the system has no /proc. Watching another process's peak (as
+    ``make bench`` does for Snakemake's jobs) needs the pid; ru_maxrss has only our own."""
     try:
-        with open("/proc/self/status", encoding="ascii") as status:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
             for line in status:
                 if line.startswith("VmHWM:"):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return None
 
 
 def log_memory(label: str) -> float:

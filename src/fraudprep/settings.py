@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from fraudprep.atomic import atomic_write
-from fraudprep.formats import FORMATS
 from fraudprep.memory import MEMORY_MODES, resolve_memory_mode
 
 
@@ -235,6 +234,8 @@ def resolve_model_settings(
     if int(batch_size) < 1:
         raise ConfigError(f"batch_size must be a positive integer or 'auto', not {batch_size!r}")
     storage = config.get("format", "pickle")
+    from fraudprep.formats import FORMATS  # here: it imports numpy, which settings need not
+
     if storage not in FORMATS:
         raise ConfigError(f"format must be one of {list(FORMATS)}, not {storage!r}")
     return ModelSettings(model, mode, int(batch_size), profile, storage)

@@ -10,21 +10,21 @@ ResNet input, file by file in one process:
 
 The other seed scripts (MobileNet, UNETR, low memory) ran the same sequence with their own
 settings; ``--profile`` takes them as JSON (sample_rate, duration, trim_top_db, n_fft,
-hop_length, n_mels, height, width, channels; bench.py passes each fraudprep profile's).
+hop_length, n_mels, height, width, channels; the bench passes each fraudprep profile's).
 
-Usage: seed_reference.py MANIFEST_CSV OUTPUT_DIR [--batch-size 8] [--profile JSON]
+Usage: python -m bench.seed_reference MANIFEST_CSV OUTPUT_DIR [--batch-size 8] [--profile JSON]
 MANIFEST_CSV has at least path,split,label columns (fraudprep's manifest does). The last line
-printed is a JSON summary (files, failures, import and loop seconds, peak RSS) for bench.py.
+printed is a JSON summary (files, failures, import and loop seconds, peak RSS) for the bench.
 """
 
 from __future__ import annotations
 
-import os
+# fraudprep.memory imports no numpy: it can set the threads before numpy is imported.
+from fraudprep.memory import limit_threads, peak_rss_mb
 
 # As the seed did: one BLAS/OpenMP thread, so that the reference uses one core like one
 # fraudprep job does. Must be set before numpy is imported.
-for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
-    os.environ.setdefault(_name, "1")
+limit_threads()
 
 import argparse  # noqa: E402
 import contextlib  # noqa: E402
@@ -71,15 +71,6 @@ def seed_features(path: str, profile: dict = RESNET) -> np.ndarray:
     if profile["channels"] == 3:
         image = np.stack([image, image, image], axis=-1)
     return image.astype(np.float32)
-
-
-def peak_rss_mb() -> float | None:
-    """This process's own peak RSS (VmHWM; ru_maxrss would include the parent's RSS)."""
-    with open("/proc/self/status", encoding="ascii") as handle:
-        for line in handle:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return None
 
 
 def read_rows(manifest_csv: Path) -> list[tuple[str, str, int]]:

@@ -7,7 +7,7 @@ planted train/test leak), writes a CSV manifest of it in shuffled order, then ru
 in a fresh child process and reports the child's wall time and peak RSS (``ru_maxrss``, which
 includes the interpreter and imports, about 15-20 MB).
 
-Usage: manifest_scale.py [--sizes 100000,1000000] [--src DIR] [--keep] [--repeat 1]
+Usage: python -m bench.manifest_scale [--sizes 100000,1000000] [--src DIR] [--keep] [--repeat 1]
 
 ``--src`` picks the fraudprep source tree measured (default: this checkout's ``src``), so the
 same corpus can measure the code before and after a change. The corpus is deleted at the end
@@ -28,10 +28,11 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from bench.common import REPO
+from bench.corpus import UNEVEN_SHARES, split_by_share
+
 ROOT = REPO / "data" / "manifest_scale"
 LINKS_PER_DIR = 1000
-SPLIT_SHARES = (("training", 0.7), ("validation", 0.15), ("testing", 0.15))
 
 # Each step runs in its own interpreter: peak RSS is then the step's alone. The child prints
 # one JSON line with its wall time and ru_maxrss (KiB on Linux).
@@ -64,12 +65,8 @@ def content_index(row: int, files: int, contents: int) -> int:
 
 
 def split_of(row: int, files: int) -> str:
-    edge = 0.0
-    for split, share in SPLIT_SHARES:
-        edge += share
-        if row < edge * files:
-            return split
-    return SPLIT_SHARES[-1][0]
+    """Consecutive rows by share: 70 % training, 15 % validation, 15 % testing."""
+    return split_by_share(row / files, UNEVEN_SHARES)
 
 
 def build_corpus(files: int, contents: int) -> Path:
