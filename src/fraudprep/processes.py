@@ -1,4 +1,5 @@
-"""Whether a recorded process is gone, for cleaning up after killed runs and jobs."""
+"""Processes: whether a recorded one is gone (cleaning up after killed runs and jobs), and what
+the ones a run starts inherit."""
 
 from __future__ import annotations
 
