@@ -16,7 +16,8 @@ from typing import Any
 
 from bench.common import BENCH_ROOT, REPO, BenchError, child_env, say
 from fraudprep.atomic import link_or_copy
-from fraudprep.manifest import LABELS, SPLITS, is_audio_name
+from fraudprep.datasets.folder import is_audio_name
+from fraudprep.manifest import LABELS, SPLITS
 
 DEMO_DIR = REPO / "data" / "demo"
 DEMO_LISTING = "CORPUS.json"  # the demo builder writes it last: present means complete
