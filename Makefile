@@ -15,7 +15,7 @@ CORES ?= 2
 .PHONY: demo test setup test-extras system-deps demo-data lint format lock clean bench
 
 demo: setup system-deps demo-data
-	$(BIN)/snakemake --cores $(CORES) --config manifest=$(DEMO_LISTING)
+	$(BIN)/snakemake --cores $(CORES) --config listing=$(DEMO_LISTING)
 
 test: setup test-extras system-deps lint
 	$(BIN)/python -m pytest
@@ -45,8 +45,8 @@ lint: setup
 	$(BIN)/ruff check src tools workflow tests examples bench
 	$(BIN)/ruff format --check src tools workflow tests examples bench
 	$(BIN)/snakefmt --check Snakefile rules
-	# A manifest path stands in for the data: linting reads no audio.
-	$(BIN)/snakemake --lint --cores 1 --config manifest=lint-placeholder.csv
+	# A listing path stands in for the data: linting reads no audio.
+	$(BIN)/snakemake --lint --cores 1 --config listing=lint-placeholder.csv
 
 format: setup
 	$(BIN)/ruff format src tools workflow tests examples bench

@@ -13,7 +13,7 @@ sys.path.insert(0, LIBRARY)
 from fraudprep.processes import import_path_for_jobs
 
 import_path_for_jobs(LIBRARY)
-from fraudprep.config_types import coerce_config
+from fraudprep.config_types import RenamedKeyError, adopt_renamed_keys, coerce_config
 
 min_version("9.0")
 
@@ -25,6 +25,11 @@ configfile: "config.yaml"
 
 # --config values inside blocks arrive as strings: give them the schema's types first.
 coerce_config(config, Path(workflow.basedir) / SCHEMA)
+try:
+    for note in adopt_renamed_keys(config):
+        print(note, file=sys.stderr)
+except RenamedKeyError as error:
+    sys.exit(f"fraudprep: {error}")
 validate(config, SCHEMA)
 
 

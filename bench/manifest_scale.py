@@ -43,7 +43,7 @@ step, manifest, out = sys.argv[2], sys.argv[3], sys.argv[4]
 from fraudprep.datasets import DatasetConfig
 from fraudprep.manifest_build import build_manifest, source_fingerprint
 from fraudprep.chunks import write_chunks
-cfg = DatasetConfig("csv", manifest=manifest)
+cfg = DatasetConfig("csv", listing=manifest)
 start = time.perf_counter()
 if step == "manifest":
     build_manifest(out + "/manifest.csv", cfg, out + "/leakage.csv", hash_files=False)

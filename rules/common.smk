@@ -79,7 +79,7 @@ def _scanned_source():
 
 
 def manifest_input(wildcards):
-    return [DATASET.manifest] if DATASET.dataset == "csv" else []
+    return [DATASET.listing] if DATASET.dataset == "csv" else []
 
 
 # Provenance files (fraudprep.provenance): written while the DAG is built, rewritten only when

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from helpers import REPO, snakemake_command, write_audio
 
-from fraudprep.config_types import coerce_to_schema
+from fraudprep.config_types import adopt_renamed_keys, coerce_to_schema
 
 
 def run(workdir: Path, *config: str) -> subprocess.CompletedProcess:
@@ -33,15 +33,16 @@ def workdir(tmp_path: Path) -> Path:
         (["batch_size=many"], "Failed validating 'oneOf' in schema['properties']['batch_size']"),
         (["models=[resnet,vgg]"], "models lists 'vgg', but feature_profiles has no such entry"),
         (["input_dir=missing"], "input_dir 'missing' does not exist or is not a directory"),
-        (["manifest=nothing.csv"], "manifest 'nothing.csv' does not exist; fix the manifest key"),
-        (["manifest=no_columns.csv"], "missing column(s) ['split']"),
-        (["manifest=bad_rows.csv"], "line 3: unknown label 'maybe'"),
-        (["manifest=bad_rows.csv"], "line 4: duplicate path 'audio/c.wav' (first on line 2)"),
-        (["manifest=bad_rows.csv"], "line 5: 'missing.wav' does not exist"),
-        (["manifest=latin1.csv"], "latin1.csv: not UTF-8 text (byte 0xe7 cannot be UTF-8)"),
-        (["manifest=nul.csv"], "line 2: the path contains a NUL byte"),
+        (["listing=nothing.csv"], "listing 'nothing.csv' does not exist; fix the listing key"),
+        (["listing=no_columns.csv"], "missing column(s) ['split']"),
+        (["listing=bad_rows.csv"], "line 3: unknown label 'maybe'"),
+        (["listing=bad_rows.csv"], "line 4: duplicate path 'audio/c.wav' (first on line 2)"),
+        (["listing=bad_rows.csv"], "line 5: 'missing.wav' does not exist"),
+        (["listing=latin1.csv"], "latin1.csv: not UTF-8 text (byte 0xe7 cannot be UTF-8)"),
+        (["listing=nul.csv"], "line 2: the path contains a NUL byte"),
         (["output_dir=out{run}"], "output_dir 'out{run}' contains { or }"),
         (["max_input_seconds=5"], "max_input_seconds 5 is shorter than resnet's clip duration 10"),
+        (["manifest=a.csv", "listing=b.csv"], "manifest (now called listing) is 'a.csv' but"),
     ],
 )
 def test_bad_config_fails_before_any_job(workdir: Path, config: list[str], message: str):
@@ -82,3 +83,20 @@ def test_command_line_values_inside_blocks_get_the_schemas_types(workdir: Path):
                                         "kind": "raw"}},
         "models": ["resnet"], "max_input_seconds": "ten",  # left for the schema to reject
     }  # fmt: skip
+
+
+def test_the_old_name_of_listing_still_works_and_says_so(workdir: Path):
+    (workdir / "listing.csv").write_text("path,split,label\naudio/c.wav,train,real\n")
+    result = run(workdir, "manifest=listing.csv", "-n")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "the config key manifest is now called listing; using 'listing.csv'" in result.stderr
+
+
+def test_renamed_keys_move_to_their_new_name_only_when_set():
+    config = {"manifest": "a.csv", "listing": ""}
+    assert adopt_renamed_keys(config) == [
+        "fraudprep: the config key manifest is now called listing; using 'a.csv'"
+    ]
+    assert config == {"listing": "a.csv"}
+    unset = {"manifest": "", "listing": "b.csv"}
+    assert adopt_renamed_keys(unset) == [] and unset == {"listing": "b.csv"}

@@ -147,7 +147,7 @@ def test_generic_tsv_with_column_names_and_label_map(tmp_path: Path):
         "filename\tsubset\tclass\tvoice\nb.wav\tdev\ttts\tv2\na.wav\ttrain\thuman\tv1\n"
     )
     cfg = DatasetConfig(
-        "csv", manifest=str(tmp_path / "list.tsv"),
+        "csv", listing=str(tmp_path / "list.tsv"),
         csv_columns={"path": "filename", "split": "subset", "label": "class", "speaker": "voice"},
         label_map={"human": "real", "tts": "fake"},
     )  # fmt: skip

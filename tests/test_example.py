@@ -36,7 +36,7 @@ def test_example_trains_scores_and_prints_eer(tmp_path: Path):
         listing.append(f"{path.relative_to(tmp_path)},{path.parent.parent.name},{label},{attack}")
     (tmp_path / "protocol.csv").write_text("\n".join(listing) + "\n")
     run = subprocess.run(
-        snakemake_command(tmp_path, "--cores", "2", "--config", "manifest=protocol.csv",
+        snakemake_command(tmp_path, "--cores", "2", "--config", "listing=protocol.csv",
                           "models=[resnet_low_memory]", "report_figures=false"),
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip

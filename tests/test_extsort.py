@@ -212,7 +212,7 @@ def test_fingerprint_follows_content_not_listing_order(tmp_path: Path):
     lines = [f"a{i}.wav,train,{'real' if i % 2 else 'fake'}" for i in range(4)]
 
     def fingerprint(listing: list[str]) -> str:
-        return source_fingerprint(DatasetConfig("csv", manifest=str(write_listing(
+        return source_fingerprint(DatasetConfig("csv", listing=str(write_listing(
             tmp_path / "m.csv", listing))))  # fmt: skip
 
     original = fingerprint(lines)

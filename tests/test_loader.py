@@ -158,7 +158,7 @@ def test_samples_come_with_their_path_speaker_attack_and_split(for_tree: Path, t
         attack = "-" if label == "real" else f"A0{len(path.stem) % 3}"
         lines.append(f"{path},{split},{label},spk{len(path.name) % 4},{attack}")
     listing.write_text("\n".join(lines) + "\n")
-    dataset = DatasetConfig(dataset="csv", manifest=str(listing))
+    dataset = DatasetConfig(dataset="csv", listing=str(listing))
     out = produce(for_tree, tmp_path / "out", "lfcc", "npy", dataset)
     expected = {row.split(",")[0]: row.split(",") for row in lines[1:]}
     seen = 0

@@ -69,3 +69,32 @@ def coerce_config(config: dict[str, Any], schema_path: str | Path) -> None:
     with open(schema_path, encoding="utf-8") as handle:
         schema = yaml.safe_load(handle)
     config.update(coerce_to_schema(config, schema))
+
+
+# Keys renamed since users started writing configs: old name -> new name. `manifest` named the
+# input listing, and so did `manifest.csv` the workflow's own table: two things, one word.
+RENAMED_KEYS = {"manifest": "listing"}
+
+
+class RenamedKeyError(ValueError):
+    """A config sets a renamed key and its new name to different values."""
+
+
+def adopt_renamed_keys(config: dict[str, Any]) -> list[str]:
+    """Move values given under an old key name to the new one, in place; return one note per
+    key moved, for the user to update their command or config."""
+    notes = []
+    for old, new in RENAMED_KEYS.items():
+        if old not in config:
+            continue
+        value = config.pop(old)
+        if value in (None, "") or value == config.get(new):
+            continue
+        if config.get(new) not in (None, ""):
+            raise RenamedKeyError(
+                f"{old} (now called {new}) is {value!r} but {new} is {config[new]!r}; "
+                f"set {new} only"
+            )
+        config[new] = value
+        notes.append(f"fraudprep: the config key {old} is now called {new}; using {value!r}")
+    return notes

@@ -68,7 +68,7 @@ class DatasetConfig:
 
     dataset: str = "for"
     input_dir: str = ""
-    manifest: str = ""
+    listing: str = ""  # dataset csv: the user's CSV/TSV of files (not our manifest.csv)
     protocol: str = ""
     csv_columns: dict[str, str] = field(default_factory=dict)
     label_map: dict[str, str] = field(default_factory=dict)
@@ -77,14 +77,14 @@ class DatasetConfig:
     @classmethod
     def from_config(cls, config: dict) -> DatasetConfig:
         dataset = config.get("dataset") or "for"
-        if config.get("manifest") and dataset == "for":
-            dataset = "csv"  # a manifest is used instead of input_dir, as users expect
+        if config.get("listing") and dataset == "for":
+            dataset = "csv"  # a listing is used instead of input_dir, as users expect
         if dataset not in DATASETS:
             raise ManifestError(f"dataset {dataset!r} is not one of {list(DATASETS)}")
         return cls(
             dataset=dataset,
             input_dir=config.get("input_dir") or "",
-            manifest=config.get("manifest") or "",
+            listing=config.get("listing") or "",
             protocol=config.get("protocol") or "",
             csv_columns=dict(config.get("csv_columns") or {}),
             label_map=dict(config.get("label_map") or {}),

@@ -64,7 +64,7 @@ def iter_manifest_csv(
     """
     source = Path(manifest_path)
     if not source.is_file():
-        raise ManifestError(f"manifest {str(source)!r} does not exist; fix the manifest key")
+        raise ManifestError(f"listing {str(source)!r} does not exist; fix the listing key")
     columns = {**DEFAULT_CSV_COLUMNS, **(columns or {})}
     problems = Problems(str(source))
     count = 0
@@ -158,6 +158,6 @@ def read(
     on_skipped: Callable[[SkippedFile], None] | None = None,
 ) -> Iterator[ManifestRow]:
     # Checked here, not when the rows are first asked for: a missing key is a config error.
-    if not cfg.manifest:
-        raise ManifestError("dataset csv needs manifest: the CSV/TSV file to read")
-    return iter_manifest_csv(cfg.manifest, cfg.csv_columns, cfg.label_map, spill_dir)
+    if not cfg.listing:
+        raise ManifestError("dataset csv needs listing: the CSV/TSV file to read")
+    return iter_manifest_csv(cfg.listing, cfg.csv_columns, cfg.label_map, spill_dir)
