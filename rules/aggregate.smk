@@ -8,6 +8,7 @@ rule aggregate_batches:
         metadata=f"{OUT}/{{model}}/{STORAGE.metadata_name}",
         stats=f"{OUT}/{{model}}/{STORAGE.stats_name}",
         failures=f"{OUT}/{{model}}/failures.csv",
+        properties=f"{OUT}/{{model}}/properties.csv",
     log:
         f"{LOGS}/aggregate_batches/{{model}}.log",
     benchmark:
@@ -19,5 +20,6 @@ rule aggregate_batches:
     params:
         model_dir=lambda wildcards: model_dir(wildcards.model),
         max_failure_fraction=config["max_failure_fraction"],
+        shortcut_threshold=config["shortcut_auc_warning"],
     script:
         "../workflow/scripts/aggregate_batches.py"

@@ -19,10 +19,17 @@ from typing import Any
 
 from fraudprep.atomic import atomic_write, link_or_copy
 from fraudprep.chunks import Chunk, read_chunks
-from fraudprep.extract import CHUNK_FAILURES, FAILURE_COLUMNS, read_chunk_metadata
+from fraudprep.extract import (
+    CHUNK_FAILURES,
+    FAILURE_COLUMNS,
+    PROPERTIES_FILE,
+    PROPERTY_COLUMNS,
+    read_chunk_metadata,
+)
 from fraudprep.formats import FORMATS, ListsWriter, StorageFormat, storage_format
 from fraudprep.integrity import content_hash, read_leak_summary
 from fraudprep.manifest import LABEL_NAMES, LABELS, SPLITS, TRAINING
+from fraudprep.shortcuts import DEFAULT_THRESHOLD, shortcut_table
 from fraudprep.stats import (
     DURATION_BIN_EDGES,
     ChunkStats,
@@ -137,6 +144,21 @@ def write_failures(chunk_dirs: Sequence[Path], path: Path) -> Counter:
     return reasons
 
 
+def write_properties(chunk_dirs: Sequence[Path], path: Path) -> None:
+    """Concatenate the chunks' per-sample properties in the order of the batches: split by
+    split, chunks in manifest order (a chunk may hold the end of one split and the start of
+    the next)."""
+    with atomic_write(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(PROPERTY_COLUMNS)
+        for split in SPLITS:
+            for chunk_dir in chunk_dirs:
+                with open(chunk_dir / PROPERTIES_FILE, newline="", encoding="utf-8") as rows:
+                    reader = csv.reader(rows)
+                    next(reader)
+                    writer.writerows(row for row in reader if row[1] == split)
+
+
 def _split_label_counts(counter: Counter) -> dict[str, dict[str, int]]:
     return {
         split: {
@@ -238,6 +260,8 @@ def aggregate_model(
     max_failure_fraction: float = 1.0,
     leakage_path: str | Path | None = None,
     manifest_path: str | Path | None = None,
+    properties_path: str | Path | None = None,
+    shortcut_threshold: float = DEFAULT_THRESHOLD,
 ) -> dict[str, Any]:
     """Merge a model's chunk outputs into the seed's layout; return the dataset statistics.
 
@@ -255,6 +279,8 @@ def aggregate_model(
             log.info("Removed %d batch files left by an earlier, larger run", removed)
         _remove_leftovers(model_dir, storage, [Path(d) for _, d in ordered])
         reasons = write_failures([Path(d) for _, d in ordered], Path(failures_path))
+        properties_path = Path(properties_path or model_dir / PROPERTIES_FILE)
+        write_properties([Path(d) for _, d in ordered], properties_path)
         total_files = sum(chunk.size for chunk in chunks)
         summary = dataset_statistics(
             merged.stats,
@@ -265,6 +291,7 @@ def aggregate_model(
             total_files,
         )
         _check_identity(summary, total_files)
+        summary["shortcuts"] = shortcut_table(properties_path, shortcut_threshold)
         _add_warnings(summary, merged.stats, leakage_path)
         # What the loader checks before it trusts these outputs (see fraudprep.loader).
         summary["provenance"] = {
@@ -316,6 +343,7 @@ def _add_warnings(
             summary["warnings"].append(
                 f"identical audio across splits or labels: {summary['leakage']}; see {leakage_path}"
             )
+    summary["warnings"].extend(item["message"] for item in summary["shortcuts"]["flagged"])
     for warning in summary["warnings"]:
         log.warning("%s", warning)
 
@@ -365,6 +393,8 @@ def run_aggregation_job(
     failures_path: str,
     max_failure_fraction: float,
     manifest_path: str | None = None,
+    properties_path: str | None = None,
+    shortcut_threshold: float = DEFAULT_THRESHOLD,
 ) -> dict[str, Any]:
     """The ``aggregate_batches`` rule's entry point: chunk dirs come in chunks-table order."""
     chunks = read_chunks(chunks_path)
@@ -378,4 +408,6 @@ def run_aggregation_job(
         max_failure_fraction,
         leakage_path,
         manifest_path,
+        properties_path,
+        shortcut_threshold,
     )

@@ -35,6 +35,14 @@ from fraudprep.memory import (
     reuse_freed_memory,
     rss_mb,
 )
+from fraudprep.properties import (
+    PROPERTIES,
+    SignalLevels,
+    TrimmedShape,
+    file_properties,
+    signal_levels,
+    trimmed_shape,
+)
 from fraudprep.settings import ModelSettings, read_settings
 from fraudprep.stats import ChunkStats
 from fraudprep.store import BatchAccumulator
@@ -43,6 +51,8 @@ log = logging.getLogger(__name__)
 
 CHUNK_METADATA = "chunk.json"
 CHUNK_FAILURES = "failures.csv"
+PROPERTIES_FILE = "properties.csv"  # per sample, in batch order (see fraudprep.properties)
+PROPERTY_COLUMNS = ("path", "split", "label", *PROPERTIES)
 BATCH_RECORDS = ".batches.jsonl"  # scratch only: removed once chunk.json is written
 FAILURE_COLUMNS = ("path", "split", "label", "reason")
 
@@ -73,14 +83,16 @@ class _ModelPart:
     scratch: Path
     batches: BatchAccumulator
     failures: Any  # a csv writer
+    properties: Any  # a csv writer
     stats: ChunkStats
 
     def fail(self, row: ManifestRow, reason: str) -> None:
         self.failures.writerow((row.path, row.split, row.label, reason))
         self.stats.add_failure(row.split, row.label)
 
-    def add(self, row: ManifestRow, audio: DecodedAudio) -> None:
-        """Features of one decoded file into this model's batch; a failure if not finite."""
+    def add(self, row: ManifestRow, audio: DecodedAudio, properties: dict[str, Any]) -> None:
+        """Features of one decoded file into this model's batch, its properties into the
+        properties table; a failure if the features are not finite."""
         features = self.extractor(audio.samples)
         if not np.isfinite(distinct_values(features)).all():
             raise AudioError("features are not finite")
@@ -94,6 +106,9 @@ class _ModelPart:
             row.attack,
             audio.decoder,
             audio.format,
+        )
+        self.properties.writerow(
+            [row.path, row.split, row.label, *(properties[name] for name in PROPERTIES)]
         )
         if self.batches.add(features, row.label, row.path, row.speaker, row.attack):
             check_system_memory()
@@ -193,6 +208,11 @@ def _open_part(stack: contextlib.ExitStack, scratch: Path, settings: ModelSettin
     records = stack.enter_context(open(records_path, "w", encoding="utf-8"))  # noqa: SIM115
     failures = csv.writer(failed, lineterminator="\n")
     failures.writerow(FAILURE_COLUMNS)
+    properties_file = stack.enter_context(
+        atomic_write(scratch / PROPERTIES_FILE, "w", newline="", encoding="utf-8")
+    )
+    properties = csv.writer(properties_file, lineterminator="\n")
+    properties.writerow(PROPERTY_COLUMNS)
     batches = BatchAccumulator(
         scratch,
         settings.batch_size,
@@ -201,7 +221,7 @@ def _open_part(stack: contextlib.ExitStack, scratch: Path, settings: ModelSettin
         settings.profile.dtype,
         on_written=lambda record: records.write(json.dumps(asdict(record)) + "\n"),
     )
-    return _ModelPart(settings, extractor, scratch, batches, failures, ChunkStats())
+    return _ModelPart(settings, extractor, scratch, batches, failures, properties, ChunkStats())
 
 
 def _extract_rows(
@@ -232,12 +252,18 @@ def _add_to_every_model(
     row: ManifestRow, decoded: DecodedAudio, parts: Sequence[_ModelPart]
 ) -> None:
     at_rate: dict[int, DecodedAudio] = {}  # resampled once per rate, for this file only
+    shapes: dict[tuple[int, float | None], TrimmedShape] = {}
+    levels: SignalLevels | None = None
     for part in parts:
-        rate = part.settings.profile.sample_rate
+        rate, top_db = part.settings.profile.sample_rate, part.settings.profile.trim_top_db
         try:
             if rate not in at_rate:
                 at_rate[rate] = resample(decoded, rate)
-            part.add(row, at_rate[rate])
+            if (rate, top_db) not in shapes:
+                shapes[rate, top_db] = trimmed_shape(at_rate[rate].samples, rate, top_db)
+            levels = levels or signal_levels(decoded.samples)
+            properties = file_properties(row.path, decoded, levels, shapes[rate, top_db])
+            part.add(row, at_rate[rate], properties)
         except Exception as error:  # a model's failure is that model's alone
             reason = _failure_reason(error)
             log.warning("Failed %s for %s: %s", row.path, part.settings.model, reason)

@@ -113,16 +113,20 @@ def trim_silence(samples: np.ndarray, top_db: float) -> np.ndarray:
     512. A frame is four whole hops, so the energy of each hop-sized block is summed once and
     every frame adds four neighbouring blocks (a cumulative sum would be 7x slower).
     """
+    start, stop = loud_span(samples, top_db)
+    return samples[start:stop]
+
+
+def loud_span(samples: np.ndarray, top_db: float) -> tuple[int, int]:
+    """(start, stop): the samples :func:`trim_silence` keeps; (0, 0) when none are loud."""
     if len(samples) == 0:
-        return samples
+        return 0, 0
     mean_square = _frame_mean_squares(samples)
     floor = max(AMIN, mean_square.max()) * 10.0 ** (-top_db / 10)
     loud = np.flatnonzero(np.maximum(AMIN, mean_square) > floor)
     if len(loud) == 0:
-        return samples[:0]
-    start = loud[0] * TRIM_HOP_LENGTH
-    stop = min(len(samples), (loud[-1] + 1) * TRIM_HOP_LENGTH)
-    return samples[start:stop]
+        return 0, 0
+    return loud[0] * TRIM_HOP_LENGTH, min(len(samples), (loud[-1] + 1) * TRIM_HOP_LENGTH)
 
 
 def _frame_mean_squares(samples: np.ndarray) -> np.ndarray:

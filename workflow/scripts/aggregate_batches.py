@@ -14,4 +14,6 @@ run_aggregation_job(
     failures_path=snakemake.output.failures,
     max_failure_fraction=snakemake.params.max_failure_fraction,
     manifest_path=snakemake.input.manifest,
+    properties_path=snakemake.output.properties,
+    shortcut_threshold=snakemake.params.shortcut_threshold,
 )
