@@ -195,3 +195,39 @@ def test_too_few_training_files_fit_no_combined_model(tmp_path: Path):
     combined = shortcut_table(tmp_path / "p.csv")["combined"]
     assert "not fit" in combined["skipped"]
     assert all(entry["auc"] is None for entry in combined["by_split"].values())
+
+
+# ------------------------------------------------------------------ options that remove one
+
+
+def profile_with(**options):
+    from fraudprep.settings import FeatureProfile
+
+    return FeatureProfile(kind="raw", sample_rate=RATE, duration=3.0, trim_top_db=None,
+                          **options)  # fmt: skip
+
+
+def test_band_limiting_leaves_nothing_above_its_cutoff():
+    from fraudprep.features import make_extractor
+
+    noise = np.random.default_rng(6).standard_normal(3 * RATE).astype(np.float32) * 0.1
+    limited = make_extractor(profile_with(lowpass_hz=3400))(noise)
+    assert bandwidth(limited, RATE) <= 3450
+    assert bandwidth(make_extractor(profile_with())(noise), RATE) > 7500
+
+
+def test_loudness_normalisation_sets_the_rms_level_without_clipping():
+    from fraudprep.features import make_extractor
+
+    quiet = 0.01 * speechlike(3.0, RATE, seed=7)
+    louder = make_extractor(profile_with(loudness_dbfs=-26.0))(quiet)
+    assert signal_levels(louder).rms_dbfs == pytest.approx(-26.0, abs=0.05)
+    spiky = quiet.copy()
+    spiky[100] = 0.9  # the peak limits the gain: no sample past full scale
+    assert np.abs(make_extractor(profile_with(loudness_dbfs=-3.0))(spiky)).max() <= 1.0
+
+
+def test_unset_options_leave_the_written_settings_as_they_were():
+    values = profile_with().as_dict()
+    assert "lowpass_hz" not in values and "loudness_dbfs" not in values
+    assert profile_with(lowpass_hz=4000.0).as_dict()["lowpass_hz"] == 4000.0

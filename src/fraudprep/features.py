@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.fft
+import soxr
 
 from fraudprep.settings import FeatureProfile
 
@@ -141,6 +142,27 @@ def _frame_mean_squares(samples: np.ndarray) -> np.ndarray:
     return energy / TRIM_FRAME_LENGTH
 
 
+def band_limited(samples: np.ndarray, rate: int, cutoff_hz: float) -> np.ndarray:
+    """``samples`` without content above ``cutoff_hz``: resampled down to twice the cutoff and
+    back with soxr, whose anti-aliasing filter is a steep low-pass (a common bandwidth for
+    classes recorded or encoded at different ones)."""
+    low_rate = max(1, round(2 * cutoff_hz))
+    down = soxr.resample(samples, rate, low_rate, quality="HQ")
+    back = soxr.resample(down, low_rate, rate, quality="HQ").astype(np.float32, copy=False)
+    return fix_length(back, len(samples))  # resampling there and back can be off by a sample
+
+
+def at_loudness(samples: np.ndarray, target_dbfs: float) -> np.ndarray:
+    """``samples`` scaled so that their RMS is ``target_dbfs``, or as close as the peak allows
+    without going past full scale (int16 storage would clip it)."""
+    rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) if len(samples) else 0.0
+    if rms <= 0:
+        return samples
+    gain = 10 ** (target_dbfs / 20) / rms
+    peak = float(np.abs(samples).max())
+    return (samples * np.float32(min(gain, 1.0 / peak))).astype(np.float32, copy=False)
+
+
 def fix_length(samples: np.ndarray, length: int, pad_mode: str = "zeros") -> np.ndarray:
     """Cut to ``length`` samples, or pad the end with zeros or by repeating the clip."""
     if len(samples) >= length:
@@ -243,8 +265,12 @@ class Extractor:
 
     def _clip_and_signal_length(self, samples: np.ndarray) -> tuple[np.ndarray, int]:
         """The clip, and how many of its samples are signal rather than zero padding."""
+        if self.profile.lowpass_hz is not None:
+            samples = band_limited(samples, self.profile.sample_rate, self.profile.lowpass_hz)
         if self.profile.trim_top_db is not None:
             samples = trim_silence(samples, self.profile.trim_top_db)
+        if self.profile.loudness_dbfs is not None:
+            samples = at_loudness(samples, self.profile.loudness_dbfs)
         clip = fix_length(samples, self.profile.num_samples, self.profile.pad_mode)
         zero_padded = self.profile.pad_mode == "zeros" or len(samples) == 0
         return clip, min(len(samples), len(clip)) if zero_padded else len(clip)

@@ -65,6 +65,9 @@ class FeatureProfile:
     deltas: bool = True  # lfcc: append first and second differences
     pad_mode: str = "zeros"  # short clips: pad with zeros, or repeat them (AASIST's way)
     dtype: str = "float32"  # raw may be stored as int16 to halve the disk
+    # Shortcut removal (README: Shortcut check); None leaves the audio as it is.
+    lowpass_hz: float | None = None  # band-limit every file to this (a common bandwidth)
+    loudness_dbfs: float | None = None  # RMS of the trimmed signal brought to this level
 
     @property
     def num_samples(self) -> int:
@@ -86,7 +89,16 @@ class FeatureProfile:
         return (height, width) if self.channels == 1 else (height, width, self.channels)
 
     def as_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        values = dataclasses.asdict(self)
+        # Options added later are left out while unset: settings written before them, and the
+        # outputs recorded with them, stay what they were.
+        for key in OPTIONAL_WHEN_UNSET:
+            if values[key] is None:
+                del values[key]
+        return values
+
+
+OPTIONAL_WHEN_UNSET = ("lowpass_hz", "loudness_dbfs")
 
 
 _FIELDS = {f.name for f in dataclasses.fields(FeatureProfile)}
@@ -122,6 +134,10 @@ def check_profile(name: str, profile: FeatureProfile) -> None:
     nyquist = profile.sample_rate / 2
     if profile.fmax is not None and not profile.fmin < profile.fmax <= nyquist:
         problems.append(f"need fmin < fmax <= {nyquist} Hz (sample_rate / 2)")
+    if profile.lowpass_hz is not None and not 0 < profile.lowpass_hz < nyquist:
+        problems.append(f"lowpass_hz must be above 0 and below {nyquist} Hz (sample_rate / 2)")
+    if profile.loudness_dbfs is not None and not profile.loudness_dbfs < 0:
+        problems.append(f"loudness_dbfs must be below 0 (full scale), not {profile.loudness_dbfs}")
     if profile.channels not in (1, 3):
         problems.append(f"channels must be 1 or 3, not {profile.channels}")
     if profile.patch_size and profile.kind == "mel_image":
