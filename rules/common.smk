@@ -7,6 +7,7 @@ from fraudprep.datasets import DatasetConfig
 from fraudprep.formats import storage_format
 from fraudprep.manifest import ManifestError
 from fraudprep.manifest_build import source_fingerprint
+from fraudprep.properties import PROPERTIES
 from fraudprep.settings import ConfigError, job_memory_mb, resolve_model_settings
 from fraudprep.provenance import (
     FEATURE_MODULES,

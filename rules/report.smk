@@ -12,6 +12,11 @@ REPORT_FIGURES = {
     "failures_table": "failures.html",
     "examples": "examples.png",
 }
+# The shortcut check: its table, and one figure a property (fraudprep.report_shortcuts).
+SHORTCUT_FIGURES = {
+    "table": "shortcuts.html",
+    **{name: f"shortcuts/{name}.png" for name in PROPERTIES},
+}
 # One extraction job makes every model's features of a chunk: one figure for the run.
 JOBS_FIGURE = f"{BENCHMARKS}/report/extract_features.png"
 
@@ -21,7 +26,7 @@ REPORT_OUTPUTS = [
     *(
         f"{REPORT_DIR}/{model}/{name}"
         for model in MODELS
-        for name in REPORT_FIGURES.values()
+        for name in [*REPORT_FIGURES.values(), *SHORTCUT_FIGURES.values()]
     ),
     JOBS_FIGURE,
 ]
@@ -96,6 +101,40 @@ rule plot_report:
         per_class=3,
     script:
         "../workflow/scripts/plot_report.py"
+
+
+rule plot_shortcuts:
+    input:
+        stats=rules.aggregate_batches.output.stats,
+        properties=rules.aggregate_batches.output.properties,
+    output:
+        **{
+            name: report(
+                f"{REPORT_DIR}/{{model}}/{SHORTCUT_FIGURES[name]}",
+                caption="../workflow/report/shortcut_property.rst",
+                category="5. Shortcuts",
+                subcategory="{model}",
+                labels={"model": "{model}", "figure": name},
+            )
+            for name in PROPERTIES
+        },
+        table=report(
+            f"{REPORT_DIR}/{{model}}/{SHORTCUT_FIGURES['table']}",
+            caption="../workflow/report/shortcuts_table.rst",
+            category="5. Shortcuts",
+            subcategory="{model}",
+            labels={"model": "{model}", "figure": "AUC table"},
+        ),
+    log:
+        f"{LOGS}/plot_shortcuts/{{model}}.log",
+    benchmark:
+        f"{BENCHMARKS}/plot_shortcuts/{{model}}.tsv"
+    retries: NO_RETRIES
+    localrule: True
+    conda:
+        "../envs/fraudprep.yaml"
+    script:
+        "../workflow/scripts/plot_shortcuts.py"
 
 
 # Benchmarks and logs are read, not declared as inputs: a deleted log must not rerun the

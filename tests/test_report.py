@@ -71,6 +71,19 @@ def test_every_figure_is_a_png_that_shows_something(reported_run: Path, model: s
 
 
 @pytest.mark.parametrize("model", MODELS)
+def test_every_shortcut_figure_is_drawn_and_the_table_lists_every_property(
+    reported_run: Path, model: str
+):
+    from fraudprep.properties import PROPERTIES
+
+    for name in PROPERTIES:
+        assert_real_png(reported_run / OUT / "report" / model / "shortcuts" / f"{name}.png")
+    table = (reported_run / OUT / "report" / model / "shortcuts.html").read_text()
+    for name in (*PROPERTIES, "all properties together"):
+        assert f"<td>{name}</td>" in table
+
+
+@pytest.mark.parametrize("model", MODELS)
 def test_failures_table_lists_the_failed_file(reported_run: Path, model: str):
     table = (reported_run / OUT / "report" / model / "failures.html").read_text()
     assert "garbage.wav" in table and "1 file failed." in table
@@ -86,7 +99,7 @@ def test_report_html_holds_every_figure_and_table(reported_run: Path):
             assert f"data/preprocessed/report/{model}/{name}" in html
         assert f"data/preprocessed/{model}/failures.csv" in html
     assert "benchmarks/report/extract_features.png" in html
-    for category in ("1. Samples", "2. Failures", "3. Features", "4. Jobs"):
+    for category in ("1. Samples", "2. Failures", "3. Features", "4. Jobs", "5. Shortcuts"):
         assert category in html
     assert "plot_job_resources" in html and "Peak memory usage" in html  # captions rendered
 

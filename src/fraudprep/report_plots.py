@@ -72,7 +72,7 @@ def _count(value: Any) -> int:
     return int(value or 0)
 
 
-def _new_figure(width: float, height: float, layout: str | None = "constrained") -> Figure:
+def new_figure(width: float, height: float, layout: str | None = "constrained") -> Figure:
     """A figure of fixed size on its own Agg canvas: no pyplot, no display, no global state."""
     figure = Figure(figsize=(width, height), dpi=DPI, layout=layout)
     FigureCanvasAgg(figure)
@@ -134,7 +134,7 @@ def plot_counts(stats: Mapping[str, Any], path: str | Path) -> Path:
     attacks = known_attacks(stats)
     attack_height = 0.22 * len(attacks) + 1.2
     height = max(4.0, attack_height) if attacks else 4.0
-    figure = _new_figure(11.0 if attacks else 7.0, height)
+    figure = new_figure(11.0 if attacks else 7.0, height)
     axes = figure.subplots(1, 2 if attacks else 1, squeeze=False)[0]
     ax = axes[0]
     x = np.arange(len(SPLITS))
@@ -203,7 +203,7 @@ def _hours_or_minutes(seconds: float) -> str:
 def plot_durations(stats: Mapping[str, Any], path: str | Path) -> Path:
     """The duration histogram of the samples, bins from shortest to longest."""
     histogram = stats.get("duration_histogram") or {}
-    figure = _new_figure(8.0, 4.0)
+    figure = new_figure(8.0, 4.0)
     ax = figure.subplots()
     if not histogram or not any(histogram.values()):
         _message(ax, "no samples: no durations to show")
@@ -232,7 +232,7 @@ def plot_sample_rates(stats: Mapping[str, Any], path: str | Path) -> Path:
     """How many samples had each original sample rate (before resampling), and which
     container/codec they came in, with the decoder that read them."""
     rates = {int(k): _count(v) for k, v in (stats.get("original_sample_rates") or {}).items()}
-    figure = _new_figure(11.0, 4.0)
+    figure = new_figure(11.0, 4.0)
     ax, formats_ax = figure.subplots(1, 2, width_ratios=(3, 2))
     if not rates:
         _message(ax, "no samples: no sample rates to show")
@@ -293,7 +293,7 @@ def plot_failure_reasons(stats: Mapping[str, Any], path: str | Path, limit: int 
     """Failed files per kind of reason; a figure saying so when nothing failed."""
     kinds = reason_kinds(stats.get("failure_reasons") or {})
     shown = list(kinds.items())[:limit]
-    figure = _new_figure(9.0, max(3.0, 0.35 * len(shown) + 1.4))
+    figure = new_figure(9.0, max(3.0, 0.35 * len(shown) + 1.4))
     ax = figure.subplots()
     total = stats.get("total_files")
     if not shown:
@@ -327,21 +327,43 @@ def write_failures_table(
             count += 1
             if count <= max_rows:
                 shown.append(row)
-    cell = "<td>{}</td>".format
-    body = "\n".join("<tr>" + "".join(cell(html.escape(v)) for v in row) + "</tr>" for row in shown)
     note = f"{count} file{'s' if count != 1 else ''} failed." if count else "No failures."
     if count > max_rows:
-        note += f" The first {max_rows} are shown; all are in {html.escape(str(failures_csv))}."
+        note += f" The first {max_rows} are shown; all are in {failures_csv}."
+    return write_html_table(path, title or "failures", note, header, shown)
+
+
+def write_html_table(
+    path: str | Path,
+    title: str,
+    note: str,
+    header: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    marked: Callable[[Sequence[str]], bool] = lambda row: False,
+) -> Path:
+    """A self-contained HTML page with one table (the report shows HTML inline); rows for
+    which ``marked`` is true are highlighted. Every text is escaped."""
+    cell = "<td>{}</td>".format
+    lines = [
+        ('<tr class="marked">' if marked(row) else "<tr>")
+        + "".join(cell(html.escape(str(v))) for v in row)
+        + "</tr>"
+        for row in rows
+    ]
+    body = "\n".join(lines)
+    # The highlight's style only where a row uses it: pages without marks stay as they were.
+    marks = any(line.startswith('<tr class="marked">') for line in lines)
+    mark_style = "tr.marked td { background: #fde0dd; }\n" if marks else ""
     page = f"""<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>{html.escape(title or "failures")}</title>
+<html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>
 body {{ font-family: sans-serif; font-size: 13px; margin: 1em; }}
 table {{ border-collapse: collapse; }}
 th, td {{ border: 1px solid #ccc; padding: 2px 6px; text-align: left; vertical-align: top; }}
 th {{ background: #eee; }}
-</style></head><body>
-<h3>{html.escape(title or "failures")}</h3>
-<p>{note}</p>
+{mark_style}</style></head><body>
+<h3>{html.escape(title)}</h3>
+<p>{html.escape(note)}</p>
 <table>
 <tr>{"".join(f"<th>{html.escape(h)}</th>" for h in header)}</tr>
 {body}
@@ -444,7 +466,7 @@ def plot_examples(
     # A fixed layout: the constrained one draws the images twice to measure them, which
     # would be most of this figure's cost.
     width = 3.2 * per_class + 1.0
-    figure = _new_figure(width, 6.2, layout=None)
+    figure = new_figure(width, 6.2, layout=None)
     right = 1 - 1.1 / width  # room for the colour bar
     figure.subplots_adjust(left=0.7 / width, right=right, bottom=0.09, top=0.86, wspace=0.3,
                            hspace=0.45)  # fmt: skip
@@ -551,7 +573,7 @@ def plot_job_resources(
     jobs: Sequence[JobResources], path: str | Path, title: str = "extraction jobs"
 ) -> Path:
     """Runtime and peak memory per extraction job, in chunk order."""
-    figure = _new_figure(10.0, 6.5)
+    figure = new_figure(10.0, 6.5)
     top, bottom = figure.subplots(2, 1, sharex=True)
     if not jobs:
         _message(top, "no extraction jobs recorded")

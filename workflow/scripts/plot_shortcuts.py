@@ -1,0 +1,13 @@
+"""Snakemake script: the shortcut check's table and figures (see fraudprep.report_shortcuts)."""
+
+from fraudprep.formats import format_of_document
+from fraudprep.logs import log_job_to
+from fraudprep.report_shortcuts import shortcut_figures
+
+log_job_to(snakemake.log[0])
+stats_path = snakemake.input.stats
+shortcut_figures(
+    stats=format_of_document(stats_path).read_document(stats_path),
+    properties_path=snakemake.input.properties,
+    outputs=dict(snakemake.output.items()),
+)
