@@ -68,3 +68,48 @@ def snakemake_command(workdir: Path, *args: str, default_profile: bool = True) -
         sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
         "--configfile", str(REPO / "config.yaml"), *profile, "--directory", str(workdir), *args,
     ]  # fmt: skip
+
+
+def run_steps(
+    out: Path,
+    model: str,
+    dataset,
+    *,
+    storage: str = "pickle",
+    batch_size: int = 3,
+    chunk_size: int = 4,
+    min_duration: float = 0.0,
+    max_failure_fraction: float = 1.0,
+    hash_files: bool = True,
+) -> dict:
+    """The workflow's steps for one model, called directly (no Snakemake): manifest of
+    ``dataset`` (a DatasetConfig), chunks, settings.json, extraction, aggregation; returns the
+    dataset statistics."""
+    import json
+
+    import yaml
+
+    from fraudprep.aggregate import aggregate_model
+    from fraudprep.chunks import write_chunks
+    from fraudprep.extract import ReadLimits, extract_chunk
+    from fraudprep.formats import storage_format
+    from fraudprep.manifest_build import build_manifest
+    from fraudprep.settings import resolve_model_settings
+
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config = {**config, "batch_size": batch_size, "format": storage}
+    settings = resolve_model_settings(config, model)
+    manifest, leakage = out / "manifest.csv", out / "leakage.csv"
+    build_manifest(manifest, dataset, leakage_path=leakage, hash_files=hash_files)
+    chunks = write_chunks(manifest, chunk_size, out / "chunks.csv")
+    model_dir = out / model
+    model_dir.mkdir(parents=True, exist_ok=True)
+    (model_dir / "settings.json").write_text(json.dumps(settings.as_dict()))
+    dirs = [model_dir / "chunks" / chunk.id for chunk in chunks]
+    for chunk, chunk_dir in zip(chunks, dirs, strict=True):
+        extract_chunk(manifest, chunk, settings, chunk_dir, ReadLimits(min_duration=min_duration))
+    files = storage_format(storage)
+    return aggregate_model(
+        chunks, dirs, model_dir, model_dir / files.metadata_name, model_dir / files.stats_name,
+        model_dir / "failures.csv", max_failure_fraction, leakage,
+    )  # fmt: skip

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from helpers import REPO, TREE_FILES, build_tree
+from helpers import REPO, TREE_FILES, build_tree, run_steps
 
-from fraudprep.aggregate import TooManyFailures, aggregate_model
+from fraudprep.aggregate import TooManyFailures
 from fraudprep.atomic import partial_dir_for
 from fraudprep.chunks import write_chunks
 from fraudprep.datasets import DatasetConfig
@@ -37,25 +37,10 @@ def run_pipeline(
     batch_size: int = 2,
     max_failure_fraction: float = 0.5,
 ) -> dict:
-    config = {**CONFIG, "batch_size": batch_size}
-    settings = resolve_model_settings(config, model)
-    manifest = out / "manifest.csv"
-    build_manifest(manifest, DatasetConfig(input_dir=str(tree)), leakage_path=out / "leakage.csv")
-    chunks = write_chunks(manifest, chunk_size, out / "chunks.csv")
-    chunk_dirs = [out / model / "chunks" / c.id for c in chunks]
-    for chunk, chunk_dir in zip(chunks, chunk_dirs, strict=True):
-        extract_chunk(manifest, chunk, settings, chunk_dir, ReadLimits(min_duration=0.1))
-    model_dir = out / model
-    return aggregate_model(
-        chunks,
-        chunk_dirs,
-        model_dir,
-        model_dir / "batch_metadata.pkl",
-        model_dir / "dataset_stats.pkl",
-        model_dir / "failures.csv",
-        max_failure_fraction,
-        out / "leakage.csv",
-    )
+    return run_steps(
+        out, model, DatasetConfig(input_dir=str(tree)), batch_size=batch_size,
+        chunk_size=chunk_size, min_duration=0.1, max_failure_fraction=max_failure_fraction,
+    )  # fmt: skip
 
 
 @pytest.fixture
@@ -197,6 +182,7 @@ def test_chunk_metadata_lists_every_batch_streamed_from_its_records(for_tree, tm
     assert sorted(p.name for p in chunk_dir.iterdir() if not p.name.endswith(".pkl")) == [
         "chunk.json",
         "failures.csv",
+        "properties.csv",
     ]  # the records file was scratch only
 
 

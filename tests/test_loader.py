@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from helpers import REPO
+from helpers import REPO, run_steps
 
 import fraudprep
 from fraudprep.aggregate import aggregate_model
@@ -25,19 +25,7 @@ CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
 def produce(
     tree: Path, out: Path, model: str, storage: str, dataset: DatasetConfig | None = None
 ) -> Path:
-    settings = resolve_model_settings({**CONFIG, "batch_size": 3, "format": storage}, model)
-    build_manifest(out / "manifest.csv", dataset or DatasetConfig(input_dir=str(tree)))
-    chunks = write_chunks(out / "manifest.csv", 4, out / "chunks.csv")
-    model_dir = out / model
-    model_dir.mkdir(parents=True)
-    (model_dir / "settings.json").write_text(json.dumps(settings.as_dict()))
-    dirs = [model_dir / "chunks" / c.id for c in chunks]
-    for chunk, chunk_dir in zip(chunks, dirs, strict=True):
-        extract_chunk(out / "manifest.csv", chunk, settings, chunk_dir)
-    fmt = {"pickle": ("batch_metadata.pkl", "dataset_stats.pkl"),
-           "npy": ("batch_metadata.json", "dataset_stats.json")}[storage]  # fmt: skip
-    aggregate_model(chunks, dirs, model_dir, model_dir / fmt[0], model_dir / fmt[1],
-                    model_dir / "failures.csv")  # fmt: skip
+    run_steps(out, model, dataset or DatasetConfig(input_dir=str(tree)), storage=storage)
     return out
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 import pickle
 import re
 import subprocess
@@ -14,15 +13,10 @@ import pandas as pd
 import pytest
 import soundfile as sf
 import yaml
-from helpers import REPO, speechlike
+from helpers import REPO, run_steps, speechlike
 
-from fraudprep.aggregate import aggregate_model
-from fraudprep.chunks import write_chunks
 from fraudprep.datasets import DatasetConfig
-from fraudprep.extract import extract_chunk
-from fraudprep.manifest_build import build_manifest
 from fraudprep.properties import CATEGORICAL, PROPERTIES, bandwidth, signal_levels
-from fraudprep.settings import resolve_model_settings
 from fraudprep.shortcuts import fit_logistic, roc_auc, shortcut_table
 
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
@@ -32,17 +26,8 @@ SPLITS = ("training", "validation", "testing")
 
 def run_model(tree: Path, out: Path, model: str = "lfcc") -> dict:
     """Extract and aggregate ``tree`` for one model, as the workflow does; the statistics."""
-    settings = resolve_model_settings({**CONFIG, "batch_size": 4}, model)
-    build_manifest(out / "manifest.csv", DatasetConfig(input_dir=str(tree)), hash_files=False)
-    chunks = write_chunks(out / "manifest.csv", 7, out / "chunks.csv")
-    model_dir = out / model
-    model_dir.mkdir(parents=True)
-    (model_dir / "settings.json").write_text(json.dumps(settings.as_dict()))
-    dirs = [model_dir / "chunks" / chunk.id for chunk in chunks]
-    for chunk, chunk_dir in zip(chunks, dirs, strict=True):
-        extract_chunk(out / "manifest.csv", chunk, settings, chunk_dir)
-    return aggregate_model(chunks, dirs, model_dir, model_dir / "batch_metadata.pkl",
-                           model_dir / "dataset_stats.pkl", model_dir / "failures.csv")  # fmt: skip
+    dataset = DatasetConfig(input_dir=str(tree))
+    return run_steps(out, model, dataset, batch_size=4, chunk_size=7, hash_files=False)
 
 
 def write(path: Path, samples: np.ndarray) -> None:

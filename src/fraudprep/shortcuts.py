@@ -127,6 +127,8 @@ def _model_input(column: _Column, splits: np.ndarray, is_fake: np.ndarray) -> np
         overall = float(is_fake[training].mean()) if training.any() else 0.5
         return column.values.map(share).fillna(overall).to_numpy(dtype=np.float32)
     values = column.values.to_numpy(dtype=np.float64)
+    if not len(values):
+        return values.astype(np.float32)
     reference = values[training] if training.any() else values
     centre, spread = np.mean(reference), np.std(reference)
     return ((values - centre) / (spread if spread > 0 else 1.0)).astype(np.float32)
