@@ -290,7 +290,7 @@ def resample(audio: DecodedAudio, target_rate: int) -> DecodedAudio:
 _INTEGER_SCALES = {"s16": 32768.0, "s32": 2147483648.0, "s64": 9223372036854775808.0, "u8": 128.0}
 
 
-def _frame_to_mono(frame: Any) -> np.ndarray:
+def frame_to_mono(frame: Any) -> np.ndarray:
     """One decoded audio frame as mono float32, mixed as :func:`mix_to_mono` mixes."""
     if frame.format.name == "fltp":
         return _planar_float_to_mono(frame)
@@ -384,7 +384,7 @@ def _decode_frames(container: Any, stream: Any, rate: int, max_frames: int):
                     raise AudioError(
                         f"sample rate changes within the stream ({rate} -> {frame.rate} Hz)"
                     )
-                mono = _frame_to_mono(frame)[: max_frames - decoded]
+                mono = frame_to_mono(frame)[: max_frames - decoded]
                 parts.append(mono)
                 decoded += len(mono)
                 if decoded >= max_frames:

@@ -38,7 +38,7 @@ import soxr
 
 # The decoders' frame conversion (integer formats scaled to [-1, 1), planes mixed), shared
 # with the file decoder so that a codec's output is read exactly as a file of it would be.
-from fraudprep.audio_io import _frame_to_mono, load_mono
+from fraudprep.audio_io import frame_to_mono, load_mono
 
 KINDS = ("codec", "telephone", "rawboost", "noise", "reverb")
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".m4a", ".opus")
@@ -400,7 +400,7 @@ def codec_roundtrip(x: np.ndarray, rate: int, codec: str, bit_rate: int | None) 
     with av.open(buffer, "r") as container:
         stream = container.streams.audio[0]
         decoded_rate = stream.rate
-        parts = [_frame_to_mono(frame) for frame in container.decode(stream)]
+        parts = [frame_to_mono(frame) for frame in container.decode(stream)]
     y = np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
     # FFmpeg's Opus decoder always gives 48 kHz, whatever rate was encoded.
     y = _resample(y, decoded_rate, rate)
