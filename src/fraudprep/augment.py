@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import io
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -580,3 +580,52 @@ def _apply_reverb(
     if wet_rms == 0:
         return x, drawn
     return wet * (dry_rms / wet_rms), drawn
+
+
+# --- The config block -------------------------------------------------------------------------
+
+AUGMENTED_SUFFIX = "_aug"  # training -> training_aug: the batches of a split's copies
+
+
+def augmented_split(split: str) -> str:
+    return f"{split}{AUGMENTED_SUFFIX}"
+
+
+@dataclass(frozen=True)
+class AugmentationPlan:
+    """The ``augmentation`` block: ``copies`` per file of ``splits``, each one entry of
+    ``pool`` drawn with :func:`copy_rng` from the file's key, the copy's index and ``seed``."""
+
+    copies: int
+    splits: tuple[str, ...]
+    seed: int
+    pool: tuple[Augmentation, ...]
+
+    @classmethod
+    def from_config(cls, block: Mapping[str, Any] | None, base: Path | None = None):
+        """None when the block is absent or asks for no copies (nothing changes then)."""
+        if not block or not block.get("copies"):
+            return None
+        from fraudprep.manifest import SPLITS  # here: the manifest module is not needed above
+
+        copies, splits = block["copies"], tuple(block.get("splits") or ("training",))
+        if isinstance(copies, bool) or not isinstance(copies, int) or copies < 0:
+            raise AugmentationConfigError(
+                f"augmentation.copies must be a whole number, not {copies!r}"
+            )
+        unknown = [split for split in splits if split not in SPLITS]
+        if unknown:
+            raise AugmentationConfigError(
+                f"augmentation.splits: {unknown[0]!r} is not one of {', '.join(SPLITS)}"
+            )
+        seed = block.get("seed", 0)
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise AugmentationConfigError(f"augmentation.seed must be an integer, not {seed!r}")
+        return cls(copies, splits, seed, tuple(parse_pool(block.get("pool") or [], base=base)))
+
+    def draws(self, file_key: str) -> Iterator[tuple[int, Augmentation, np.random.Generator]]:
+        """(copy index, pool entry, the copy's generator) for each copy of one file; the
+        caller applies them one by one, so that one failing copy does not end the others."""
+        for index in range(self.copies):
+            rng = copy_rng(file_key, index, self.seed)
+            yield index, choose(self.pool, rng), rng

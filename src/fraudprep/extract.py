@@ -253,7 +253,7 @@ def _add_to_every_model(
 ) -> None:
     at_rate: dict[int, DecodedAudio] = {}  # resampled once per rate, for this file only
     shapes: dict[tuple[int, float | None], TrimmedShape] = {}
-    levels: SignalLevels | None = None
+    levels: dict[int, SignalLevels] = {}
     for part in parts:
         rate, top_db = part.settings.profile.sample_rate, part.settings.profile.trim_top_db
         try:
@@ -261,8 +261,9 @@ def _add_to_every_model(
                 at_rate[rate] = resample(decoded, rate)
             if (rate, top_db) not in shapes:
                 shapes[rate, top_db] = trimmed_shape(at_rate[rate].samples, rate, top_db)
-            levels = levels or signal_levels(decoded.samples)
-            properties = file_properties(row.path, decoded, levels, shapes[rate, top_db])
+            if rate not in levels:
+                levels[rate] = signal_levels(at_rate[rate].samples)
+            properties = file_properties(row.path, decoded, levels[rate], shapes[rate, top_db])
             part.add(row, at_rate[rate], properties)
         except Exception as error:  # a model's failure is that model's alone
             reason = _failure_reason(error)

@@ -118,8 +118,26 @@ def trim_silence(samples: np.ndarray, top_db: float) -> np.ndarray:
     return samples[start:stop]
 
 
+class _LastSpan:
+    """The span of the last signal asked about: the shortcut properties and the extractor
+    both trim the same array with the same threshold, one right after the other."""
+
+    samples: np.ndarray | None = None
+    top_db: float | None = None
+    span: tuple[int, int] = (0, 0)
+
+
 def loud_span(samples: np.ndarray, top_db: float) -> tuple[int, int]:
     """(start, stop): the samples :func:`trim_silence` keeps; (0, 0) when none are loud."""
+    if _LastSpan.samples is samples and _LastSpan.top_db == top_db:
+        return _LastSpan.span
+    span = _loud_span(samples, top_db)
+    # The array itself is kept, not its id: a freed array's id can be reused by the next.
+    _LastSpan.samples, _LastSpan.top_db, _LastSpan.span = samples, top_db, span
+    return span
+
+
+def _loud_span(samples: np.ndarray, top_db: float) -> tuple[int, int]:
     if len(samples) == 0:
         return 0, 0
     mean_square = _frame_mean_squares(samples)

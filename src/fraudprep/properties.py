@@ -1,11 +1,11 @@
 """Per-file properties that can give real and fake apart without the voice: silence, level,
 bandwidth, sample rate, codec, duration.
 
-Computed during extraction from what is already decoded (no second read): the level
-properties from the decoded mono signal at its own rate, the silence and bandwidth ones from
-the signal at the model's rate with the model's ``trim_top_db`` (20 dB for profiles that do not
-trim), as the model's features see it. :mod:`fraudprep.shortcuts` measures how well each
-separates the classes.
+Computed during extraction from what is already decoded (no second read), on the mono signal
+at the model's sample rate, as the model's features see it: levels, clipping, DC, digital
+silence, bandwidth, and silence at the ends with the model's ``trim_top_db`` (20 dB for
+profiles that do not trim). :mod:`fraudprep.shortcuts` measures how well each separates the
+classes.
 """
 
 from __future__ import annotations
@@ -62,7 +62,9 @@ CLIPPED = 0.999  # |sample| at or above this is at full scale
 DIGITAL_SILENCE = 1.0 / 32768  # below one step of 16-bit audio
 BANDWIDTH_ENERGY = 0.99
 SPECTRUM_FFT = 2048
-SPECTRUM_MAX_FRAMES = 256  # evenly spaced frames: the cost stays flat for long files
+# Evenly spaced frames, about a second of audio at 16 kHz: the average spectrum of speech
+# settles within that, and the cost stays flat for long files (this runs for every file).
+SPECTRUM_MAX_FRAMES = 8
 # Silence is measured with the profile's trim_top_db, or this when the profile does not trim
 # (librosa's default, and the image profiles'): a model that keeps the silence is the one
 # that can learn from it.
@@ -89,7 +91,8 @@ def signal_levels(samples: np.ndarray) -> SignalLevels:
     return SignalLevels(
         peak_dbfs=_dbfs(peak),
         rms_dbfs=_dbfs(math.sqrt(mean_square)),
-        dc_offset=float(samples.mean(dtype=np.float64)),
+        # float32's pairwise sum is exact enough for a mean and twice as fast as float64's.
+        dc_offset=float(samples.sum()) / len(samples),
         clipped_fraction=float(np.count_nonzero(magnitude >= CLIPPED)) / len(samples),
         digital_silence_fraction=float(np.count_nonzero(magnitude < DIGITAL_SILENCE))
         / len(samples),
@@ -125,7 +128,7 @@ def bandwidth(samples: np.ndarray, rate: int, share: float = BANDWIDTH_ENERGY) -
     spectrum of (at most ``SPECTRUM_MAX_FRAMES`` evenly spaced) Hann-windowed frames.
 
     Frames do not overlap and stay float32: an average spectrum needs no more, and this runs
-    for every file (it was a seventh of a file's cost with overlapping float64 frames)."""
+    for every file."""
     samples = np.asarray(samples, dtype=np.float32)
     if len(samples) < SPECTRUM_FFT:
         samples = np.pad(samples, (0, SPECTRUM_FFT - len(samples)))

@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from fraudprep.manifest import FAKE, SPLITS
+from fraudprep.manifest import SPLITS
 from fraudprep.properties import CATEGORICAL, DESCRIPTIONS, PROPERTIES
 from fraudprep.report_plots import COLOURS, new_figure, save_png, styled, write_html_table
-from fraudprep.shortcuts import COMBINED
+from fraudprep.shortcuts import COMBINED, PropertyTable
 
 BINS = 30
 MOST_CATEGORIES = 8  # categories drawn per panel; the rest are summed as "other"
@@ -73,26 +72,23 @@ def write_shortcut_table(stats: Mapping[str, Any], path: str | Path) -> Path:
 
 @styled
 def plot_property(
-    properties_path: str | Path, name: str, stats: Mapping[str, Any], path: str | Path
+    table: PropertyTable, name: str, stats: Mapping[str, Any], path: str | Path
 ) -> Path:
     """Real and fake distributions of one property, a panel per split, AUC in each title."""
-    table = pd.read_csv(properties_path, usecols=["split", "label", name], dtype={name: str}
-                        if name in CATEGORICAL else None)  # fmt: skip
     by_split = (stats.get("shortcuts") or {}).get("properties", {}).get(name, {}).get("by_split")
     figure = new_figure(10.0, 3.0)
     axes = figure.subplots(1, len(SPLITS), sharey=False)
-    values = table[name]
-    bins = None if name in CATEGORICAL else _shared_bins(values.to_numpy(dtype=float))
+    values = table.columns[name]
+    bins = None if name in CATEGORICAL else _shared_bins(values)
     for ax, split in zip(axes, SPLITS, strict=True):
-        rows = table["split"] == split
-        fake = table["label"] == FAKE
-        groups = {"real": values[rows & ~fake], "fake": values[rows & fake]}
+        rows = table.rows(split)
         if not rows.any():
             ax.set_axis_off()
             ax.set_title(f"{split}: no samples")
             continue
+        groups = {"real": values[rows & ~table.is_fake], "fake": values[rows & table.is_fake]}
         if bins is None:
-            _category_bars(ax, groups)
+            _category_bars(ax, groups, table.categories[name])
         else:
             _histograms(ax, groups, bins)
         auc = _auc_text(by_split[split]) if by_split else "—"
@@ -112,26 +108,26 @@ def _shared_bins(values: np.ndarray) -> np.ndarray:
     return np.linspace(low, high, BINS + 1)
 
 
-def _histograms(ax, groups: Mapping[str, pd.Series], bins: np.ndarray) -> None:
+def _histograms(ax, groups: Mapping[str, np.ndarray], bins: np.ndarray) -> None:
     for cls, values in groups.items():
-        clipped = np.clip(values.to_numpy(dtype=float), bins[0], bins[-1])
-        ax.hist(clipped, bins=bins, density=True, histtype="step", linewidth=1.5,
+        clipped = np.clip(values, bins[0], bins[-1])
+        ax.hist(clipped, bins=bins, density=len(values) > 0, histtype="step", linewidth=1.5,
                 color=COLOURS[cls], label=f"{cls} ({len(values)})")  # fmt: skip
     ax.legend(fontsize=7)
     ax.set_yticks([])
 
 
-def _category_bars(ax, groups: Mapping[str, pd.Series]) -> None:
-    counts = pd.concat(groups, names=["class"]).groupby(level=0).value_counts()
-    shares = counts / counts.groupby(level=0).transform("sum")
-    top = (
-        pd.concat(groups.values()).value_counts().sort_index().sort_values(ascending=False)
-    ).index[:MOST_CATEGORIES]
+def _category_bars(ax, groups: Mapping[str, np.ndarray], names: list[str]) -> None:
+    """Each class's share of files per category, the most common categories of both first."""
+    counts = {cls: np.bincount(codes, minlength=len(names)) for cls, codes in groups.items()}
+    together = sum(counts.values())
+    top = sorted(np.flatnonzero(together), key=lambda c: (-together[c], names[c]))
+    top = top[:MOST_CATEGORIES]
     x = np.arange(len(top))
-    for offset, cls in zip((-0.2, 0.2), groups, strict=True):
-        heights = [float(shares.get((cls, category), 0.0)) for category in top]
-        ax.bar(x + offset, heights, 0.4, color=COLOURS[cls], label=f"{cls} ({len(groups[cls])})")
-    ax.set_xticks(x, [str(category) for category in top], rotation=30, ha="right", fontsize=7)
+    for offset, (cls, count) in zip((-0.2, 0.2), counts.items(), strict=True):
+        shares = count / max(1, count.sum())
+        ax.bar(x + offset, shares[top], 0.4, color=COLOURS[cls], label=f"{cls} ({count.sum()})")
+    ax.set_xticks(x, [names[code] for code in top], rotation=30, ha="right", fontsize=7)
     ax.set_ylabel("share of the class")
     ax.legend(fontsize=7)
 
@@ -141,11 +137,12 @@ def shortcut_figures(
 ) -> dict[str, Path]:
     """``outputs``: ``table`` and/or property names -> paths; what was written."""
     written = {}
+    table = PropertyTable.read(properties_path) if set(outputs) & set(PROPERTIES) else None
     for key, path in outputs.items():
         if key == "table":
             written[key] = write_shortcut_table(stats, path)
-        elif key in PROPERTIES:
-            written[key] = plot_property(properties_path, key, stats, path)
+        elif key in PROPERTIES and table is not None:
+            written[key] = plot_property(table, key, stats, path)
         else:
             raise ValueError(f"unknown shortcut output {key!r}")
     return written

@@ -9,18 +9,18 @@ fakes in the split, which gives the best AUC any rule on the category alone can 
 properties together: a logistic regression fit on the training split, scored on every split.
 
 Memory: one float32 per property and file (about 60 MB per million files) while the table is
-measured; the properties table is read one column at a time.
+measured; ``properties.csv`` is read in one pass straight into those arrays.
 """
 
 from __future__ import annotations
 
+import csv
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
-from scipy.stats import rankdata
 
 from fraudprep.manifest import FAKE, SPLITS, TRAINING
 from fraudprep.properties import CATEGORICAL, DESCRIPTIONS, PROPERTIES
@@ -34,69 +34,122 @@ NEWTON_STEPS = 25
 EVENTS_PER_PROPERTY = 10
 
 
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks, ties sharing their average (as scipy's rankdata, without importing it:
+    aggregation runs once per model and every import is on the run's critical path)."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    ends = np.r_[starts[1:], len(values)]
+    ranks = np.empty(len(values))
+    ranks[order] = np.repeat((starts + ends + 1) / 2, ends - starts)
+    return ranks
+
+
 def roc_auc(values: np.ndarray, is_fake: np.ndarray) -> float | None:
     """P(a fake's value > a real's) + half P(equal); None without both classes."""
     fakes = int(is_fake.sum())
     reals = len(is_fake) - fakes
     if not fakes or not reals:
         return None
-    ranks = rankdata(values)  # ties share their average rank
+    ranks = average_ranks(values)
     return float((ranks[is_fake].sum() - fakes * (fakes + 1) / 2) / (fakes * reals))
 
 
-def category_scores(categories: pd.Series, is_fake: np.ndarray) -> np.ndarray:
-    """Each file's category replaced by the share of fakes in that category."""
-    share = pd.Series(is_fake, index=categories.index).groupby(categories.values).mean()
-    return categories.map(share).to_numpy(dtype=np.float64)
+def fake_share_by_code(codes: np.ndarray, is_fake: np.ndarray, categories: int) -> np.ndarray:
+    """The share of fakes among the files of each category code (0 for absent ones)."""
+    files = np.bincount(codes, minlength=categories)
+    fakes = np.bincount(codes, weights=is_fake, minlength=categories)
+    return np.divide(fakes, files, out=np.zeros(categories), where=files > 0)
 
 
 @dataclass
-class _Column:
-    name: str
-    values: pd.Series  # as read: numbers, or category names as text
+class PropertyTable:
+    """``properties.csv`` as arrays: amounts as float32, categories as codes into their names.
+    Read in one pass, 4 bytes a property and file."""
 
+    split_codes: np.ndarray  # int8: index into SPLITS
+    is_fake: np.ndarray  # bool
+    columns: dict[str, np.ndarray]
+    categories: dict[str, list[str]]  # code -> name, for categorical properties
 
-def _read_column(path: Path, name: str) -> pd.Series:
-    categorical = name in CATEGORICAL
-    column = pd.read_csv(path, usecols=[name], dtype={name: str} if categorical else None)[name]
-    return column if categorical else column.astype(np.float64)
+    @classmethod
+    def read(cls, path: str | Path) -> PropertyTable:
+        amounts = {name: array("f") for name in PROPERTIES if name not in CATEGORICAL}
+        codes = {name: array("i") for name in CATEGORICAL}
+        known: dict[str, dict[str, int]] = {name: {} for name in CATEGORICAL}
+        split_codes, labels = array("b"), array("b")
+        with open(path, newline="", encoding="utf-8") as handle:
+            reader = csv.reader(handle)
+            index = {name: position for position, name in enumerate(next(reader))}
+            for row in reader:
+                split_codes.append(SPLITS.index(row[index["split"]]))
+                labels.append(int(row[index["label"]]))
+                for name, values in amounts.items():
+                    values.append(float(row[index[name]]))
+                for name, values in codes.items():
+                    values.append(known[name].setdefault(row[index[name]], len(known[name])))
+        columns = {name: np.frombuffer(v, dtype=np.float32) for name, v in amounts.items()}
+        columns |= {name: np.frombuffer(v, dtype=np.int32) for name, v in codes.items()}
+        return cls(
+            split_codes=np.frombuffer(split_codes, dtype=np.int8),
+            is_fake=np.frombuffer(labels, dtype=np.int8) == FAKE,
+            columns=columns,
+            categories={name: list(names) for name, names in known.items()},
+        )
+
+    def rows(self, split: str) -> np.ndarray:
+        return self.split_codes == SPLITS.index(split)
+
+    def scores(self, name: str, rows: np.ndarray) -> np.ndarray:
+        """What the AUC of ``name`` on ``rows`` is computed from: the amount, or for a
+        category its share of fakes among ``rows`` (the best order a rule on it can use)."""
+        values = self.columns[name][rows]
+        if name not in CATEGORICAL:
+            return values
+        shares = fake_share_by_code(values, self.is_fake[rows], len(self.categories[name]))
+        return shares[values]
+
+    def typical(self, name: str, rows: np.ndarray) -> Any:
+        """The median of an amount; the most common category (alphabetically first of equals);
+        None for no files."""
+        values = self.columns[name][rows]
+        if not len(values):
+            return None
+        if name not in CATEGORICAL:
+            return float(f"{np.median(values):.6g}")
+        counts = np.bincount(values, minlength=len(self.categories[name]))
+        tied = [self.categories[name][code] for code in np.flatnonzero(counts == counts.max())]
+        return min(tied)
 
 
 def shortcut_table(properties_path: str | Path, threshold: float = DEFAULT_THRESHOLD) -> dict:
     """``dataset_stats['shortcuts']``: per property and split the AUC, the separation
     (max(AUC, 1 - AUC)) and each class's typical value; the combined model's AUC per split;
     the properties whose separation exceeds ``threshold``, most separating first."""
-    path = Path(properties_path)
-    frame = pd.read_csv(path, usecols=["split", "label"], dtype={"split": str})
-    splits = frame["split"].to_numpy()
-    is_fake = frame["label"].to_numpy() == FAKE
-    table: dict[str, Any] = {"threshold": threshold, "properties": {}}
-    design = []  # one column a property, for the combined model
+    table = PropertyTable.read(properties_path)
+    result: dict[str, Any] = {"threshold": threshold, "properties": {}}
     for name in PROPERTIES:
-        column = _Column(name, _read_column(path, name))
-        table["properties"][name] = _property_entry(column, splits, is_fake)
-        design.append(_model_input(column, splits, is_fake))
-    design_matrix = np.column_stack(design) if design else None
-    table["combined"] = _combined_entry(design_matrix, splits, is_fake)
-    table["flagged"] = flagged(table, threshold)
-    return table
+        result["properties"][name] = _property_entry(table, name)
+    design = np.column_stack([_model_input(table, name) for name in PROPERTIES])
+    result["combined"] = _combined_entry(design, table)
+    result["flagged"] = flagged(result, threshold)
+    return result
 
 
-def _property_entry(column: _Column, splits: np.ndarray, is_fake: np.ndarray) -> dict:
-    categorical = column.name in CATEGORICAL
+def _property_entry(table: PropertyTable, name: str) -> dict:
     by_split = {}
     for split in SPLITS:
-        rows = splits == split
-        values, fakes = column.values[rows], is_fake[rows]
-        scores = category_scores(values, fakes) if categorical else values.to_numpy()
+        rows = table.rows(split)
+        fakes = table.is_fake
         by_split[split] = {
-            **_auc_entry(scores, fakes),
-            "real": _typical(values[~fakes], categorical),
-            "fake": _typical(values[fakes], categorical),
+            **_auc_entry(table.scores(name, rows), fakes[rows]),
+            "real": table.typical(name, rows & ~fakes),
+            "fake": table.typical(name, rows & fakes),
         }
     return {
-        "description": DESCRIPTIONS[column.name],
-        "kind": "categorical" if categorical else "numeric",
+        "description": DESCRIPTIONS[name],
+        "kind": "categorical" if name in CATEGORICAL else "numeric",
         "by_split": by_split,
     }
 
@@ -109,39 +162,30 @@ def _auc_entry(scores: np.ndarray, is_fake: np.ndarray) -> dict:
     }
 
 
-def _typical(values: pd.Series, categorical: bool) -> Any:
-    """The median of an amount, the most common category; None for no files."""
-    if values.empty:
-        return None
-    if categorical:
-        return str(values.value_counts().sort_index().idxmax())
-    return float(f"{values.median():.6g}")
-
-
-def _model_input(column: _Column, splits: np.ndarray, is_fake: np.ndarray) -> np.ndarray:
+def _model_input(table: PropertyTable, name: str) -> np.ndarray:
     """The property as the combined model sees it: categories as their share of fakes in the
     training split (unseen ones as the overall share), amounts standardised on training."""
-    training = splits == TRAINING
-    if column.name in CATEGORICAL:
-        share = pd.Series(is_fake[training]).groupby(column.values[training].to_numpy()).mean()
-        overall = float(is_fake[training].mean()) if training.any() else 0.5
-        return column.values.map(share).fillna(overall).to_numpy(dtype=np.float32)
-    values = column.values.to_numpy(dtype=np.float64)
+    training = table.rows(TRAINING)
+    values = table.columns[name]
+    if name in CATEGORICAL:
+        count = len(table.categories[name])
+        seen = np.bincount(values[training], minlength=count) > 0
+        shares = fake_share_by_code(values[training], table.is_fake[training], count)
+        overall = float(table.is_fake[training].mean()) if training.any() else 0.5
+        return np.where(seen, shares, overall)[values].astype(np.float32)
     if not len(values):
         return values.astype(np.float32)
     reference = values[training] if training.any() else values
-    centre, spread = np.mean(reference), np.std(reference)
+    centre, spread = float(np.mean(reference)), float(np.std(reference))
     return ((values - centre) / (spread if spread > 0 else 1.0)).astype(np.float32)
 
 
-def _combined_entry(design: np.ndarray | None, splits: np.ndarray, is_fake: np.ndarray) -> dict:
-    training = splits == TRAINING
+def _combined_entry(design: np.ndarray, table: PropertyTable) -> dict:
+    training, is_fake = table.rows(TRAINING), table.is_fake
     entry: dict[str, Any] = {
         "description": "logistic regression on every property, fit on the training split",
         "by_split": {split: {"auc": None, "separation": None} for split in SPLITS},
     }
-    if design is None:
-        return entry
     varying = design[:, np.ptp(design[training], axis=0) > 0] if training.any() else design[:, :0]
     rarer = min(int(is_fake[training].sum()), int((~is_fake[training]).sum()))
     needed = EVENTS_PER_PROPERTY * varying.shape[1]
@@ -155,7 +199,7 @@ def _combined_entry(design: np.ndarray | None, splits: np.ndarray, is_fake: np.n
     weights = fit_logistic(design[training], is_fake[training])
     scores = design @ weights[1:] + weights[0]
     for split in SPLITS:
-        rows = splits == split
+        rows = table.rows(split)
         entry["by_split"][split] = _auc_entry(scores[rows], is_fake[rows])
     return entry
 
