@@ -2,6 +2,7 @@ import functools
 import os
 import sys
 
+from fraudprep.augment import AugmentationConfigError, AugmentationPlan
 from fraudprep.chunks import CHUNK_ID_PATTERN, read_chunks
 from fraudprep.datasets import DatasetConfig
 from fraudprep.formats import storage_format
@@ -48,7 +49,9 @@ try:
     MODELS = config["models"]
     SETTINGS = {model: resolve_model_settings(config, model) for model in MODELS}
     DATASET = DatasetConfig.from_config(config)
-except (ConfigError, ManifestError) as error:
+    # Parsed here so that a bad pool stops the run before any job; jobs parse it again.
+    AUGMENTATION = AugmentationPlan.from_config(config.get("augmentation"))
+except (ConfigError, ManifestError, AugmentationConfigError) as error:
     stop(error)
 
 
@@ -119,6 +122,10 @@ def model_provenance(wildcards):
         "max_input_seconds": config["max_input_seconds"],
         "code": code_version(FEATURE_MODULES),
     }
+    if (
+        AUGMENTATION is not None
+    ):  # absent while off: records of runs without it stay valid
+        record["augmentation"] = config["augmentation"]
     return _provenance(wildcards.model, record)
 
 
@@ -144,7 +151,10 @@ def _chunk_dirs(models):
 def extract_mem_mb(wildcards, attempt):
     """Memory request for one extraction job (every model): grows with the batch sizes, and
     with each retry."""
-    return job_memory_mb(SETTINGS.values(), config["max_input_seconds"]) * attempt
+    memory = job_memory_mb(
+        SETTINGS.values(), config["max_input_seconds"], AUGMENTATION is not None
+    )
+    return memory * attempt
 
 
 def chunk_priority(wildcards):

@@ -22,5 +22,6 @@ rule extract_features:
     params:
         min_duration=config["min_duration"],
         max_input_seconds=config["max_input_seconds"],
+        augmentation=config.get("augmentation"),
     script:
         "../workflow/scripts/extract_features.py"

@@ -81,6 +81,7 @@ def run_steps(
     min_duration: float = 0.0,
     max_failure_fraction: float = 1.0,
     hash_files: bool = True,
+    plan=None,
 ) -> dict:
     """The workflow's steps for one model, called directly (no Snakemake): manifest of
     ``dataset`` (a DatasetConfig), chunks, settings.json, extraction, aggregation; returns the
@@ -107,7 +108,8 @@ def run_steps(
     (model_dir / "settings.json").write_text(json.dumps(settings.as_dict()))
     dirs = [model_dir / "chunks" / chunk.id for chunk in chunks]
     for chunk, chunk_dir in zip(chunks, dirs, strict=True):
-        extract_chunk(manifest, chunk, settings, chunk_dir, ReadLimits(min_duration=min_duration))
+        limits = ReadLimits(min_duration=min_duration)
+        extract_chunk(manifest, chunk, settings, chunk_dir, limits, plan)
     files = storage_format(storage)
     return aggregate_model(
         chunks, dirs, model_dir, model_dir / files.metadata_name, model_dir / files.stats_name,

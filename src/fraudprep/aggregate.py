@@ -28,7 +28,14 @@ from fraudprep.extract import (
 )
 from fraudprep.formats import FORMATS, ListsWriter, StorageFormat, storage_format
 from fraudprep.integrity import content_hash, read_leak_summary
-from fraudprep.manifest import LABEL_NAMES, LABELS, SPLITS, TRAINING
+from fraudprep.manifest import (
+    AUGMENTED_SUFFIX,
+    LABEL_NAMES,
+    LABELS,
+    SPLITS,
+    TRAINING,
+    augmented_split,
+)
 from fraudprep.shortcuts import DEFAULT_THRESHOLD, shortcut_table
 from fraudprep.stats import (
     DURATION_BIN_EDGES,
@@ -86,6 +93,8 @@ def _link_batches(
                 "split": split,
                 "chunk": chunk.id,
                 "bytes": record["bytes"],
+                # Augmented copies: the copy index and the parameters drawn, per sample.
+                **({"augmentations": record["augmentations"]} if "augmentations" in record else {}),
             }
         )
 
@@ -94,7 +103,8 @@ def _remove_stale_batches(model_dir: Path, batch_counts: Counter, current: Stora
     """Delete batch files a previous, larger run (or another format) left behind."""
     removed = 0
     suffixes = "|".join(re.escape(s) for f in FORMATS.values() for s in f.batch_suffixes)
-    pattern = re.compile(rf"({'|'.join(SPLITS)})_batch_(\d+)({suffixes})")
+    splits = "|".join(SPLITS)
+    pattern = re.compile(rf"((?:{splits})(?:{AUGMENTED_SUFFIX})?)_batch_(\d+)({suffixes})")
     for path in model_dir.iterdir():
         match = pattern.fullmatch(path.name)
         if match and (
@@ -219,7 +229,7 @@ def dataset_statistics(
             "channel_std": stats.channel_moments.std.astype("float32"),
         },
         "batches": {split: batch_counts[split] for split in SPLITS},
-        "total_batches": sum(batch_counts.values()),
+        "total_batches": sum(batch_counts[split] for split in SPLITS),
         "output_bytes": output_bytes,
     }
 
@@ -290,6 +300,11 @@ def aggregate_model(
             reasons,
             total_files,
         )
+        if merged.augmented:
+            summary["augmented"] = {
+                split: {**counts, "kinds": dict(sorted(counts["kinds"].items()))}
+                for split, counts in merged.augmented.items()
+            }
         _check_identity(summary, total_files)
         summary["shortcuts"] = shortcut_table(properties_path, shortcut_threshold)
         _add_warnings(summary, merged.stats, leakage_path)
@@ -308,28 +323,63 @@ class _Merged:
     batch_counts: Counter = field(default_factory=Counter)  # split -> batches so far
     output_bytes: int = 0
     last_chunk_metadata: dict = field(default_factory=dict)
+    augmented: dict[str, dict[str, Any]] = field(default_factory=dict)  # split_aug -> counts
 
 
 def _merge_chunks(
     ordered: Sequence[tuple[Chunk, Path]], model_dir: Path, metadata: ListsWriter
 ) -> _Merged:
     """Link every chunk's batches and write their metadata, split by split, each split's in
-    manifest order (a chunk may hold the end of one split and the start of the next); merge
-    stats. Chunk metadata is read again for each split rather than held: memory stays flat."""
+    manifest order (a chunk may hold the end of one split and the start of the next), then
+    the augmented copies' splits, if any; merge stats. Chunk metadata is read again for each
+    split rather than held: memory stays flat."""
     merged = _Merged()
     for split in SPLITS:
-        metadata.start(split)
-        for chunk, chunk_dir in ordered:
-            chunk_metadata = read_chunk_metadata(chunk_dir)
-            _link_batches(
-                chunk, chunk_metadata, Path(chunk_dir), model_dir, split, merged.batch_counts,
-                metadata,
-            )  # fmt: skip
-            if split == SPLITS[0]:  # once per chunk
-                merged.stats = merged.stats.merge(ChunkStats.from_json(chunk_metadata["stats"]))
-                merged.output_bytes += sum(r["bytes"] for r in chunk_metadata["batches"])
-                merged.last_chunk_metadata = chunk_metadata
+        _merge_split(split, ordered, model_dir, metadata, merged)
+    for split in [augmented_split(split) for split in SPLITS]:
+        if split in merged.augmented:
+            _merge_split(split, ordered, model_dir, metadata, merged)
     return merged
+
+
+def _merge_split(
+    split: str,
+    ordered: Sequence[tuple[Chunk, Path]],
+    model_dir: Path,
+    metadata: ListsWriter,
+    merged: _Merged,
+) -> None:
+    metadata.start(split)
+    for chunk, chunk_dir in ordered:
+        chunk_metadata = read_chunk_metadata(chunk_dir)
+        _link_batches(
+            chunk, chunk_metadata, Path(chunk_dir), model_dir, split, merged.batch_counts,
+            metadata,
+        )  # fmt: skip
+        if split == SPLITS[0]:  # once per chunk
+            merged.stats = merged.stats.merge(ChunkStats.from_json(chunk_metadata["stats"]))
+            merged.output_bytes += sum(r["bytes"] for r in chunk_metadata["batches"])
+            merged.last_chunk_metadata = chunk_metadata
+            _count_copies(chunk_metadata["batches"], merged.augmented)
+
+
+def _count_copies(records: Sequence[dict], augmented: dict[str, dict[str, Any]]) -> None:
+    """Samples, batches and kinds of the augmented copies, by their split."""
+    for record in records:
+        if "augmentations" not in record:
+            continue
+        counts = augmented.setdefault(
+            record["split"], {"samples": 0, "batches": 0, "kinds": Counter()}
+        )
+        counts["samples"] += record["num_samples"]
+        counts["batches"] += 1
+        counts["kinds"].update(_kind_name(drawn) for drawn in record["augmentations"])
+
+
+def _kind_name(drawn: dict[str, Any]) -> str:
+    """ "codec mp3", "rawboost 3", "telephone": the pool entry a copy was drawn from."""
+    detail = drawn.get("codec") or drawn.get("algorithm")
+    return f"{drawn['kind']} {detail}" if detail else drawn["kind"]
 
 
 def _add_warnings(

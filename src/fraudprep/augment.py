@@ -33,12 +33,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.signal
-import soxr
 
-# The decoders' frame conversion (integer formats scaled to [-1, 1), planes mixed), shared
-# with the file decoder so that a codec's output is read exactly as a file of it would be.
-from fraudprep.audio_io import frame_to_mono, load_mono
+from fraudprep.manifest import SPLITS
+
+# scipy, soxr and the decoders are imported in the functions that use them: the workflow's
+# main process parses the config's pool with this module and should not pay for loading them.
 
 KINDS = ("codec", "telephone", "rawboost", "noise", "reverb")
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".m4a", ".opus")
@@ -328,6 +327,8 @@ def _padded(x: np.ndarray, rate: int) -> np.ndarray:
 def _resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     if rate_in == rate_out:
         return x
+    import soxr
+
     return soxr.resample(x, rate_in, rate_out, quality="HQ").astype(np.float32, copy=False)
 
 
@@ -400,6 +401,10 @@ def codec_roundtrip(x: np.ndarray, rate: int, codec: str, bit_rate: int | None) 
     with av.open(buffer, "r") as container:
         stream = container.streams.audio[0]
         decoded_rate = stream.rate
+        # The file decoder's frame conversion (integer formats scaled to [-1, 1), planes
+        # mixed): a codec's output is read exactly as a file of it would be.
+        from fraudprep.audio_io import frame_to_mono
+
         parts = [frame_to_mono(frame) for frame in container.decode(stream)]
     y = np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
     # FFmpeg's Opus decoder always gives 48 kHz, whatever rate was encoded.
@@ -417,14 +422,12 @@ TELEPHONE_BAND_HZ = (300.0, 3400.0)
 def _telephone_filter() -> np.ndarray:
     # Order 6, run forwards and backwards: zero phase (the copy stays aligned) and steep
     # enough that on white noise well under 1 % of the energy is left outside the band.
-    return scipy.signal.butter(
-        6, TELEPHONE_BAND_HZ, btype="bandpass", fs=TELEPHONE_RATE, output="sos"
-    )
+    return _signal().butter(6, TELEPHONE_BAND_HZ, btype="bandpass", fs=TELEPHONE_RATE, output="sos")
 
 
 def _telephone(x: np.ndarray, rate: int) -> np.ndarray:
     narrow = _resample(x, rate, TELEPHONE_RATE)
-    narrow = scipy.signal.sosfiltfilt(_telephone_filter(), narrow).astype(np.float32)
+    narrow = _signal().sosfiltfilt(_telephone_filter(), narrow).astype(np.float32)
     # G.711 clips at full scale; the line's filter can overshoot slightly.
     narrow = np.clip(narrow, -1.0, 1.0)
     coded = codec_roundtrip(narrow, TELEPHONE_RATE, "mulaw", None)
@@ -461,15 +464,15 @@ def _notch_bank(rate: int, gain_db: tuple[float, float], rng: np.random.Generato
         low = max(centre - width / 2, 1e-3)
         high = min(centre + width / 2, nyquist - 1e-3)
         # Two cut-offs with pass_zero (the default): a band-stop filter around the centre.
-        taps = np.convolve(taps, scipy.signal.firwin(length, [low, high], fs=rate))
+        taps = np.convolve(taps, _signal().firwin(length, [low, high], fs=rate))
     gain = rng.uniform(*gain_db)
-    _, response = scipy.signal.freqz(taps, 1, worN=512)
+    _, response = _signal().freqz(taps, 1, worN=512)
     return taps * (10 ** (gain / 20) / np.max(np.abs(response)))
 
 
 def _fir(x: np.ndarray, taps: np.ndarray) -> np.ndarray:
     # 'same' on an odd-length linear-phase filter removes its delay exactly.
-    return scipy.signal.oaconvolve(x, taps, mode="same")
+    return _signal().oaconvolve(x, taps, mode="same")
 
 
 def _normalise_if_over(y: np.ndarray) -> np.ndarray:
@@ -542,6 +545,8 @@ def _apply_rawboost(
 @lru_cache(maxsize=32)
 def _load(path: Path, rate: int, max_seconds: float) -> np.ndarray:
     """A noise or impulse-response file at ``rate``, read once per process."""
+    from fraudprep.audio_io import load_mono
+
     return load_mono(str(path), rate, max_seconds).samples
 
 
@@ -574,7 +579,7 @@ def _apply_reverb(
     # Start at the direct path (the RIR's peak), so the copy is not delayed by the
     # source-microphone distance, and keep the input's RMS level.
     direct = int(np.argmax(np.abs(rir)))
-    wet = scipy.signal.fftconvolve(x.astype(np.float64), rir[direct:])[: len(x)]
+    wet = _signal().fftconvolve(x.astype(np.float64), rir[direct:])[: len(x)]
     wet_rms = math.sqrt(float(np.mean(np.square(wet))))
     dry_rms = math.sqrt(float(np.mean(np.square(x, dtype=np.float64))))
     if wet_rms == 0:
@@ -583,12 +588,6 @@ def _apply_reverb(
 
 
 # --- The config block -------------------------------------------------------------------------
-
-AUGMENTED_SUFFIX = "_aug"  # training -> training_aug: the batches of a split's copies
-
-
-def augmented_split(split: str) -> str:
-    return f"{split}{AUGMENTED_SUFFIX}"
 
 
 @dataclass(frozen=True)
@@ -606,8 +605,6 @@ class AugmentationPlan:
         """None when the block is absent or asks for no copies (nothing changes then)."""
         if not block or not block.get("copies"):
             return None
-        from fraudprep.manifest import SPLITS  # here: the manifest module is not needed above
-
         copies, splits = block["copies"], tuple(block.get("splits") or ("training",))
         if isinstance(copies, bool) or not isinstance(copies, int) or copies < 0:
             raise AugmentationConfigError(
@@ -629,3 +626,10 @@ class AugmentationPlan:
         for index in range(self.copies):
             rng = copy_rng(file_key, index, self.seed)
             yield index, choose(self.pool, rng), rng
+
+
+def _signal():
+    """scipy.signal, loaded on first use (see the note on imports at the top)."""
+    import scipy.signal
+
+    return scipy.signal

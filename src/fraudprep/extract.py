@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import json
 import logging
 import shutil
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +24,12 @@ import numpy as np
 
 from fraudprep.atomic import OutputWriteError, atomic_write, fresh_partial_dir, publish_dir
 from fraudprep.audio_io import AudioError, DecodedAudio, decode_mono, resample
+from fraudprep.augment import AugmentationPlan, augment
 from fraudprep.chunks import CHUNK_COLUMNS, Chunk, find_chunk
 from fraudprep.features import Extractor, distinct_values, make_extractor
 from fraudprep.formats import storage_format
 from fraudprep.logs import Progress
-from fraudprep.manifest import ManifestRow, iter_manifest
+from fraudprep.manifest import ManifestRow, augmented_split, iter_manifest
 from fraudprep.memory import (
     check_system_memory,
     log_memory,
@@ -85,6 +87,19 @@ class _ModelPart:
     failures: Any  # a csv writer
     properties: Any  # a csv writer
     stats: ChunkStats
+    augmented: BatchAccumulator | None = None  # the augmented copies' batches, if any
+
+    def add_copy(self, row: ManifestRow, audio: DecodedAudio, augmentation: dict) -> None:
+        """One augmented copy into the copies' batches: features only, no statistics (they
+        describe the clean data: normalisation, counts, shortcuts)."""
+        assert self.augmented is not None
+        features = self.extractor(audio.samples)
+        if not np.isfinite(distinct_values(features)).all():
+            raise AudioError("features are not finite")
+        self.augmented.start_split(augmented_split(row.split))
+        self.augmented.add(
+            features, row.label, row.path, row.speaker, row.attack, augmentation=augmentation
+        )
 
     def fail(self, row: ManifestRow, reason: str) -> None:
         self.failures.writerow((row.path, row.split, row.label, reason))
@@ -120,9 +135,10 @@ def extract_chunk(
     settings: ModelSettings,
     output_dir: str | Path,
     limits: ReadLimits = ReadLimits(),
+    plan: AugmentationPlan | None = None,
 ) -> ChunkStats:
     """Extract ``chunk``'s rows of the manifest into ``output_dir`` for one model."""
-    stats = extract_chunk_models(manifest_path, chunk, [settings], [output_dir], limits)
+    stats = extract_chunk_models(manifest_path, chunk, [settings], [output_dir], limits, plan)
     return stats[settings.model]
 
 
@@ -132,8 +148,10 @@ def extract_chunk_models(
     models: Sequence[ModelSettings],
     output_dirs: Sequence[str | Path],
     limits: ReadLimits = ReadLimits(),
+    plan: AugmentationPlan | None = None,
 ) -> dict[str, ChunkStats]:
-    """Extract ``chunk``'s rows for every model in ``models``, each into its output directory.
+    """Extract ``chunk``'s rows for every model in ``models``, each into its output directory;
+    with a ``plan``, also the augmented copies of the files of its splits.
 
     Each file is decoded once, resampled once per rate the models ask for, and turned into
     every model's features: decoding and resampling are the larger part of a file's cost, and
@@ -152,7 +170,7 @@ def extract_chunk_models(
         )
     scratches = [fresh_partial_dir(output_dir) for output_dir in output_dirs]
     try:
-        stats = _extract_into(scratches, manifest_path, chunk, models, limits)
+        stats = _extract_into(scratches, manifest_path, chunk, models, limits, plan)
         for scratch, output_dir in zip(scratches, output_dirs, strict=True):
             publish_dir(scratch, output_dir)
     except OSError as error:
@@ -171,16 +189,17 @@ def _extract_into(
     chunk: Chunk,
     models: Sequence[ModelSettings],
     limits: ReadLimits,
+    plan: AugmentationPlan | None = None,
 ) -> dict[str, ChunkStats]:
     # Failures and batch records go to files as they happen: nothing in this job grows with
     # the chunk but its statistics' counters.
     with contextlib.ExitStack() as stack:
         parts = [
-            _open_part(stack, scratch, settings)
+            _open_part(stack, scratch, settings, augmented=plan is not None)
             for scratch, settings in zip(scratches, models, strict=True)
         ]
         rows = iter_manifest(manifest_path, chunk.start, chunk.stop)
-        done = _extract_rows(rows, parts, limits, chunk)
+        done = _extract_rows(rows, parts, limits, chunk, plan)
     for part in parts:
         _check_accounting(chunk, part.stats, done)
         records_path = part.scratch / BATCH_RECORDS
@@ -199,7 +218,9 @@ def _extract_into(
     return {part.settings.model: part.stats for part in parts}
 
 
-def _open_part(stack: contextlib.ExitStack, scratch: Path, settings: ModelSettings) -> _ModelPart:
+def _open_part(
+    stack: contextlib.ExitStack, scratch: Path, settings: ModelSettings, augmented: bool = False
+) -> _ModelPart:
     extractor = make_extractor(settings.profile)
     failed = stack.enter_context(
         atomic_write(scratch / CHUNK_FAILURES, "w", newline="", encoding="utf-8")
@@ -213,19 +234,30 @@ def _open_part(stack: contextlib.ExitStack, scratch: Path, settings: ModelSettin
     )
     properties = csv.writer(properties_file, lineterminator="\n")
     properties.writerow(PROPERTY_COLUMNS)
-    batches = BatchAccumulator(
-        scratch,
-        settings.batch_size,
-        extractor.output_shape,
-        storage_format(settings.storage_format),
-        settings.profile.dtype,
-        on_written=lambda record: records.write(json.dumps(asdict(record)) + "\n"),
-    )
-    return _ModelPart(settings, extractor, scratch, batches, failures, properties, ChunkStats())
+
+    def accumulator(prefix: str) -> BatchAccumulator:
+        return BatchAccumulator(
+            scratch,
+            settings.batch_size,
+            extractor.output_shape,
+            storage_format(settings.storage_format),
+            settings.profile.dtype,
+            on_written=lambda record: records.write(json.dumps(record.as_dict()) + "\n"),
+            stem_prefix=prefix,
+        )
+
+    return _ModelPart(
+        settings, extractor, scratch, accumulator("batch"), failures, properties, ChunkStats(),
+        accumulator("aug_batch") if augmented else None,
+    )  # fmt: skip
 
 
 def _extract_rows(
-    rows: Iterable[ManifestRow], parts: Sequence[_ModelPart], limits: ReadLimits, chunk: Chunk
+    rows: Iterable[ManifestRow],
+    parts: Sequence[_ModelPart],
+    limits: ReadLimits,
+    chunk: Chunk,
+    plan: AugmentationPlan | None = None,
 ) -> int:
     """Each row becomes a sample in a model's batches or a row in its failures; return the
     rows read. A file that cannot be decoded is a failure for every model."""
@@ -242,10 +274,34 @@ def _extract_rows(
                 part.fail(row, reason)
         else:
             _add_to_every_model(row, decoded, parts)
+            if plan is not None and row.split in plan.splits:
+                _add_copies(row, decoded, parts, plan)
         progress.tick(done)
     for part in parts:
         part.batches.flush()
+        if part.augmented is not None:
+            part.augmented.flush()
     return done
+
+
+def _add_copies(
+    row: ManifestRow, decoded: DecodedAudio, parts: Sequence[_ModelPart], plan: AugmentationPlan
+) -> None:
+    """The file's augmented copies into every model's copy batches. A copy is made once from
+    the clean decode at its own rate (codecs see the file as it came), then resampled once per
+    model rate. A copy that fails is logged and left out: the file itself is a sample."""
+    for index, entry, rng in plan.draws(row.hash or row.path):
+        try:
+            samples, drawn = augment(decoded.samples, decoded.sample_rate, entry, rng)
+            copy = dataclasses.replace(decoded, samples=samples)
+            at_rate: dict[int, DecodedAudio] = {}
+            for part in parts:
+                rate = part.settings.profile.sample_rate
+                if rate not in at_rate:
+                    at_rate[rate] = resample(copy, rate)
+                part.add_copy(row, at_rate[rate], {"copy": index, **drawn})
+        except Exception as error:  # one copy must never stop the chunk
+            log.warning("Augmented copy %d of %s failed: %s", index, row.path, error)
 
 
 def _add_to_every_model(
@@ -314,10 +370,12 @@ def run_extraction_job(
     output_dirs: Sequence[str],
     min_duration: float,
     max_input_seconds: float,
+    augmentation: dict[str, Any] | None = None,
 ) -> dict[str, ChunkStats]:
     """The ``extract_features`` rule's entry point: everything from file paths, one settings
-    file and one output directory per model."""
+    file and one output directory per model, and the config's ``augmentation`` block."""
     models = [read_settings(path) for path in settings_paths]
     chunk = find_chunk(chunks_path, chunk_id)
     limits = ReadLimits(min_duration=min_duration, max_input_seconds=max_input_seconds)
-    return extract_chunk_models(manifest_path, chunk, models, output_dirs, limits)
+    plan = AugmentationPlan.from_config(augmentation)
+    return extract_chunk_models(manifest_path, chunk, models, output_dirs, limits, plan)

@@ -24,7 +24,7 @@ import numpy as np
 
 from fraudprep.formats import StorageFormat, format_of_entry, storage_format
 from fraudprep.integrity import content_hash
-from fraudprep.manifest import SPLITS, parse_split
+from fraudprep.manifest import SPLITS, augmented_split, parse_split
 from fraudprep.settings import SETTINGS_FILE, read_settings_dict
 from fraudprep.store import as_float32
 
@@ -124,9 +124,12 @@ def iter_batches(
     with_info: bool = False,
     normalize: str | None = None,
     channels_first: bool = False,
+    augmented: bool | str = False,
 ) -> Iterator[tuple]:
     """Yield (data, labels) per batch, in order; only one batch is held at a time.
 
+    ``augmented``: False (the default) gives the clean samples only, True the clean ones and
+    then the split's augmented copies (config ``augmentation``), "only" the copies alone.
     ``as_float`` gives int16 waveforms (``dtype: int16`` profiles) as float32 in [-1, 1].
     ``with_info`` adds a third item, the samples' ``batch_info`` (paths, speakers, attacks,
     split), for score files and per-attack results. ``normalize`` ("channel" or "band")
@@ -135,7 +138,7 @@ def iter_batches(
     """
     model_dir = _model_dir(output_dir, model)
     stats = read_dataset_stats(output_dir, model) if normalize else None
-    for entry in _split_entries(output_dir, model, split):
+    for entry in _split_entries(output_dir, model, split, augmented):
         data, labels = read_batch(entry, model_dir, mmap)
         data = as_float32(data) if as_float or normalize else data
         if stats is not None:
@@ -175,6 +178,8 @@ def batch_info(entry: Mapping[str, Any]) -> dict[str, Any]:
         "speaker": list(entry.get("speakers") or [""] * count),
         "attack": list(entry.get("attacks") or [""] * count),
         "split": entry.get("split", ""),
+        # Augmented copies: the copy index and the parameters drawn, per sample; None if clean.
+        "augmentation": list(entry.get("augmentations") or [None] * count),
     }
 
 
@@ -186,6 +191,7 @@ def iter_shuffled(
     epoch: int = 0,
     buffer_batches: int = 16,
     as_float: bool = False,
+    augmented: bool | str = False,
 ) -> Iterator[tuple[np.ndarray, int]]:
     """Yield (features, label) sample by sample in a shuffled order, in bounded memory.
 
@@ -197,7 +203,7 @@ def iter_shuffled(
     """
     rng = np.random.default_rng([seed, epoch])
     model_dir = _model_dir(output_dir, model)
-    entries = _split_entries(output_dir, model, split)
+    entries = _split_entries(output_dir, model, split, augmented)
     buffer: list[tuple[np.ndarray, int]] = []
     capacity = max(1, buffer_batches) * max((e["num_samples"] for e in entries), default=1)
     for index in rng.permutation(len(entries)):
@@ -217,13 +223,21 @@ def _take_random(buffer: list, rng: np.random.Generator):
     return buffer.pop()
 
 
-def _split_entries(output_dir: str | Path, model: str, split: str) -> list[dict[str, Any]]:
-    """A split's batch entries; "train", "dev", "test" and the other names a manifest accepts
-    mean the same splits here."""
+def _split_entries(
+    output_dir: str | Path, model: str, split: str, augmented: bool | str = False
+) -> list[dict[str, Any]]:
+    """A split's batch entries, clean, clean then augmented (True) or augmented ("only");
+    "train", "dev", "test" and the other names a manifest accepts mean the same splits."""
+    if augmented not in (False, True, "only"):
+        raise ValueError(f"augmented must be False, True or 'only', not {augmented!r}")
     canonical = parse_split(str(split))
     if canonical is None:
         raise KeyError(f"unknown split {split!r}: use one of {list(SPLITS)}")
-    return read_metadata(output_dir, model)[canonical]
+    metadata = read_metadata(output_dir, model)
+    copies = metadata.get(augmented_split(canonical), [])
+    if augmented == "only":
+        return copies
+    return metadata[canonical] + (copies if augmented else [])
 
 
 def load(
@@ -233,13 +247,14 @@ def load(
     as_float: bool = False,
     normalize: str | None = None,
     channels_first: bool = False,
+    augmented: bool | str = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The whole split as two arrays, (data, labels). Needs memory for all of it. The
     options are :func:`iter_batches`'s."""
     batches = list(
         iter_batches(
             output_dir, model, split, mmap=False, as_float=as_float, normalize=normalize,
-            channels_first=channels_first,
+            channels_first=channels_first, augmented=augmented,
         )
     )  # fmt: skip
     if not batches:
@@ -260,11 +275,16 @@ class BatchDataset:
     """
 
     def __init__(
-        self, output_dir: str | Path, model: str, split: str, with_info: bool = False
+        self,
+        output_dir: str | Path,
+        model: str,
+        split: str,
+        with_info: bool = False,
+        augmented: bool | str = False,
     ) -> None:
         self._with_info = with_info
         self._model_dir = _model_dir(output_dir, model)
-        self._entries = _split_entries(output_dir, model, split)
+        self._entries = _split_entries(output_dir, model, split, augmented)
         self._starts = np.cumsum([0] + [e["num_samples"] for e in self._entries]).tolist()
         self._cached: tuple[int, tuple[np.ndarray, np.ndarray]] | None = None
 

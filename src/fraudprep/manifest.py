@@ -22,6 +22,14 @@ TRAINING, VALIDATION, TESTING = SPLITS
 LABELS = {"real": 0, "fake": 1}
 REAL, FAKE = LABELS["real"], LABELS["fake"]
 LABEL_NAMES = {number: name for name, number in LABELS.items()}  # 0 -> "real"
+# The batches of a split's augmented copies (config augmentation): training -> training_aug.
+AUGMENTED_SUFFIX = "_aug"
+
+
+def augmented_split(split: str) -> str:
+    return f"{split}{AUGMENTED_SUFFIX}"
+
+
 # Other names for the same splits and classes: those users' own listings commonly use, and the
 # corpora's (ASVspoof's train/dev/eval and bonafide/spoof, In-the-Wild's bona-fide).
 SPLIT_ALIASES = {

@@ -15,12 +15,15 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.fft
 
-from fraudprep.audio_io import DecodedAudio
-from fraudprep.features import loud_span
+if TYPE_CHECKING:
+    from fraudprep.audio_io import DecodedAudio
+
+# scipy and the feature code are imported in the functions that use them: the workflow's main
+# process reads this module's names (PROPERTIES) and should not pay for loading them.
 
 # Properties whose values are names or categories rather than amounts: their separation is
 # measured by category, not by order.
@@ -114,6 +117,8 @@ class TrimmedShape:
 
 
 def trimmed_shape(samples: np.ndarray, rate: int, top_db: float | None) -> TrimmedShape:
+    from fraudprep.features import loud_span
+
     start, stop = loud_span(samples, DEFAULT_SILENCE_TOP_DB if top_db is None else top_db)
     return TrimmedShape(
         trimmed_duration_s=(stop - start) / rate,
@@ -129,6 +134,8 @@ def bandwidth(samples: np.ndarray, rate: int, share: float = BANDWIDTH_ENERGY) -
 
     Frames do not overlap and stay float32: an average spectrum needs no more, and this runs
     for every file."""
+    import scipy.fft
+
     samples = np.asarray(samples, dtype=np.float32)
     if len(samples) < SPECTRUM_FFT:
         samples = np.pad(samples, (0, SPECTRUM_FFT - len(samples)))

@@ -33,6 +33,8 @@ FEATURE_MODULES = (
     "extract",
     "store",
     "formats",
+    "augment",
+    "properties",
     "stats",
     "chunks",
 )

@@ -172,9 +172,19 @@ def plot_counts(stats: Mapping[str, Any], path: str | Path) -> Path:
         frameon=False,
     )
     ax.margins(y=0.15)
+    _note_copies(ax, stats.get("augmented") or {})
     if attacks:
         _plot_attacks(axes[1], attacks)
     return save_png(figure, path)
+
+
+def _note_copies(ax, augmented: Mapping[str, Any]) -> None:
+    """Augmented copies (config augmentation) are not samples of a split: say how many there
+    are under the chart rather than mixing them into its bars."""
+    if not augmented:
+        return
+    parts = [f"{copies['samples']} in {split}" for split, copies in augmented.items()]
+    ax.set_xlabel("augmented copies, in batches of their own: " + ", ".join(parts), fontsize=8)
 
 
 def _plot_attacks(ax, attacks: Sequence[tuple[str, str, dict[str, int]]]) -> None:

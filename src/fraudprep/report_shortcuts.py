@@ -76,7 +76,10 @@ def plot_property(
 ) -> Path:
     """Real and fake distributions of one property, a panel per split, AUC in each title."""
     by_split = (stats.get("shortcuts") or {}).get("properties", {}).get(name, {}).get("by_split")
-    figure = new_figure(10.0, 3.0)
+    # A fixed layout: the constrained one draws every figure twice to measure it, and these
+    # are drawn for every property of every model after aggregation, on the run's end.
+    figure = new_figure(10.0, 3.0, layout=None)
+    figure.subplots_adjust(left=0.05, right=0.99, bottom=0.22, top=0.8, wspace=0.25)
     axes = figure.subplots(1, len(SPLITS), sharey=False)
     values = table.columns[name]
     bins = None if name in CATEGORICAL else _shared_bins(values)

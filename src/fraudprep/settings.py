@@ -257,16 +257,20 @@ def resolve_model_settings(
     return ModelSettings(model, mode, int(batch_size), profile, storage)
 
 
-def job_memory_mb(models: Iterable[ModelSettings], max_input_seconds: float = 60.0) -> int:
+def job_memory_mb(
+    models: Iterable[ModelSettings], max_input_seconds: float = 60.0, augmented: bool = False
+) -> int:
     """A generous memory request for one extraction job of ``models`` (MB), before retries.
 
     Interpreter and libraries take about 100 MB; on top come one decoded file (worst case
     48 kHz stereo, float32, plus its mono mix and resampled copy), the largest model's STFT
-    work arrays and every model's batch buffer. Doubled for headroom, since a job killed for
-    memory costs a retry.
+    work arrays and every model's batch buffer (two with augmented copies: theirs fill
+    beside the clean ones), and an augmented copy of the decoded file. Doubled for headroom,
+    since a job killed for memory costs a retry.
     """
     models = list(models)
     decoded = max_input_seconds * 48_000 * 4 * 4
     stft = max(m.profile.num_frames * m.profile.n_fft * 4 * 4 for m in models)
-    batches = sum(m.batch_bytes() for m in models)
-    return int(100 + 2 * (decoded + stft + batches) / 2**20)
+    batches = sum(m.batch_bytes() for m in models) * (2 if augmented else 1)
+    copy = decoded if augmented else 0
+    return int(100 + 2 * (decoded + copy + stft + batches) / 2**20)

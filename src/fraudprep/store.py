@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -61,6 +62,16 @@ class BatchRecord:
     # unknown), so scores can be broken down without joining tables again.
     speakers: list[str] = field(default_factory=list)
     attacks: list[str] = field(default_factory=list)
+    # Augmented copies only: per sample, the copy's index and the parameters drawn for it.
+    augmentations: list[dict[str, Any]] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """For chunk.json: without the augmentations of clean batches, which have none (and
+        so are written as they were before copies existed)."""
+        values = asdict(self)
+        if values["augmentations"] is None:
+            del values["augmentations"]
+        return values
 
 
 @dataclass
@@ -80,6 +91,7 @@ class BatchAccumulator:
     on_written: Callable[[BatchRecord], None] | None = None
     written: int = 0  # batches written so far
     split: str = ""  # the split of the samples being added (see start_split)
+    stem_prefix: str = "batch"  # augmented copies are "aug_batch_…" beside the clean ones
 
     def __post_init__(self) -> None:
         self._data = np.zeros((self.batch_size, *self.sample_shape), dtype=np.dtype(self.dtype))
@@ -87,6 +99,7 @@ class BatchAccumulator:
         self._sources: list[str] = []
         self._speakers: list[str] = []
         self._attacks: list[str] = []
+        self._augmentations: list[dict[str, Any]] = []
 
     def start_split(self, split: str) -> None:
         """Samples of ``split`` come next: a batch never mixes splits, so the one being
@@ -97,14 +110,18 @@ class BatchAccumulator:
 
     def add(
         self, features: np.ndarray, label: int, source_file: str, speaker: str = "",
-        attack: str = "",
+        attack: str = "", augmentation: dict[str, Any] | None = None,
     ) -> BatchRecord | None:  # fmt: skip
-        """Add one sample; return the batch record if this sample completed a batch."""
+        """Add one sample; return the batch record if this sample completed a batch.
+        ``augmentation``: what made an augmented copy (all samples of a batch have one, or
+        none do)."""
         _copy_sample(self._data[len(self._labels)], to_storage_dtype(features, self._data.dtype))
         self._labels.append(label)
         self._sources.append(source_file)
         self._speakers.append(speaker)
         self._attacks.append(attack)
+        if augmentation is not None:
+            self._augmentations.append(augmentation)
         if len(self._labels) == self.batch_size:
             return self.flush()
         return None
@@ -114,7 +131,7 @@ class BatchAccumulator:
         count = len(self._labels)
         if count == 0:
             return None
-        stem = f"batch_{self.written:05d}"
+        stem = f"{self.stem_prefix}_{self.written:05d}"
         labels = np.asarray(self._labels, dtype=np.int64)
         size = self.storage.write_batch(
             self.directory, stem, self._data[:count], labels, list(self._sources)
@@ -122,6 +139,7 @@ class BatchAccumulator:
         record = BatchRecord(
             stem, count, list(self._labels), list(self._sources), size, self.split,
             list(self._speakers), list(self._attacks),
+            list(self._augmentations) if self._augmentations else None,
         )  # fmt: skip
         if self.on_written is not None:
             self.on_written(record)
@@ -131,4 +149,5 @@ class BatchAccumulator:
         self._sources.clear()
         self._speakers.clear()
         self._attacks.clear()
+        self._augmentations.clear()
         return record

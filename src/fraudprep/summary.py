@@ -39,6 +39,12 @@ def run_summary_lines(output_dir: str | Path, models: list[str]) -> list[str]:
             f"    {stats['total_batches']} batches ({batches}) of shape "
             f"{tuple(stats['feature_shape'])} {stats['dtype']}; metadata {model_dir}/"
         )
+        for split, copies in (stats.get("augmented") or {}).items():
+            kinds = ", ".join(f"{kind} {n}" for kind, n in copies["kinds"].items())
+            lines.append(
+                f"    {split}: {copies['samples']} augmented copies in {copies['batches']} "
+                f"batches ({kinds})"
+            )
         # Said on the console, not only in the job's log: each one can spoil a training run.
         lines.extend(f"    warning: {warning}" for warning in stats.get("warnings", []))
     lines.extend(_leftover_lines(output_dir, models))

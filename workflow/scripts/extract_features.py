@@ -12,4 +12,5 @@ run_extraction_job(
     output_dirs=list(snakemake.output),
     min_duration=snakemake.params.min_duration,
     max_input_seconds=snakemake.params.max_input_seconds,
+    augmentation=snakemake.params.augmentation,
 )

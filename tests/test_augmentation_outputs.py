@@ -1,0 +1,131 @@
+"""Augmented copies through the workflow's steps: their own batches, metadata that names each
+copy's source and drawn parameters, clean outputs untouched, draws independent of chunking."""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import run_steps
+
+import fraudprep
+from fraudprep.augment import AugmentationConfigError, AugmentationPlan
+from fraudprep.datasets import DatasetConfig
+
+POOL = [
+    {"kind": "telephone"},
+    {"kind": "rawboost", "algorithm": 3},
+    {"kind": "codec", "codec": "mp3", "bitrate_kbps": [32, 64]},
+]
+MODEL = "lfcc"
+
+
+def plan(**changes) -> AugmentationPlan:
+    block = {"copies": 2, "splits": ["training"], "seed": 0, "pool": POOL, **changes}
+    result = AugmentationPlan.from_config(block)
+    assert result is not None
+    return result
+
+
+def run(tree: Path, out: Path, augmentation: AugmentationPlan | None, chunk_size: int = 4):
+    return run_steps(out, MODEL, DatasetConfig(input_dir=str(tree)), plan=augmentation,
+                     chunk_size=chunk_size, min_duration=0.1)  # fmt: skip
+
+
+def digests(model_dir: Path, pattern: str) -> dict[str, str]:
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(model_dir.glob(pattern))
+    }
+
+
+@pytest.fixture
+def runs(for_tree: Path, tmp_path: Path) -> dict[str, Path]:
+    outs = {"clean": tmp_path / "clean", "augmented": tmp_path / "augmented"}
+    run(for_tree, outs["clean"], None)
+    run(for_tree, outs["augmented"], plan())
+    return outs
+
+
+def test_copies_get_batches_of_their_own_for_the_chosen_splits_only(runs):
+    model_dir = runs["augmented"] / MODEL
+    metadata = pickle.loads((model_dir / "batch_metadata.pkl").read_bytes())
+    assert list(metadata) == ["training", "validation", "testing", "training_aug"]
+    clean = sum(entry["num_samples"] for entry in metadata["training"])
+    copies = [drawn for entry in metadata["training_aug"] for drawn in entry["augmentations"]]
+    assert len(copies) == 2 * clean
+    assert [c["copy"] for c in copies[:2]] == [0, 1]
+    assert {c["kind"] for c in copies} <= {"telephone", "rawboost", "codec"}
+    sources = [p for entry in metadata["training_aug"] for p in entry["source_files"]]
+    assert sorted(set(sources)) == sorted(
+        {p for entry in metadata["training"] for p in entry["source_files"]}
+    )
+    assert all(Path(e["file_path"]).name.startswith("training_aug_batch_")
+               for e in metadata["training_aug"])  # fmt: skip
+    summary = pickle.loads((model_dir / "dataset_stats.pkl").read_bytes())
+    assert summary["augmented"]["training_aug"]["samples"] == 2 * clean
+    assert summary["total_batches"] == sum(summary["batches"].values())  # clean ones only
+
+
+def test_clean_outputs_and_statistics_are_those_of_a_run_without_copies(runs):
+    clean_dir, augmented_dir = runs["clean"] / MODEL, runs["augmented"] / MODEL
+    assert digests(clean_dir, "*_batch_*.pkl") == {
+        name: digest
+        for name, digest in digests(augmented_dir, "*_batch_*.pkl").items()
+        if "_aug_" not in name
+    }
+    clean = pickle.loads((clean_dir / "dataset_stats.pkl").read_bytes())
+    augmented = pickle.loads((augmented_dir / "dataset_stats.pkl").read_bytes())
+    np.testing.assert_array_equal(
+        clean["normalization"]["band_mean"], augmented["normalization"]["band_mean"]
+    )
+    assert clean["samples"] == augmented["samples"] and "augmented" not in clean
+    assert (clean_dir / "properties.csv").read_bytes() == (
+        augmented_dir / "properties.csv"
+    ).read_bytes()
+
+
+def test_the_loader_includes_copies_only_when_asked(runs):
+    out = runs["augmented"]
+    clean_x, _ = fraudprep.load(out, MODEL, "training")
+    all_x, _ = fraudprep.load(out, MODEL, "training", augmented=True)
+    only_x, _ = fraudprep.load(out, MODEL, "training", augmented="only")
+    assert len(all_x) == len(clean_x) + len(only_x) == 3 * len(clean_x)
+    np.testing.assert_array_equal(all_x[: len(clean_x)], clean_x)
+    assert len(fraudprep.load(out, MODEL, "validation", augmented="only")[0]) == 0
+    info = next(fraudprep.iter_batches(out, MODEL, "training", augmented="only", with_info=True))
+    assert info[2]["augmentation"][0]["copy"] == 0
+
+
+def test_copies_do_not_depend_on_chunking_and_follow_the_seed(for_tree: Path, tmp_path: Path):
+    def copies(name: str, chunk_size: int, seed: int) -> np.ndarray:
+        out = tmp_path / name
+        run(for_tree, out, plan(seed=seed), chunk_size=chunk_size)
+        return fraudprep.load(out, MODEL, "training", augmented="only")[0]
+
+    first = copies("a", 4, 0)
+    np.testing.assert_array_equal(first, copies("b", 2, 0))
+    assert not np.array_equal(first, copies("c", 4, 1))
+
+
+def test_a_bad_pool_is_refused_with_the_entry_and_key():
+    with pytest.raises(AugmentationConfigError, match=r"augmentation.pool\[0\]: codec"):
+        AugmentationPlan.from_config({"copies": 1, "pool": [{"kind": "codec", "codec": "gsm"}]})
+    with pytest.raises(AugmentationConfigError, match=r"augmentation\.splits"):
+        AugmentationPlan.from_config({"copies": 1, "splits": ["train"], "pool": POOL})
+    assert AugmentationPlan.from_config(None) is None
+    assert AugmentationPlan.from_config({"copies": 0, "pool": POOL}) is None
+
+
+def test_the_report_and_the_run_summary_count_the_copies(runs, tmp_path: Path):
+    from fraudprep.report_plots import plot_counts
+    from fraudprep.summary import run_summary_lines
+
+    model_dir = runs["augmented"] / MODEL
+    stats = pickle.loads((model_dir / "dataset_stats.pkl").read_bytes())
+    assert plot_counts(stats, tmp_path / "counts.png").stat().st_size > 10_000
+    lines = "\n".join(run_summary_lines(runs["augmented"], [MODEL]))
+    copies = stats["augmented"]["training_aug"]["samples"]
+    assert f"training_aug: {copies} augmented copies in" in lines
