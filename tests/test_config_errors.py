@@ -43,6 +43,14 @@ def workdir(tmp_path: Path) -> Path:
         (["output_dir=out{run}"], "output_dir 'out{run}' contains { or }"),
         (["max_input_seconds=5"], "max_input_seconds 5 is shorter than resnet's clip duration 10"),
         (["manifest=a.csv", "listing=b.csv"], "manifest (now called listing) is 'a.csv' but"),
+        (
+            ["augmentation={copies: 1, pool: [{kind: codec, codec: gsm}]}"],
+            "augmentation.pool[0]: codec gsm is not available",
+        ),
+        (
+            ["augmentation={copies: 1, pool: [{kind: codec, codec: mp3, bitrate_kbps: [64, 16]}]}"],
+            "augmentation.pool[0]: bitrate_kbps must be two numbers low <= high, not [64, 16]",
+        ),
     ],
 )
 def test_bad_config_fails_before_any_job(workdir: Path, config: list[str], message: str):

@@ -37,8 +37,8 @@ def _coerce_string(value: str, schema: dict[str, Any]) -> Any:
         return BOOLEANS[text]
     if "null" in types and text in NULLS:
         return None
-    if "integer" in types and INTEGER.fullmatch(text):
-        return int(text)
+    if ("integer" in types or "number" in types) and INTEGER.fullmatch(text):
+        return int(text)  # a whole number stays one, as YAML reads it in config.yaml
     if "number" in types:
         try:
             return float(text)
