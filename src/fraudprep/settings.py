@@ -222,8 +222,9 @@ def read_settings_dict(path: str | Path) -> dict[str, Any]:
 def resolve_model_settings(
     config: dict[str, Any], model: str, available_bytes: int | None = None
 ) -> ModelSettings:
-    """Resolve a model's profile and batch size from the (validated) workflow config."""
-    profiles = config.get("feature_profiles", {})
+    """Resolve a model's profile and batch size from the workflow config, validated by the
+    schema (which supplies every default: none is repeated here)."""
+    profiles = config["feature_profiles"]
     if model not in profiles:
         raise ConfigError(
             f"models lists {model!r}, but feature_profiles has no such entry; "
@@ -231,25 +232,25 @@ def resolve_model_settings(
         )
     profile = profile_from_mapping(model, profiles[model])
     mode, mode_batch_size = resolve_memory_mode(
-        config.get("memory_mode", "standard"), available_bytes
+        config["memory_mode"], available_bytes
     )
     profile = apply_caps(profile, MEMORY_MODES[mode].profile_caps)
     check_profile(model, profile)
-    max_input_seconds = config.get("max_input_seconds")
-    if max_input_seconds is not None and max_input_seconds < profile.duration:
+    max_input_seconds = config["max_input_seconds"]
+    if max_input_seconds < profile.duration:
         # Every clip longer than the limit would end in padding that is not in the file.
         raise ConfigError(
             f"max_input_seconds {max_input_seconds:g} is shorter than {model}'s clip duration "
             f"{profile.duration:g} s: every longer file would be cut there and padded with "
             f"silence; set max_input_seconds to at least {profile.duration:g}"
         )
-    batch_size = config.get("batch_size", "auto")
+    batch_size = config["batch_size"]
     if batch_size == "auto":
         # A profile's own batch size is an upper bound the memory mode may lower further.
         batch_size = min(profile.batch_size or mode_batch_size, mode_batch_size)
     if int(batch_size) < 1:
         raise ConfigError(f"batch_size must be a positive integer or 'auto', not {batch_size!r}")
-    storage = config.get("format", "pickle")
+    storage = config["format"]
     from fraudprep.formats import FORMATS  # here: it imports numpy, which settings need not
 
     if storage not in FORMATS:
