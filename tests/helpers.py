@@ -115,3 +115,42 @@ def run_steps(
         chunks, dirs, model_dir, model_dir / files.metadata_name, model_dir / files.stats_name,
         model_dir / "failures.csv", max_failure_fraction, leakage,
     )  # fmt: skip
+
+
+# In-memory conveniences over the library's streaming readers, for small test inputs: the
+# workflow itself never holds a dataset in memory, so these live with the tests.
+
+
+def collect_rows(cfg):
+    """The configured dataset's checked manifest rows, sorted by split and path."""
+    from fraudprep.datasets import iter_rows
+    from fraudprep.manifest import row_sort_key
+
+    return sorted(iter_rows(cfg), key=row_sort_key)
+
+
+def read_manifest_csv(manifest_path, columns=None, label_map=None):
+    """A user's CSV or TSV as checked, sorted manifest rows."""
+    from fraudprep.datasets.csv_listing import iter_manifest_csv
+    from fraudprep.manifest import row_sort_key
+
+    return sorted(iter_manifest_csv(manifest_path, columns, label_map), key=row_sort_key)
+
+
+def find_leaks(rows):
+    """Groups of byte-identical files that cross splits or carry both labels."""
+    from fraudprep.integrity import LeakFinder
+
+    with LeakFinder() as finder:
+        for row in rows:
+            finder.add(row)
+        return list(finder)
+
+
+def sorted_externally(items, key=None, spill_dir=None):
+    """``sorted(items, key=key)`` through the library's bounded-memory external sort."""
+    from fraudprep.extsort import ExternalSort
+
+    with ExternalSort(key, spill_dir) as sorter:
+        sorter.extend(items)
+        yield from sorter

@@ -6,9 +6,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helpers import write_audio
+from helpers import collect_rows, write_audio
 
-from fraudprep.datasets import DatasetConfig, collect_rows
+from fraudprep.datasets import DatasetConfig
 from fraudprep.datasets.in_the_wild import assign_speakers
 from fraudprep.integrity import read_leak_summary
 from fraudprep.manifest import ManifestError, iter_manifest

@@ -212,7 +212,7 @@ def test_documented_command_runs_from_project_root() -> None:
 
 
 def test_protocol_lists_every_file_with_its_tts_engine(small_corpus, tmp_path: Path) -> None:
-    from fraudprep.datasets.csv_listing import read_manifest_csv
+    from helpers import read_manifest_csv
 
     root, counts = small_corpus
     protocol = tmp_path / "protocol.csv"

@@ -13,14 +13,13 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from helpers import write_audio
+from helpers import collect_rows, find_leaks, read_manifest_csv, sorted_externally, write_audio
 
 from fraudprep import extsort
-from fraudprep.datasets import DatasetConfig, collect_rows
+from fraudprep.datasets import DatasetConfig
 from fraudprep.datasets.common import MAX_LISTED_PROBLEMS, Problems
-from fraudprep.datasets.csv_listing import read_manifest_csv
-from fraudprep.extsort import ExternalSort, sorted_externally
-from fraudprep.integrity import Leak, find_leaks, iter_with_hashes
+from fraudprep.extsort import ExternalSort
+from fraudprep.integrity import Leak, iter_with_hashes
 from fraudprep.manifest import SPLITS, ManifestError, ManifestRow, row_sort_key
 from fraudprep.manifest_build import build_manifest, source_fingerprint
 

@@ -6,10 +6,9 @@ import logging
 from pathlib import Path
 
 import pytest
-from helpers import write_audio
+from helpers import read_manifest_csv, write_audio
 
 from fraudprep.datasets import DatasetConfig
-from fraudprep.datasets.csv_listing import read_manifest_csv
 from fraudprep.datasets.folder import scan_for_tree
 from fraudprep.manifest import ManifestError, iter_manifest, natural_key
 from fraudprep.manifest_build import build_manifest

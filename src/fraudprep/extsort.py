@@ -123,15 +123,3 @@ def _read_run(run: Path) -> Iterator[Any]:
             except EOFError:
                 return
             yield from block
-
-
-def sorted_externally(
-    items: Iterable[T],
-    key: Callable[[T], Any] | None = None,
-    spill_dir: str | os.PathLike[str] | None = None,
-) -> Iterator[T]:
-    """``sorted(items, key=key)`` as a stream, in bounded memory; temporary files are removed
-    when the stream is exhausted or closed."""
-    with ExternalSort(key, spill_dir) as sorter:
-        sorter.extend(items)
-        yield from sorter

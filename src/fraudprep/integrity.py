@@ -133,14 +133,6 @@ class LeakFinder:
                 deque(members, maxlen=0)  # skip the group without holding it
 
 
-def find_leaks(rows: Iterable[ManifestRow]) -> list[Leak]:
-    """Groups of byte-identical files that cross splits or carry both labels."""
-    with LeakFinder() as finder:
-        for row in rows:
-            finder.add(row)
-        return list(finder)
-
-
 def write_leaks(leaks: Iterable[Leak], path: str | Path) -> None:
     with atomic_write(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")

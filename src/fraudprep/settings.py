@@ -231,9 +231,7 @@ def resolve_model_settings(
             f"known: {sorted(profiles)}"
         )
     profile = profile_from_mapping(model, profiles[model])
-    mode, mode_batch_size = resolve_memory_mode(
-        config["memory_mode"], available_bytes
-    )
+    mode, mode_batch_size = resolve_memory_mode(config["memory_mode"], available_bytes)
     profile = apply_caps(profile, MEMORY_MODES[mode].profile_caps)
     check_profile(model, profile)
     max_input_seconds = config["max_input_seconds"]

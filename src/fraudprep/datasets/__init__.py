@@ -30,7 +30,7 @@ from fraudprep.datasets import (
     in_the_wild,
 )
 from fraudprep.datasets.in_the_wild import DEFAULT_SPEAKER_SPLIT
-from fraudprep.manifest import ManifestError, ManifestRow, SkippedFile, row_sort_key
+from fraudprep.manifest import ManifestError, ManifestRow, SkippedFile
 
 
 class Reader(Protocol):
@@ -102,11 +102,3 @@ def iter_rows(
 ) -> Iterator[ManifestRow]:
     """Checked manifest rows of the configured dataset, unsorted, streamed (see :class:`Reader`)."""
     return READERS[cfg.dataset](cfg, spill_dir, on_skipped)
-
-
-def collect_rows(cfg: DatasetConfig) -> list[ManifestRow]:
-    """Read the configured dataset into checked manifest rows, sorted by split and path.
-
-    In memory: for small inputs and tests. The manifest step streams :func:`iter_rows`.
-    """
-    return sorted(iter_rows(cfg), key=row_sort_key)

@@ -23,7 +23,6 @@ from fraudprep.manifest import (
     SkippedFile,
     parse_label,
     parse_split,
-    row_sort_key,
 )
 
 if TYPE_CHECKING:
@@ -36,16 +35,6 @@ DEFAULT_CSV_COLUMNS = {
     "speaker": "speaker",
     "attack": "attack",
 }
-
-
-def read_manifest_csv(
-    manifest_path: str | os.PathLike[str],
-    columns: dict[str, str] | None = None,
-    label_map: dict[str, str] | None = None,
-) -> list[ManifestRow]:
-    """Read a user's CSV or TSV into checked, sorted manifest rows (in memory; see
-    :func:`iter_manifest_csv` for the streaming reader and the arguments)."""
-    return sorted(iter_manifest_csv(manifest_path, columns, label_map), key=row_sort_key)
 
 
 def iter_manifest_csv(
