@@ -93,13 +93,17 @@ class _ModelPart:
         """One augmented copy into the copies' batches: features only, no statistics (they
         describe the clean data: normalisation, counts, shortcuts)."""
         assert self.augmented is not None
-        features = self.extractor(audio.samples)
-        if not np.isfinite(distinct_values(features)).all():
-            raise AudioError("features are not finite")
+        features = self._features(audio)
         self.augmented.start_split(augmented_split(row.split))
         self.augmented.add(
             features, row.label, row.path, row.speaker, row.attack, augmentation=augmentation
         )
+
+    def _features(self, audio: DecodedAudio) -> np.ndarray:
+        features = self.extractor(audio.samples)
+        if not np.isfinite(distinct_values(features)).all():
+            raise AudioError("features are not finite")
+        return features
 
     def fail(self, row: ManifestRow, reason: str) -> None:
         self.failures.writerow((row.path, row.split, row.label, reason))
@@ -108,9 +112,7 @@ class _ModelPart:
     def add(self, row: ManifestRow, audio: DecodedAudio, properties: dict[str, Any]) -> None:
         """Features of one decoded file into this model's batch, its properties into the
         properties table; a failure if the features are not finite."""
-        features = self.extractor(audio.samples)
-        if not np.isfinite(distinct_values(features)).all():
-            raise AudioError("features are not finite")
+        features = self._features(audio)
         self.stats.add_sample(
             row.split,
             row.label,
@@ -273,9 +275,10 @@ def _extract_rows(
             for part in parts:
                 part.fail(row, reason)
         else:
-            _add_to_every_model(row, decoded, parts)
+            at_rate: dict[int, DecodedAudio] = {}  # resampled once per rate, for this file only
+            _add_to_every_model(row, decoded, parts, at_rate)
             if plan is not None and row.split in plan.splits:
-                _add_copies(row, decoded, parts, plan)
+                _add_copies(row, decoded, parts, plan, at_rate)
         progress.tick(done)
     for part in parts:
         part.batches.flush()
@@ -284,8 +287,19 @@ def _extract_rows(
     return done
 
 
+def _resampled(decoded: DecodedAudio, rate: int, at_rate: dict[int, DecodedAudio]) -> DecodedAudio:
+    """``decoded`` at ``rate``, resampled the first time a model or a copy asks for it."""
+    if rate not in at_rate:
+        at_rate[rate] = resample(decoded, rate)
+    return at_rate[rate]
+
+
 def _add_copies(
-    row: ManifestRow, decoded: DecodedAudio, parts: Sequence[_ModelPart], plan: AugmentationPlan
+    row: ManifestRow,
+    decoded: DecodedAudio,
+    parts: Sequence[_ModelPart],
+    plan: AugmentationPlan,
+    at_rate: dict[int, DecodedAudio],
 ) -> None:
     """The file's augmented copies into every model's copy batches. Each copy is made from the
     clean decode at the model's rate (once per rate, shared by the models at it), as RawBoost
@@ -293,17 +307,16 @@ def _add_copies(
     would cost three times the time and memory. A copy that fails is logged and left out:
     the file itself is a sample."""
     key = row.hash or row.path
-    clean: dict[int, DecodedAudio] = {}
     for index in range(plan.copies):
         copies: dict[int, tuple[DecodedAudio, dict]] = {}
         for part in parts:
             rate = part.settings.profile.sample_rate
             try:
                 if rate not in copies:
-                    clean[rate] = clean.get(rate) or resample(decoded, rate)
+                    clean = _resampled(decoded, rate, at_rate)
                     entry, rng = plan.draw(key, index)
-                    samples, drawn = augment(clean[rate].samples, rate, entry, rng)
-                    copy = dataclasses.replace(clean[rate], samples=samples)
+                    samples, drawn = augment(clean.samples, rate, entry, rng)
+                    copy = dataclasses.replace(clean, samples=samples)
                     copies[rate] = (copy, {"copy": index, **drawn})
                 part.add_copy(row, *copies[rate])
             except Exception as error:  # one copy must never stop the chunk
@@ -311,22 +324,23 @@ def _add_copies(
 
 
 def _add_to_every_model(
-    row: ManifestRow, decoded: DecodedAudio, parts: Sequence[_ModelPart]
+    row: ManifestRow,
+    decoded: DecodedAudio,
+    parts: Sequence[_ModelPart],
+    at_rate: dict[int, DecodedAudio],
 ) -> None:
-    at_rate: dict[int, DecodedAudio] = {}  # resampled once per rate, for this file only
     shapes: dict[tuple[int, float | None], TrimmedShape] = {}
     levels: dict[int, SignalLevels] = {}
     for part in parts:
         rate, top_db = part.settings.profile.sample_rate, part.settings.profile.trim_top_db
         try:
-            if rate not in at_rate:
-                at_rate[rate] = resample(decoded, rate)
+            audio = _resampled(decoded, rate, at_rate)
             if (rate, top_db) not in shapes:
-                shapes[rate, top_db] = trimmed_shape(at_rate[rate].samples, rate, top_db)
+                shapes[rate, top_db] = trimmed_shape(audio.samples, rate, top_db)
             if rate not in levels:
-                levels[rate] = signal_levels(at_rate[rate].samples)
-            properties = file_properties(row.path, decoded, levels[rate], shapes[rate, top_db])
-            part.add(row, at_rate[rate], properties)
+                levels[rate] = signal_levels(audio.samples)
+            properties = file_properties(row.size, decoded, levels[rate], shapes[rate, top_db])
+            part.add(row, audio, properties)
         except Exception as error:  # a model's failure is that model's alone
             reason = _failure_reason(error)
             log.warning("Failed %s for %s: %s", row.path, part.settings.model, reason)

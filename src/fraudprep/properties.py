@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -157,16 +156,17 @@ def _spectrum_window() -> np.ndarray:
     return np.hanning(SPECTRUM_FFT).astype(np.float32)
 
 
-def file_kbps(path: str, duration: float) -> float:
+def file_kbps(size_bytes: int, duration: float) -> float:
     """Average bitrate of the file as stored (container included): codecs and their settings
-    differ by it even where the decoded audio looks alike."""
+    differ by it even where the decoded audio looks alike. The size is the manifest's, read
+    when it was built: no second look at the file."""
     if duration <= 0:
         return 0.0
-    return os.path.getsize(path) * 8 / duration / 1000
+    return size_bytes * 8 / duration / 1000
 
 
 def file_properties(
-    path: str, decoded: DecodedAudio, levels: SignalLevels, shape: TrimmedShape
+    size_bytes: int, decoded: DecodedAudio, levels: SignalLevels, shape: TrimmedShape
 ) -> dict[str, float | int | str]:
     """Every property of one file, keyed as :data:`PROPERTIES`."""
     values: Mapping[str, float | int | str] = {
@@ -174,7 +174,7 @@ def file_properties(
         "channels": decoded.channels,
         "format": decoded.format or "-",
         "duration_s": decoded.duration,
-        "file_kbps": file_kbps(path, decoded.duration),
+        "file_kbps": file_kbps(size_bytes, decoded.duration),
         **vars(levels),
         **vars(shape),
     }
