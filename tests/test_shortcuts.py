@@ -96,6 +96,65 @@ def test_bandwidth_of_band_limited_noise_is_its_band():
     assert bandwidth(noise.astype(np.float32), RATE) > 7500  # white: up to Nyquist
 
 
+def band_limited_noise(seconds: float, top_hz: float, seed: int) -> np.ndarray:
+    noise = np.random.default_rng(seed).standard_normal(int(seconds * RATE))
+    spectrum = np.fft.rfft(noise)
+    spectrum[np.fft.rfftfreq(len(noise), 1 / RATE) > top_hz] = 0
+    limited = np.fft.irfft(spectrum, len(noise))
+    return (0.3 * limited / np.abs(limited).max()).astype(np.float32)
+
+
+def test_bandwidth_read_off_the_features_spectrum_is_the_band():
+    """The spectral features hand out the spectrum they were computed from, and the bandwidth
+    read off it is the one measured apart; the raw waveform has none."""
+    from fraudprep.features import make_extractor
+    from fraudprep.properties import bandwidth_of_spectrum
+    from fraudprep.settings import resolve_model_settings
+
+    limited, white = band_limited_noise(3, 3400, seed=8), band_limited_noise(3, RATE, seed=9)
+    for model in ("resnet", "lfcc"):
+        extractor = make_extractor(resolve_model_settings(CONFIG, model).profile)
+        extracted = extractor.extract(limited)
+        np.testing.assert_array_equal(extracted.features, extractor(limited))
+        assert 3100 <= bandwidth_of_spectrum(extracted.spectrum, RATE) <= 3450, model
+        assert bandwidth_of_spectrum(extractor.extract(white).spectrum, RATE) > 7500, model
+    assert (
+        make_extractor(resolve_model_settings(CONFIG, "raw").profile).extract(white).spectrum
+        is None
+    )
+
+
+def test_every_kind_of_profile_measures_the_bandwidth_of_the_audio(tmp_path: Path):
+    """Spectral features (trimmed or not), the raw waveform, and a profile that band-limits
+    everything to 3.4 kHz all put the files' own bandwidth in properties.csv: the property
+    describes the audio before the option that removes the difference."""
+    import dataclasses
+
+    from fraudprep.chunks import write_chunks
+    from fraudprep.extract import extract_chunk_models
+    from fraudprep.manifest_build import build_manifest
+    from fraudprep.settings import resolve_model_settings
+
+    for index in range(2):
+        write(tmp_path / "tree/training/real" / f"r{index}.wav", band_limited_noise(2, RATE, index))
+        write(tmp_path / "tree/training/fake" / f"f{index}.wav", band_limited_noise(2, 3400, index))
+    manifest = tmp_path / "manifest.csv"
+    build_manifest(manifest, DatasetConfig(input_dir=str(tmp_path / "tree")), hash_files=False)
+    [chunk] = write_chunks(manifest, 10, tmp_path / "chunks.csv")
+    models = [resolve_model_settings(CONFIG, model) for model in ("resnet", "lfcc", "raw")]
+    band_limited = dataclasses.replace(
+        models[0], model="resnet_3k4",
+        profile=dataclasses.replace(models[0].profile, lowpass_hz=3400.0),
+    )  # fmt: skip
+    models.append(band_limited)
+    outputs = [tmp_path / "out" / settings.model for settings in models]
+    extract_chunk_models(manifest, chunk, models, outputs)
+    for output in outputs:
+        table = pd.read_csv(output / "properties.csv")
+        real, fake = (table.loc[table["label"] == label, "bandwidth_hz"] for label in (0, 1))
+        assert (real > 7500).all() and fake.between(3100, 3450).all(), output.name
+
+
 # ------------------------------------------------------------------ through the workflow steps
 
 

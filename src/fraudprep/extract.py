@@ -26,7 +26,7 @@ from fraudprep.atomic import OutputWriteError, atomic_write, fresh_partial_dir, 
 from fraudprep.audio_io import AudioError, DecodedAudio, decode_mono, resample
 from fraudprep.augment import AugmentationPlan, augment
 from fraudprep.chunks import CHUNK_COLUMNS, Chunk, find_chunk
-from fraudprep.features import Extractor, distinct_values, make_extractor
+from fraudprep.features import Extracted, Extractor, distinct_values, make_extractor
 from fraudprep.formats import storage_format
 from fraudprep.logs import Progress
 from fraudprep.manifest import ManifestRow, augmented_split, iter_manifest
@@ -41,6 +41,8 @@ from fraudprep.properties import (
     PROPERTIES,
     SignalLevels,
     TrimmedShape,
+    bandwidth,
+    bandwidth_of_spectrum,
     file_properties,
     signal_levels,
     trimmed_shape,
@@ -100,19 +102,34 @@ class _ModelPart:
         )
 
     def _features(self, audio: DecodedAudio) -> np.ndarray:
-        features = self.extractor(audio.samples)
-        if not np.isfinite(distinct_values(features)).all():
+        return self._extracted(audio).features
+
+    def _extracted(self, audio: DecodedAudio) -> Extracted:
+        extracted = self.extractor.extract(audio.samples)
+        if not np.isfinite(distinct_values(extracted.features)).all():
             raise AudioError("features are not finite")
-        return features
+        return extracted
+
+    def _bandwidth(self, audio: DecodedAudio, spectrum: np.ndarray | None) -> float:
+        """From the features' own spectrum where they have one; measured apart where they
+        have none or where it is band-limited (the property describes the audio before)."""
+        rate = self.settings.profile.sample_rate
+        if spectrum is None or self.settings.profile.lowpass_hz is not None:
+            return bandwidth(audio.samples, rate)
+        return bandwidth_of_spectrum(spectrum, rate)
 
     def fail(self, row: ManifestRow, reason: str) -> None:
         self.failures.writerow((row.path, row.split, row.label, reason))
         self.stats.add_failure(row.split, row.label)
 
-    def add(self, row: ManifestRow, audio: DecodedAudio, properties: dict[str, Any]) -> None:
+    def add(
+        self, row: ManifestRow, audio: DecodedAudio, levels: SignalLevels, shape: TrimmedShape
+    ) -> None:
         """Features of one decoded file into this model's batch, its properties into the
-        properties table; a failure if the features are not finite."""
-        features = self._features(audio)
+        properties table; a failure if the features are not finite. ``levels`` and ``shape``
+        are measured once for the models that share a rate and a trim threshold."""
+        extracted = self._extracted(audio)
+        features = extracted.features
         self.stats.add_sample(
             row.split,
             row.label,
@@ -124,9 +141,9 @@ class _ModelPart:
             audio.decoder,
             audio.format,
         )
-        self.properties.writerow(
-            [row.path, row.split, row.label, *(properties[name] for name in PROPERTIES)]
-        )
+        bandwidth_hz = self._bandwidth(audio, extracted.spectrum)
+        cells = file_properties(row.size, audio, levels, shape, bandwidth_hz)
+        self.properties.writerow([row.path, row.split, row.label, *cells])
         if self.batches.add(features, row.label, row.path, row.speaker, row.attack):
             check_system_memory()
 
@@ -339,8 +356,7 @@ def _add_to_every_model(
                 shapes[rate, top_db] = trimmed_shape(audio.samples, rate, top_db)
             if rate not in levels:
                 levels[rate] = signal_levels(audio.samples)
-            properties = file_properties(row.size, decoded, levels[rate], shapes[rate, top_db])
-            part.add(row, audio, properties)
+            part.add(row, audio, levels[rate], shapes[rate, top_db])
         except Exception as error:  # a model's failure is that model's alone
             reason = _failure_reason(error)
             log.warning("Failed %s for %s: %s", row.path, part.settings.model, reason)

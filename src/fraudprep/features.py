@@ -19,11 +19,8 @@ import numpy as np
 import scipy.fft
 import soxr
 
+from fraudprep.energy import AMIN, loud_span
 from fraudprep.settings import FeatureProfile
-
-AMIN = 1e-10  # power floor, as librosa's power_to_db
-TRIM_FRAME_LENGTH = 2048
-TRIM_HOP_LENGTH = 512
 
 
 def hz_to_mel(frequencies: np.ndarray) -> np.ndarray:
@@ -111,53 +108,10 @@ def trim_silence(samples: np.ndarray, top_db: float) -> np.ndarray:
     """Cut leading and trailing frames more than ``top_db`` below the loudest frame.
 
     As librosa's ``trim``: mean square over centred, zero-padded frames of 2048 samples every
-    512. A frame is four whole hops, so the energy of each hop-sized block is summed once and
-    every frame adds four neighbouring blocks (a cumulative sum would be 7x slower).
+    512 (see :mod:`fraudprep.energy`).
     """
     start, stop = loud_span(samples, top_db)
     return samples[start:stop]
-
-
-class _LastSpan:
-    """The span of the last signal asked about: the shortcut properties and the extractor
-    both trim the same array with the same threshold, one right after the other."""
-
-    samples: np.ndarray | None = None
-    top_db: float | None = None
-    span: tuple[int, int] = (0, 0)
-
-
-def loud_span(samples: np.ndarray, top_db: float) -> tuple[int, int]:
-    """(start, stop): the samples :func:`trim_silence` keeps; (0, 0) when none are loud."""
-    if _LastSpan.samples is samples and _LastSpan.top_db == top_db:
-        return _LastSpan.span
-    span = _loud_span(samples, top_db)
-    # The array itself is kept, not its id: a freed array's id can be reused by the next.
-    _LastSpan.samples, _LastSpan.top_db, _LastSpan.span = samples, top_db, span
-    return span
-
-
-def _loud_span(samples: np.ndarray, top_db: float) -> tuple[int, int]:
-    if len(samples) == 0:
-        return 0, 0
-    mean_square = _frame_mean_squares(samples)
-    floor = max(AMIN, mean_square.max()) * 10.0 ** (-top_db / 10)
-    loud = np.flatnonzero(np.maximum(AMIN, mean_square) > floor)
-    if len(loud) == 0:
-        return 0, 0
-    return loud[0] * TRIM_HOP_LENGTH, min(len(samples), (loud[-1] + 1) * TRIM_HOP_LENGTH)
-
-
-def _frame_mean_squares(samples: np.ndarray) -> np.ndarray:
-    """Mean square of frame t = samples [t*hop - frame/2, t*hop + frame/2), zeros outside."""
-    hop, blocks_per_frame = TRIM_HOP_LENGTH, TRIM_FRAME_LENGTH // TRIM_HOP_LENGTH
-    frames = 1 + len(samples) // hop
-    lead = blocks_per_frame // 2  # frame t starts `lead` blocks before block t
-    padded = np.zeros((frames + blocks_per_frame) * hop, dtype=np.float32)
-    padded[lead * hop : lead * hop + len(samples)] = samples
-    block_energy = np.square(padded).reshape(-1, hop).sum(axis=1, dtype=np.float64)
-    energy = sum(block_energy[k : k + frames] for k in range(blocks_per_frame))
-    return energy / TRIM_FRAME_LENGTH
 
 
 def band_limited(samples: np.ndarray, rate: int, cutoff_hz: float) -> np.ndarray:
@@ -266,6 +220,14 @@ def distinct_values(array: np.ndarray) -> np.ndarray:
     return array[tuple(0 if stride == 0 else slice(None) for stride in array.strides)]
 
 
+@dataclass(frozen=True)
+class Extracted:
+    features: np.ndarray
+    # The clip's power summed over STFT frames that cover it once, per bin from 0 Hz to half
+    # the rate, for features computed from a spectrum; None for the others (the raw waveform).
+    spectrum: np.ndarray | None
+
+
 class Extractor:
     """Turns mono float32 audio at the profile's rate into one float32 feature array."""
 
@@ -315,23 +277,47 @@ class Extractor:
         return power
 
     def band_energies(self, samples: np.ndarray, filterbank: BandedMatrix) -> np.ndarray:
-        """(bands, frames) filterbank energies; most clips are shorter than the profile's
-        duration, and the frames of zero padding cost nothing."""
-        live_power = self._live_power(samples)
+        """(bands, frames) filterbank energies of the clip."""
+        return self._band_energies(self._live_power(samples), filterbank)
+
+    def _band_energies(self, live_power: np.ndarray, filterbank: BandedMatrix) -> np.ndarray:
+        # Most clips are shorter than the profile's duration: the frames of zero padding
+        # cost nothing.
         energies = np.zeros((filterbank.shape[0], self.profile.num_frames), np.float32)
         if len(live_power):
             energies[:, : len(live_power)] = filterbank.times_transposed(live_power)
         return energies
 
     def __call__(self, samples: np.ndarray) -> np.ndarray:
+        return self.extract(samples).features
+
+    def extract(self, samples: np.ndarray) -> Extracted:
+        raise NotImplementedError
+
+
+class SpectralExtractor(Extractor):
+    """Features made from the clip's power spectrum through a filterbank."""
+
+    filterbank: BandedMatrix
+
+    def extract(self, samples: np.ndarray) -> Extracted:
+        live_power = self._live_power(samples)
+        features = self.from_band_energies(self._band_energies(live_power, self.filterbank))
+        # The clip's spectrum, for the bandwidth property, from a spectrogram already in hand:
+        # frames n_fft apart cover the clip once (the others overlap them), a quarter of the
+        # additions at the default 2048/512.
+        apart = max(1, self.profile.n_fft // self.profile.hop_length)
+        return Extracted(features, live_power[::apart].sum(axis=0))
+
+    def from_band_energies(self, energies: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
 
 class RawExtractor(Extractor):
     """The waveform itself, cut or padded to a fixed length (AASIST, RawNet2)."""
 
-    def __call__(self, samples: np.ndarray) -> np.ndarray:
-        return np.ascontiguousarray(self.clip(samples), dtype=np.float32)
+    def extract(self, samples: np.ndarray) -> Extracted:
+        return Extracted(np.ascontiguousarray(self.clip(samples), dtype=np.float32), None)
 
 
 def linear_filterbank(
@@ -360,7 +346,7 @@ def deltas(features: np.ndarray, width: int = 2) -> np.ndarray:
     return (weighted / (2 * sum(n * n for n in range(1, width + 1)))).astype(np.float32)
 
 
-class LfccExtractor(Extractor):
+class LfccExtractor(SpectralExtractor):
     """Linear-frequency cepstral coefficients with deltas, the LFCC-LCNN baseline's input:
     power spectrum -> linear triangular filters -> log -> DCT-II (orthonormal)."""
 
@@ -375,8 +361,7 @@ class LfccExtractor(Extractor):
             : profile.n_lfcc
         ].astype(np.float32)
 
-    def __call__(self, samples: np.ndarray) -> np.ndarray:
-        energies = self.band_energies(samples, self.filterbank)
+    def from_band_energies(self, energies: np.ndarray) -> np.ndarray:
         cepstra = self.dct @ np.log(np.maximum(energies, np.float32(AMIN)))
         if not self.profile.deltas:
             return cepstra.astype(np.float32, copy=False)
@@ -384,7 +369,7 @@ class LfccExtractor(Extractor):
         return np.concatenate([cepstra, first, deltas(first)]).astype(np.float32, copy=False)
 
 
-class MelImageExtractor(Extractor):
+class MelImageExtractor(SpectralExtractor):
     """The log-mel image: mel dB scaled to [0, 1], resized, 1 or 3 channels."""
 
     def __init__(self, profile: FeatureProfile) -> None:
@@ -402,8 +387,9 @@ class MelImageExtractor(Extractor):
         """The (n_mels, frames) mel-dB matrix in [0, 1], row 0 the lowest band."""
         return unit_db(self.band_energies(samples, self.filterbank), self.profile.top_db)
 
-    def __call__(self, samples: np.ndarray) -> np.ndarray:
-        image = self.resize_columns.columns(self.resize_rows.rows(self.mel_unit(samples)))
+    def from_band_energies(self, energies: np.ndarray) -> np.ndarray:
+        mel_unit = unit_db(energies, self.profile.top_db)
+        image = self.resize_columns.columns(self.resize_rows.rows(mel_unit))
         np.clip(image, 0.0, 1.0, out=image)
         if self.profile.channels == 3:
             # Channels-last RGB with R = G = B, what ImageNet-style networks take. A read-only

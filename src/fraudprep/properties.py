@@ -4,8 +4,11 @@ bandwidth, sample rate, codec, duration.
 Computed during extraction from what is already decoded (no second read), on the mono signal
 at the model's sample rate, as the model's features see it: levels, clipping, DC, digital
 silence, bandwidth, and silence at the ends with the model's ``trim_top_db`` (20 dB for
-profiles that do not trim). :mod:`fraudprep.shortcuts` measures how well each separates the
-classes.
+profiles that do not trim). The bandwidth is read off the spectrum the model's features
+are computed from (the clip, trimmed, at most the profile's duration), where they have one;
+:func:`bandwidth` measures it for the others, and for profiles that band-limit (the property
+describes the audio before that option). :mod:`fraudprep.shortcuts` measures how well each
+separates the classes.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from fraudprep.energy import energy_scan, loud_span
 
 if TYPE_CHECKING:
     from fraudprep.audio_io import DecodedAudio
@@ -60,8 +65,6 @@ DESCRIPTIONS = {
 }
 
 FLOOR_DBFS = -200.0  # the level of an all-zero signal, instead of minus infinity
-CLIPPED = 0.999  # |sample| at or above this is at full scale
-DIGITAL_SILENCE = 1.0 / 32768  # below one step of 16-bit audio
 BANDWIDTH_ENERGY = 0.99
 SPECTRUM_FFT = 2048
 # Evenly spaced frames, about a second of audio at 16 kHz: the average spectrum of speech
@@ -87,17 +90,14 @@ class SignalLevels:
 def signal_levels(samples: np.ndarray) -> SignalLevels:
     if len(samples) == 0:
         return SignalLevels(FLOOR_DBFS, FLOOR_DBFS, 0.0, 0.0, 1.0)
-    magnitude = np.abs(samples)
-    peak = float(magnitude.max())
-    mean_square = float(np.dot(samples, samples)) / len(samples)
+    # Read off the pass over the signal that trimming makes anyway.
+    scan = energy_scan(samples)
     return SignalLevels(
-        peak_dbfs=_dbfs(peak),
-        rms_dbfs=_dbfs(math.sqrt(mean_square)),
-        # float32's pairwise sum is exact enough for a mean and twice as fast as float64's.
-        dc_offset=float(samples.sum()) / len(samples),
-        clipped_fraction=float(np.count_nonzero(magnitude >= CLIPPED)) / len(samples),
-        digital_silence_fraction=float(np.count_nonzero(magnitude < DIGITAL_SILENCE))
-        / len(samples),
+        peak_dbfs=_dbfs(scan.peak),
+        rms_dbfs=_dbfs(math.sqrt(scan.sum_of_squares / len(samples))),
+        dc_offset=scan.sum / len(samples),
+        clipped_fraction=scan.clipped / len(samples),
+        digital_silence_fraction=scan.digital_silence / len(samples),
     )
 
 
@@ -107,32 +107,39 @@ def _dbfs(amplitude: float) -> float:
 
 @dataclass(frozen=True)
 class TrimmedShape:
-    """Silence and bandwidth of the signal at a model's rate, with its trim threshold."""
+    """Silence at the ends of the signal at a model's rate, with its trim threshold."""
 
     trimmed_duration_s: float
     leading_silence_ms: float
     trailing_silence_ms: float
-    bandwidth_hz: float
 
 
 def trimmed_shape(samples: np.ndarray, rate: int, top_db: float | None) -> TrimmedShape:
-    from fraudprep.features import loud_span
-
     start, stop = loud_span(samples, DEFAULT_SILENCE_TOP_DB if top_db is None else top_db)
     return TrimmedShape(
         trimmed_duration_s=(stop - start) / rate,
         leading_silence_ms=1000.0 * start / rate,
         trailing_silence_ms=1000.0 * (len(samples) - stop) / rate if stop else 0.0,
-        bandwidth_hz=bandwidth(samples, rate),
     )
 
 
-def bandwidth(samples: np.ndarray, rate: int, share: float = BANDWIDTH_ENERGY) -> float:
-    """The frequency below which ``share`` of the signal's energy lies, from the mean power
-    spectrum of (at most ``SPECTRUM_MAX_FRAMES`` evenly spaced) Hann-windowed frames.
+def bandwidth_of_spectrum(power: np.ndarray, rate: int, share: float = BANDWIDTH_ENERGY) -> float:
+    """The frequency below which ``share`` of the energy of ``power`` lies: a power spectrum
+    summed or averaged over frames, one value per rfft bin from 0 Hz to ``rate / 2``."""
+    cumulative = np.cumsum(power, dtype=np.float64)
+    total = float(cumulative[-1])
+    if total <= 0:
+        return 0.0
+    below = int(np.searchsorted(cumulative, share * total))
+    return float(min(below, len(power) - 1) * rate / (2 * (len(power) - 1)))
 
-    Frames do not overlap and stay float32: an average spectrum needs no more, and this runs
-    for every file."""
+
+def bandwidth(samples: np.ndarray, rate: int, share: float = BANDWIDTH_ENERGY) -> float:
+    """:func:`bandwidth_of_spectrum` of the mean power spectrum of (at most
+    ``SPECTRUM_MAX_FRAMES`` evenly spaced) Hann-windowed frames of ``samples``: for features
+    that have no spectrum of their own to measure it on.
+
+    Frames do not overlap and stay float32: an average spectrum needs no more."""
     import scipy.fft
 
     samples = np.asarray(samples, dtype=np.float32)
@@ -143,12 +150,7 @@ def bandwidth(samples: np.ndarray, rate: int, share: float = BANDWIDTH_ENERGY) -
     if count > SPECTRUM_MAX_FRAMES:
         frames = frames[np.linspace(0, count - 1, SPECTRUM_MAX_FRAMES).astype(int)]
     spectrum = scipy.fft.rfft(frames * _spectrum_window(), axis=1)
-    power = (spectrum.real**2 + spectrum.imag**2).mean(axis=0, dtype=np.float64)
-    total = power.sum()
-    if total <= 0:
-        return 0.0
-    below = int(np.searchsorted(np.cumsum(power), share * total))
-    return float(min(below, len(power) - 1) * rate / SPECTRUM_FFT)
+    return bandwidth_of_spectrum((spectrum.real**2 + spectrum.imag**2).sum(axis=0), rate, share)
 
 
 @functools.cache
@@ -166,21 +168,27 @@ def file_kbps(size_bytes: int, duration: float) -> float:
 
 
 def file_properties(
-    size_bytes: int, decoded: DecodedAudio, levels: SignalLevels, shape: TrimmedShape
-) -> dict[str, float | int | str]:
-    """Every property of one file, keyed as :data:`PROPERTIES`."""
+    size_bytes: int,
+    audio: DecodedAudio,
+    levels: SignalLevels,
+    shape: TrimmedShape,
+    bandwidth_hz: float,
+) -> list[int | str]:
+    """One file's properties in the order of :data:`PROPERTIES`, as ``properties.csv`` holds
+    them: amounts as text with six significant digits (enough to separate classes, and the
+    same text on every run), categories as they are."""
     values: Mapping[str, float | int | str] = {
-        "sample_rate": decoded.original_sample_rate,
-        "channels": decoded.channels,
-        "format": decoded.format or "-",
-        "duration_s": decoded.duration,
-        "file_kbps": file_kbps(size_bytes, decoded.duration),
+        "sample_rate": audio.original_sample_rate,
+        "channels": audio.channels,
+        "format": audio.format or "-",
+        "duration_s": audio.duration,
+        "file_kbps": file_kbps(size_bytes, audio.duration),
+        "bandwidth_hz": bandwidth_hz,
         **vars(levels),
         **vars(shape),
     }
-    return {name: _rounded(values[name]) for name in PROPERTIES}
+    return [_cell(values[name]) for name in PROPERTIES]
 
 
-def _rounded(value: float | int | str) -> float | int | str:
-    # Six significant digits: enough to separate classes, and the same text on every run.
-    return float(f"{value:.6g}") if isinstance(value, float) else value
+def _cell(value: float | int | str) -> int | str:
+    return f"{value:.6g}" if isinstance(value, float) else value

@@ -1,0 +1,167 @@
+"""What the shortcut check's properties cost the extraction: ``extract_chunk_models`` over the
+same files with the properties measured ("on") and with them left out ("off"), alternating
+many times in one process (on, off, off, on, ...), outputs on a RAM disk: the machine's
+drift (other tenants, clock speed, the disk's write-back) then falls on both alike, and the
+cost is the median of the paired differences. Only prints.
+
+Run from the project root:
+``.venv/bin/python -m bench.properties_cost [--files 2000] [--runs-of 250] [--rounds 8]
+[--models resnet]``.
+
+"off" still writes ``properties.csv`` (a constant row per sample) and trims as before; what
+it leaves out is what the check adds: the energy scan's whole-signal figures, the DC offset,
+the features' spectrum sum and the bandwidth read off it, and formatting the values.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import BENCH_ROOT, child_env, model_settings, read_limits, say
+from bench.corpus import demo_sources, ensure_demo_corpus, main_corpus, write_manifest
+
+
+def trimming_scan_only(samples):
+    """fraudprep.energy's scan as trimming alone needs it: the RMS frames, none of the
+    whole-signal figures the properties read off the same squares."""
+    import numpy as np
+
+    from fraudprep.energy import TRIM_FRAME_LENGTH, TRIM_HOP_LENGTH, EnergyScan
+
+    hop, blocks_per_frame = TRIM_HOP_LENGTH, TRIM_FRAME_LENGTH // TRIM_HOP_LENGTH
+    frames, lead = 1 + len(samples) // hop, blocks_per_frame // 2
+    padded = np.zeros((frames + blocks_per_frame) * hop, dtype=np.float32)
+    padded[lead * hop : lead * hop + len(samples)] = samples
+    squares = np.square(padded, out=padded)
+    block_energy = (squares.reshape(-1, hop) @ np.ones(hop, np.float32)).astype(np.float64)
+    energy = sum(block_energy[k : k + frames] for k in range(blocks_per_frame))
+    return EnergyScan(energy / TRIM_FRAME_LENGTH, 0.0, 0.0, 0.0, 0, 0)
+
+
+def properties_off() -> list[tuple[Any, str, Any]]:
+    """(owner, name, replacement): the property measurements as constants, the features'
+    spectrum (the bandwidth's source) as none, the energy scan as trimming's share of it.
+    The extractor then finds its own silence span, as it would without the check."""
+    import fraudprep.energy as energy
+    import fraudprep.extract as extract
+    from fraudprep.features import Extracted, SpectralExtractor
+    from fraudprep.properties import PROPERTIES, SignalLevels, TrimmedShape
+
+    levels, shape = SignalLevels(0.0, 0.0, 0.0, 0.0, 0.0), TrimmedShape(0.0, 0.0, 0.0)
+    constant = [0] * len(PROPERTIES)
+
+    def features_only(self, samples):
+        live_power = self._live_power(samples)
+        energies = self._band_energies(live_power, self.filterbank)
+        return Extracted(self.from_band_energies(energies), None)
+
+    return [
+        (extract, "signal_levels", lambda samples: levels),
+        (extract, "trimmed_shape", lambda samples, rate, top_db: shape),
+        (extract, "bandwidth", lambda samples, rate: 0.0),
+        (extract, "file_properties", lambda size, audio, levels, shape, bandwidth_hz: constant),
+        (SpectralExtractor, "extract", features_only),
+        (energy, "_scan", trimming_scan_only),
+    ]
+
+
+def patched(replacements: list[tuple[Any, str, Any]]) -> list[tuple[Any, str, Any]]:
+    """Apply ``replacements``; return what undoes them."""
+    undo = [(owner, name, getattr(owner, name)) for owner, name, _ in replacements]
+    for owner, name, replacement in replacements:
+        setattr(owner, name, replacement)
+    return undo
+
+
+def worker(manifest: str, files: str, runs_of: str, rounds: str, models: str) -> None:
+    """All the runs, in one process: each round runs "on" and "off" (the order alternating)
+    over the next ``runs_of`` files of the first ``files``; prints one JSON line per run."""
+    from fraudprep.chunks import Chunk, chunk_id
+    from fraudprep.extract import extract_chunk_models
+
+    settings = [model_settings(model) for model in models.split(",")]
+    limits, size, total = read_limits(), int(runs_of), int(files)
+    for round_index in range(int(rounds)):
+        start = round_index * size % max(1, total - size + 1)
+        chunk = Chunk(chunk_id(round_index), start, start + size)
+        for variant in ("on", "off") if round_index % 2 == 0 else ("off", "on"):
+            undo = patched(properties_off()) if variant == "off" else []
+            scratch = Path(tempfile.mkdtemp(prefix="fraudprep-props-", dir=ram_disk()))
+            try:
+                outputs = [str(scratch / s.model) for s in settings]
+                started = time.perf_counter()
+                extract_chunk_models(manifest, chunk, settings, outputs, limits)
+                loop_s = time.perf_counter() - started
+            finally:
+                patched(undo)
+                shutil.rmtree(scratch, ignore_errors=True)
+            run = {"round": round_index, "variant": variant, "files": size, "loop_s": loop_s}
+            print(json.dumps(run), flush=True)
+
+
+def ram_disk() -> str | None:
+    return "/dev/shm" if Path("/dev/shm").is_dir() else None
+
+
+def measure(manifest: Path, files: int, runs_of: int, rounds: int, models: str) -> list[dict]:
+    command = [sys.executable, "-m", "bench.properties_cost", "_worker",
+               str(manifest), str(files), str(runs_of), str(rounds), models]  # fmt: skip
+    done = subprocess.run(command, env=child_env(), capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"the runs failed:\n{done.stderr[-3000:]}")
+    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+
+
+def ms_per_file(run: dict) -> float:
+    return 1000 * run["loop_s"] / run["files"]
+
+
+def report(runs: list[dict], models: str) -> None:
+    by_round: dict[int, dict[str, dict]] = {}
+    for run in runs:
+        by_round.setdefault(run["round"], {})[run["variant"]] = run
+    on = [ms_per_file(pair["on"]) for pair in by_round.values()]
+    off = [ms_per_file(pair["off"]) for pair in by_round.values()]
+    differences = [a - b for a, b in zip(on, off, strict=True)]
+    share = [100 * d / b for d, b in zip(differences, off, strict=True)]
+    print(f"models: {models}; {len(by_round)} rounds of {runs[0]['files']} files, on and off")
+    print(f"properties off: median {statistics.median(off):.3f} ms/file "
+          f"(min {min(off):.3f}, max {max(off):.3f})")  # fmt: skip
+    print(f"properties on:  median {statistics.median(on):.3f} ms/file "
+          f"(min {min(on):.3f}, max {max(on):.3f})")  # fmt: skip
+    rounds = ", ".join(f"{p:+.1f}" for p in share)
+    print(f"cost, median of the rounds' differences: {statistics.median(differences):+.3f} "
+          f"ms/file = {statistics.median(share):+.1f} % (rounds, %: {rounds})")  # fmt: skip
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "_worker":
+        worker(*sys.argv[2:])
+        return
+    parser = argparse.ArgumentParser(prog="python -m bench.properties_cost")
+    parser.add_argument("--files", type=int, default=2000, help="corpus size")
+    parser.add_argument("--runs-of", type=int, default=250, help="files per run")
+    parser.add_argument("--rounds", type=int, default=8, help="on/off pairs")
+    parser.add_argument("--models", default="resnet", help="comma-separated, one job for all")
+    args = parser.parse_args()
+    ensure_demo_corpus()
+    corpus = main_corpus(args.files, demo_sources())
+    manifest = BENCH_ROOT / "runs" / f"properties-N{args.files}" / "manifest.csv"
+    files = write_manifest(corpus, manifest)
+    say(f"{args.rounds} rounds of {args.runs_of} files on and off, models {args.models}")
+    report(
+        measure(manifest, files, min(args.runs_of, files), args.rounds, args.models), args.models
+    )
+
+
+if __name__ == "__main__":
+    main()
