@@ -114,14 +114,14 @@ def test_bandwidth_read_off_the_features_spectrum_is_the_band():
     limited, white = band_limited_noise(3, 3400, seed=8), band_limited_noise(3, RATE, seed=9)
     for model in ("resnet", "lfcc"):
         extractor = make_extractor(resolve_model_settings(CONFIG, model).profile)
-        extracted = extractor.extract(limited)
+        extracted = extractor.extract(limited, with_spectrum=True)
         np.testing.assert_array_equal(extracted.features, extractor(limited))
         assert 3100 <= bandwidth_of_spectrum(extracted.spectrum, RATE) <= 3450, model
-        assert bandwidth_of_spectrum(extractor.extract(white).spectrum, RATE) > 7500, model
-    assert (
-        make_extractor(resolve_model_settings(CONFIG, "raw").profile).extract(white).spectrum
-        is None
-    )
+        white_spectrum = extractor.extract(white, with_spectrum=True).spectrum
+        assert bandwidth_of_spectrum(white_spectrum, RATE) > 7500, model
+        assert extractor.extract(white).spectrum is None  # not asked for
+    raw = make_extractor(resolve_model_settings(CONFIG, "raw").profile)
+    assert raw.extract(white, with_spectrum=True).spectrum is None
 
 
 def test_every_kind_of_profile_measures_the_bandwidth_of_the_audio(tmp_path: Path):
@@ -147,12 +147,16 @@ def test_every_kind_of_profile_measures_the_bandwidth_of_the_audio(tmp_path: Pat
         profile=dataclasses.replace(models[0].profile, lowpass_hz=3400.0),
     )  # fmt: skip
     models.append(band_limited)
-    outputs = [tmp_path / "out" / settings.model for settings in models]
-    extract_chunk_models(manifest, chunk, models, outputs)
-    for output in outputs:
-        table = pd.read_csv(output / "properties.csv")
+    for settings in models:
+        extract_chunk_models(manifest, chunk, [settings], [tmp_path / "alone" / settings.model])
+        table = pd.read_csv(tmp_path / "alone" / settings.model / "properties.csv")
         real, fake = (table.loc[table["label"] == label, "bandwidth_hz"] for label in (0, 1))
-        assert (real > 7500).all() and fake.between(3100, 3450).all(), output.name
+        assert (real > 7500).all() and fake.between(3100, 3450).all(), settings.model
+    outputs = [tmp_path / "together" / settings.model for settings in models]
+    extract_chunk_models(manifest, chunk, models, outputs)
+    for output in outputs:  # what is shared is what each would measure alone
+        alone = tmp_path / "alone" / output.name
+        assert (output / "properties.csv").read_bytes() == (alone / "properties.csv").read_bytes()
 
 
 # ------------------------------------------------------------------ through the workflow steps

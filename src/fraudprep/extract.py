@@ -12,10 +12,11 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
+import functools
 import json
 import logging
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,19 @@ def _failure_reason(error: Exception) -> str:
 
 
 @dataclass
+class _Measured:
+    """One file's properties at one rate and trim threshold, for every model that shares
+    them: levels and silence measured before the features, the cells formatted once per
+    source of the bandwidth. A model's row is the same as in a job of its own."""
+
+    levels: SignalLevels
+    shape: TrimmedShape
+    # By the bandwidth's source (_ModelPart.bandwidth_source): models whose features are
+    # computed from the same spectrum share it; the others measure it apart.
+    cells: dict[Hashable, list[int | str]] = dataclasses.field(default_factory=dict)
+
+
+@dataclass
 class _ModelPart:
     """One model's share of a chunk job: its features, batches, failures and statistics, all
     written into the model's own scratch directory."""
@@ -104,17 +118,27 @@ class _ModelPart:
     def _features(self, audio: DecodedAudio) -> np.ndarray:
         return self._extracted(audio).features
 
-    def _extracted(self, audio: DecodedAudio) -> Extracted:
-        extracted = self.extractor.extract(audio.samples)
+    def _extracted(self, audio: DecodedAudio, with_spectrum: bool = False) -> Extracted:
+        extracted = self.extractor.extract(audio.samples, with_spectrum)
         if not np.isfinite(distinct_values(extracted.features)).all():
             raise AudioError("features are not finite")
         return extracted
 
-    def _bandwidth(self, audio: DecodedAudio, spectrum: np.ndarray | None) -> float:
+    @functools.cached_property
+    def reads_bandwidth_off_features(self) -> bool:
         """From the features' own spectrum where they have one; measured apart where they
         have none or where it is band-limited (the property describes the audio before)."""
+        return self.extractor.spectrum_key is not None and self.settings.profile.lowpass_hz is None
+
+    @functools.cached_property
+    def bandwidth_source(self) -> Hashable:
+        if self.reads_bandwidth_off_features:
+            return self.extractor.spectrum_key
+        return ("measured apart", self.settings.profile.sample_rate)
+
+    def _bandwidth(self, audio: DecodedAudio, spectrum: np.ndarray | None) -> float:
         rate = self.settings.profile.sample_rate
-        if spectrum is None or self.settings.profile.lowpass_hz is not None:
+        if spectrum is None:
             return bandwidth(audio.samples, rate)
         return bandwidth_of_spectrum(spectrum, rate)
 
@@ -122,13 +146,12 @@ class _ModelPart:
         self.failures.writerow((row.path, row.split, row.label, reason))
         self.stats.add_failure(row.split, row.label)
 
-    def add(
-        self, row: ManifestRow, audio: DecodedAudio, levels: SignalLevels, shape: TrimmedShape
-    ) -> None:
+    def add(self, row: ManifestRow, audio: DecodedAudio, measured: _Measured) -> None:
         """Features of one decoded file into this model's batch, its properties into the
-        properties table; a failure if the features are not finite. ``levels`` and ``shape``
-        are measured once for the models that share a rate and a trim threshold."""
-        extracted = self._extracted(audio)
+        properties table; a failure if the features are not finite."""
+        first_of_source = self.bandwidth_source not in measured.cells
+        with_spectrum = first_of_source and self.reads_bandwidth_off_features
+        extracted = self._extracted(audio, with_spectrum)
         features = extracted.features
         self.stats.add_sample(
             row.split,
@@ -141,8 +164,12 @@ class _ModelPart:
             audio.decoder,
             audio.format,
         )
-        bandwidth_hz = self._bandwidth(audio, extracted.spectrum)
-        cells = file_properties(row.size, audio, levels, shape, bandwidth_hz)
+        if first_of_source:
+            bandwidth_hz = self._bandwidth(audio, extracted.spectrum)
+            measured.cells[self.bandwidth_source] = file_properties(
+                row.size, audio, measured.levels, measured.shape, bandwidth_hz
+            )
+        cells = measured.cells[self.bandwidth_source]
         self.properties.writerow([row.path, row.split, row.label, *cells])
         if self.batches.add(features, row.label, row.path, row.speaker, row.attack):
             check_system_memory()
@@ -346,17 +373,16 @@ def _add_to_every_model(
     parts: Sequence[_ModelPart],
     at_rate: dict[int, DecodedAudio],
 ) -> None:
-    shapes: dict[tuple[int, float | None], TrimmedShape] = {}
-    levels: dict[int, SignalLevels] = {}
+    measured: dict[tuple[int, float | None], _Measured] = {}
     for part in parts:
         rate, top_db = part.settings.profile.sample_rate, part.settings.profile.trim_top_db
         try:
             audio = _resampled(decoded, rate, at_rate)
-            if (rate, top_db) not in shapes:
-                shapes[rate, top_db] = trimmed_shape(audio.samples, rate, top_db)
-            if rate not in levels:
-                levels[rate] = signal_levels(audio.samples)
-            part.add(row, audio, levels[rate], shapes[rate, top_db])
+            if (rate, top_db) not in measured:
+                # One energy scan per rate serves both, and the features' trimming after.
+                shape = trimmed_shape(audio.samples, rate, top_db)
+                measured[rate, top_db] = _Measured(signal_levels(audio.samples), shape)
+            part.add(row, audio, measured[rate, top_db])
         except Exception as error:  # a model's failure is that model's alone
             reason = _failure_reason(error)
             log.warning("Failed %s for %s: %s", row.path, part.settings.model, reason)

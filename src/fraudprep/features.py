@@ -224,7 +224,7 @@ def distinct_values(array: np.ndarray) -> np.ndarray:
 class Extracted:
     features: np.ndarray
     # The clip's power summed over STFT frames that cover it once, per bin from 0 Hz to half
-    # the rate, for features computed from a spectrum; None for the others (the raw waveform).
+    # the rate, when asked for and the features are computed from a spectrum; else None.
     spectrum: np.ndarray | None
 
 
@@ -288,10 +288,18 @@ class Extractor:
             energies[:, : len(live_power)] = filterbank.times_transposed(live_power)
         return energies
 
+    @property
+    def spectrum_key(self) -> tuple | None:
+        """What the spectrum :meth:`extract` hands out depends on besides the audio:
+        extractors with equal keys hand out equal spectra. None when there is none."""
+        return None
+
     def __call__(self, samples: np.ndarray) -> np.ndarray:
         return self.extract(samples).features
 
-    def extract(self, samples: np.ndarray) -> Extracted:
+    def extract(self, samples: np.ndarray, with_spectrum: bool = False) -> Extracted:
+        """The features, and with ``with_spectrum`` the clip's spectrum where the features
+        are computed from one."""
         raise NotImplementedError
 
 
@@ -300,9 +308,17 @@ class SpectralExtractor(Extractor):
 
     filterbank: BandedMatrix
 
-    def extract(self, samples: np.ndarray) -> Extracted:
+    @property
+    def spectrum_key(self) -> tuple | None:
+        p = self.profile  # everything _live_power reads
+        return (p.sample_rate, p.lowpass_hz, p.trim_top_db, p.loudness_dbfs, p.num_samples,
+                p.pad_mode, p.n_fft, p.hop_length, p.win_length)  # fmt: skip
+
+    def extract(self, samples: np.ndarray, with_spectrum: bool = False) -> Extracted:
         live_power = self._live_power(samples)
         features = self.from_band_energies(self._band_energies(live_power, self.filterbank))
+        if not with_spectrum:
+            return Extracted(features, None)
         # The clip's spectrum, for the bandwidth property, from a spectrogram already in hand:
         # frames n_fft apart cover the clip once (the others overlap them), a quarter of the
         # additions at the default 2048/512.
@@ -316,7 +332,7 @@ class SpectralExtractor(Extractor):
 class RawExtractor(Extractor):
     """The waveform itself, cut or padded to a fixed length (AASIST, RawNet2)."""
 
-    def extract(self, samples: np.ndarray) -> Extracted:
+    def extract(self, samples: np.ndarray, with_spectrum: bool = False) -> Extracted:
         return Extracted(np.ascontiguousarray(self.clip(samples), dtype=np.float32), None)
 
 

@@ -4,11 +4,12 @@ bandwidth, sample rate, codec, duration.
 Computed during extraction from what is already decoded (no second read), on the mono signal
 at the model's sample rate, as the model's features see it: levels, clipping, DC, digital
 silence, bandwidth, and silence at the ends with the model's ``trim_top_db`` (20 dB for
-profiles that do not trim). The bandwidth is read off the spectrum the model's features
-are computed from (the clip, trimmed, at most the profile's duration), where they have one;
+profiles that do not trim). The bandwidth is read off the spectrum a model's features are
+computed from (the clip, trimmed, at most the profile's duration), where they have one;
 :func:`bandwidth` measures it for the others, and for profiles that band-limit (the property
-describes the audio before that option). :mod:`fraudprep.shortcuts` measures how well each
-separates the classes.
+describes the audio before that option). Models of one job share what they would each
+measure alike: levels by rate, silence by rate and threshold, the bandwidth by the spectrum
+it comes from. :mod:`fraudprep.shortcuts` measures how well each separates the classes.
 """
 
 from __future__ import annotations
