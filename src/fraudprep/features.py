@@ -223,8 +223,9 @@ def distinct_values(array: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class Extracted:
     features: np.ndarray
-    # The clip's power summed over STFT frames that cover it once, per bin from 0 Hz to half
-    # the rate, when asked for and the features are computed from a spectrum; else None.
+    # The clip's power summed over STFT frames that lie inside its signal and together cover
+    # it once, per bin from 0 Hz to half the rate, when asked for and the features are
+    # computed from a spectrum; else None.
     spectrum: np.ndarray | None
 
 
@@ -263,11 +264,24 @@ class Extractor:
 
     def _live_power(self, samples: np.ndarray) -> np.ndarray:
         """Power spectrum of the frames that see signal; the rest are exactly zero."""
+        return self._live_power_and_signal_length(samples)[0]
+
+    def _live_power_and_signal_length(self, samples: np.ndarray) -> tuple[np.ndarray, int]:
         clip, signal_length = self._clip_and_signal_length(samples)
         live = self._frames_with_signal(signal_length)
-        return power_spectrogram(
+        power = power_spectrogram(
             clip, self.profile.n_fft, self.profile.hop_length, self.window, live
         )
+        return power, signal_length
+
+    def _frames_inside_signal(self, signal_length: int) -> slice:
+        """The frames that see signal only: the others straddle the step between the clip's
+        ends and its zero padding, whose spectrum spreads over every frequency."""
+        half, hop = self.profile.n_fft // 2, self.profile.hop_length
+        first, last = -(-half // hop), (signal_length - half) // hop
+        # n_fft apart, they cover the signal once (the others overlap them).
+        apart = max(1, self.profile.n_fft // hop)
+        return slice(first, last + 1, apart) if last >= first else slice(None, None, apart)
 
     def power(self, samples: np.ndarray) -> np.ndarray:
         """(frames, 1 + n_fft // 2) power spectrum of the clip."""
@@ -315,15 +329,14 @@ class SpectralExtractor(Extractor):
                 p.pad_mode, p.n_fft, p.hop_length, p.win_length)  # fmt: skip
 
     def extract(self, samples: np.ndarray, with_spectrum: bool = False) -> Extracted:
-        live_power = self._live_power(samples)
+        live_power, signal_length = self._live_power_and_signal_length(samples)
         features = self.from_band_energies(self._band_energies(live_power, self.filterbank))
         if not with_spectrum:
             return Extracted(features, None)
-        # The clip's spectrum, for the bandwidth property, from a spectrogram already in hand:
-        # frames n_fft apart cover the clip once (the others overlap them), a quarter of the
-        # additions at the default 2048/512.
-        apart = max(1, self.profile.n_fft // self.profile.hop_length)
-        return Extracted(features, live_power[::apart].sum(axis=0))
+        # The clip's spectrum, for the bandwidth property, from a spectrogram already in hand
+        # (a clip shorter than one frame has no frame inside it: all its frames then).
+        inside = live_power[self._frames_inside_signal(signal_length)]
+        return Extracted(features, (inside if len(inside) else live_power).sum(axis=0))
 
     def from_band_energies(self, energies: np.ndarray) -> np.ndarray:
         raise NotImplementedError
