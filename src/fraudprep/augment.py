@@ -60,6 +60,7 @@ class CodecSpec:
 
     encoder: str  # FFmpeg encoder in PyAV's wheel
     muxer: str  # container written to memory
+    demuxer: str  # the same container's reader, named: FFmpeg's probe misses short streams
     rates: tuple[int, ...]  # encoder rates, preferred first when the input rate is not one
     bitrate_kbps: tuple[float, float] | None  # (low, high) the encoder takes; None: fixed
     default_kbps: tuple[float, float] | None
@@ -83,14 +84,22 @@ _MP3_RATES[8000] = 25
 AMR_MODES_KBPS = (4.75, 5.15, 5.9, 6.7, 7.4, 7.95, 10.2, 12.2)
 
 CODECS: dict[str, CodecSpec] = {
-    "mp3": CodecSpec("libmp3lame", "mp3", tuple(_MP3_RATES), (8, 320), (16, 128), 0),
-    "opus": CodecSpec("libopus", "ogg", (48000, 24000, 16000, 12000, 8000), (6, 510), (6, 32), 0),
-    "aac": CodecSpec(
-        "aac", "adts", (48000, 44100, 32000, 24000, 22050, 16000, 8000), (8, 320), (16, 96), 1024
+    "mp3": CodecSpec("libmp3lame", "mp3", "mp3", tuple(_MP3_RATES), (8, 320), (16, 128), 0),
+    "opus": CodecSpec(
+        "libopus", "ogg", "ogg", (48000, 24000, 16000, 12000, 8000), (6, 510), (6, 32), 0
     ),
-    "alaw": CodecSpec("pcm_alaw", "wav", (8000,), None, None, 0),
-    "mulaw": CodecSpec("pcm_mulaw", "wav", (8000,), None, None, 0),
-    "amr": CodecSpec("libopencore_amrnb", "amr", (8000,), (4.75, 12.2), (4.75, 12.2), 40),
+    "aac": CodecSpec(
+        "aac",
+        "adts",
+        "aac",
+        (48000, 44100, 32000, 24000, 22050, 16000, 8000),
+        (8, 320),
+        (16, 96),
+        1024,
+    ),
+    "alaw": CodecSpec("pcm_alaw", "wav", "wav", (8000,), None, None, 0),
+    "mulaw": CodecSpec("pcm_mulaw", "wav", "wav", (8000,), None, None, 0),
+    "amr": CodecSpec("libopencore_amrnb", "amr", "amr", (8000,), (4.75, 12.2), (4.75, 12.2), 40),
 }
 # Asked for, but not in PyAV's wheel: say why rather than "unknown codec".
 MISSING_CODECS = {
@@ -398,7 +407,8 @@ def codec_roundtrip(x: np.ndarray, rate: int, codec: str, bit_rate: int | None) 
         for packet in stream.encode(None):
             container.mux(packet)
     buffer.seek(0)
-    with av.open(buffer, "r") as container:
+    # Named, not probed: from a few hundred samples of AAC, probing finds no format.
+    with av.open(buffer, "r", format=spec.demuxer) as container:
         stream = container.streams.audio[0]
         decoded_rate = stream.rate
         # The file decoder's frame conversion (integer formats scaled to [-1, 1), planes
