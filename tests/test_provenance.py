@@ -146,3 +146,49 @@ def test_leakage_reaches_the_console(workdir: Path):
     output = snakemake(workdir)
     assert "warning: identical audio across splits or labels" in output
     assert "leakage.csv" in output
+
+
+# The modules the extraction imports that cannot change what it writes, and why.
+NOT_DECIDING_FEATURES = {
+    "atomic": "how files are written, not what",
+    "logs": "log lines",
+    "memory": "memory checks and messages",
+    "processes": "process checks",
+    "manifest": "the manifest step's own code: its output is the extraction's input",
+}
+
+
+def imported_fraudprep_modules(module: str) -> set[str]:
+    """The fraudprep modules ``module`` imports, at the top or inside functions."""
+    import ast
+
+    package = Path(fraudprep.__file__).parent
+    path = package / f"{module}.py"
+    sources = [path] if path.exists() else sorted((package / module).rglob("*.py"))
+    found = set()
+    for source in sources:
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            names = (
+                [node.module]
+                if isinstance(node, ast.ImportFrom) and node.module
+                else [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            found |= {name.split(".")[1] for name in names if name.startswith("fraudprep.")}
+    return found
+
+
+def test_every_module_the_extraction_runs_counts_in_its_code_version():
+    """A new version of any module that decides what the extraction writes reruns it: the
+    modules it imports, all the way down, are in FEATURE_MODULES (energy.py was once missed)."""
+    from fraudprep.provenance import FEATURE_MODULES
+
+    seen: set[str] = set()
+    waiting = ["extract"]
+    while waiting:
+        module = waiting.pop()
+        if module not in seen:
+            seen.add(module)
+            waiting.extend(imported_fraudprep_modules(module))
+    assert seen - set(FEATURE_MODULES) <= set(NOT_DECIDING_FEATURES)

@@ -24,11 +24,13 @@ from fraudprep.atomic import atomic_write
 PROVENANCE_DIR = "provenance"
 PACKAGE_DIR = Path(__file__).resolve().parent
 # The modules whose code decides what a step writes: a new version of them reruns the step.
-# A subpackage (datasets) counts with all its modules.
+# A subpackage (datasets) counts with all its modules. tests/test_provenance.py checks that
+# every module the extraction imports is here or says why not.
 MANIFEST_MODULES = ("manifest", "manifest_build", "datasets", "integrity", "extsort")
 FEATURE_MODULES = (
     "audio_io",
     "features",
+    "energy",
     "settings",
     "extract",
     "store",
