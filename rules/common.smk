@@ -94,9 +94,12 @@ def manifest_input(wildcards):
 def _provenance(step, record):
     path = provenance_path(OUT, step)
     _scanned_source()  # a bad input stops the run before anything is written
-    # A dry run (-n) must not leave a changed record behind: a real run with the config of
-    # before would then redo the step. Snakemake's own records still list the change.
-    if workflow.is_main_process and not (workflow.dryrun and path.exists()):
+    # Only a run that executes jobs changes a record: a dry run (-n), --report, --summary or
+    # --list with another config must not leave one behind that describes outputs nobody
+    # made, and a real run with the config of before would then redo the step. Snakemake's
+    # own records still list the change.
+    executing = workflow.executor_plugin is not None and not workflow.dryrun
+    if workflow.is_main_process and (executing or not path.exists()):
         record_provenance(path, record)
     return str(path)
 

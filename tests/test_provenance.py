@@ -64,6 +64,23 @@ def test_nothing_changed_is_nothing_to_be_done_without_snakemakes_records(workdi
     assert "Nothing to be done" in snakemake(workdir)
 
 
+def test_a_report_or_dry_run_with_another_config_leaves_the_records_alone(workdir: Path):
+    """Only a run that makes outputs says what they were made from: a report, a summary or a
+    dry run under another config once rewrote the records, which then described outputs
+    nobody had made, and the next real run redid every step."""
+    snakemake(workdir)
+    records = {p.name: p.read_bytes() for p in (workdir / OUT / "provenance").iterdir()}
+    other = ("--config", *BASE, "models=[unetr]", "chunk_size=2", "hash_files=false")
+    for command in (("--report", "report.html"), ("--summary",), ("-n",)):
+        run = subprocess.run(snakemake_command(workdir, *command, *other),
+                             capture_output=True, text=True, timeout=600)  # fmt: skip
+        assert run.returncode == 0, run.stderr[-3000:]
+        after = {p.name: p.read_bytes() for p in (workdir / OUT / "provenance").iterdir()}
+        assert after == records, command
+    forget_snakemake_records(workdir)
+    assert "Nothing to be done" in snakemake(workdir)
+
+
 def test_a_model_left_out_of_a_later_run_refuses_to_load(workdir: Path):
     snakemake(workdir, models="[unetr,resnet_low_memory]")
     fraudprep.load(workdir / OUT, "resnet_low_memory", "training")  # current: loads
