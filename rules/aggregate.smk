@@ -5,6 +5,7 @@ rule aggregate_batches:
         leakage=f"{OUT}/leakage.csv",
         chunk_dirs=chunk_dirs,
     output:
+        **AUGMENTATION_OUTPUTS,
         metadata=f"{OUT}/{{model}}/{STORAGE.metadata_name}",
         stats=f"{OUT}/{{model}}/{STORAGE.stats_name}",
         failures=f"{OUT}/{{model}}/failures.csv",

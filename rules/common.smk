@@ -54,6 +54,11 @@ try:
 except (ConfigError, ManifestError, AugmentationConfigError) as error:
     stop(error)
 
+# With augmented copies, aggregation also lists the copies that could not be made.
+AUGMENTATION_OUTPUTS = (
+    {"copy_failures": f"{OUT}/{{model}}/copy_failures.csv"} if AUGMENTATION else {}
+)
+
 
 wildcard_constraints:
     model="|".join(MODELS),

@@ -114,6 +114,7 @@ def run_steps(
     return aggregate_model(
         chunks, dirs, model_dir, model_dir / files.metadata_name, model_dir / files.stats_name,
         model_dir / "failures.csv", max_failure_fraction, leakage,
+        copy_failures_path=None if plan is None else model_dir / "copy_failures.csv",
     )  # fmt: skip
 
 

@@ -3,6 +3,7 @@ copy's source and drawn parameters, clean outputs untouched, draws independent o
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import pickle
 import subprocess
@@ -146,3 +147,29 @@ def test_the_workflow_makes_copies_from_a_config_block(tmp_path: Path):
     assert f"training_aug: {2 * training} augmented copies" in run.stdout + run.stderr
     again = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_copies_that_cannot_be_made_are_listed_and_warned_about(for_tree: Path, tmp_path: Path):
+    """A noise folder whose only file is broken passes the config check (it is read when a
+    copy needs it): every copy fails, each is listed with its reason, the run says how many,
+    and the files themselves are samples as in a run without copies."""
+    noises = tmp_path / "noises"
+    noises.mkdir()
+    (noises / "hum.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
+    broken = plan(copies=1, pool=[{"kind": "noise", "dir": str(noises), "snr_db": [5, 20]}])
+    stats = run(for_tree, tmp_path / "out", broken)
+    model_dir = tmp_path / "out" / MODEL
+    with open(model_dir / "copy_failures.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    training = stats["samples"]["training"]
+    assert len(rows) == training["real"] + training["fake"] > 0
+    assert {row["split"] for row in rows} == {"training_aug"}
+    assert {row["copy"] for row in rows} == {"0"}
+    assert all("hum.wav" in row["reason"] for row in rows), rows[0]["reason"]
+    assert stats["augmented"]["training_aug"] == {
+        "samples": 0, "batches": 0, "kinds": {}, "failed": len(rows)
+    }  # fmt: skip
+    assert f"{len(rows)} augmented copies of training_aug could not be made" in " ".join(
+        stats["warnings"]
+    )
+    assert stats["total_failures"] == 0  # the files themselves are fine

@@ -21,6 +21,8 @@ from fraudprep.atomic import atomic_write, link_or_copy
 from fraudprep.chunks import Chunk, read_chunks
 from fraudprep.extract import (
     CHUNK_FAILURES,
+    COPY_FAILURE_COLUMNS,
+    COPY_FAILURES,
     FAILURE_COLUMNS,
     PROPERTIES_FILE,
     PROPERTY_COLUMNS,
@@ -154,6 +156,23 @@ def write_failures(chunk_dirs: Sequence[Path], path: Path) -> Counter:
     return reasons
 
 
+def write_copy_failures(chunk_dirs: Sequence[Path], path: Path) -> Counter:
+    """Concatenate the chunks' tables of augmented copies that failed; return counts per
+    split (the copies' splits, ``training_aug``...)."""
+    by_split: Counter = Counter()
+    with atomic_write(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(COPY_FAILURE_COLUMNS)
+        for chunk_dir in chunk_dirs:
+            with open(chunk_dir / COPY_FAILURES, newline="", encoding="utf-8") as rows:
+                reader = csv.reader(rows)
+                next(reader)
+                for row in reader:
+                    writer.writerow(row)
+                    by_split[row[1]] += 1
+    return by_split
+
+
 def write_properties(chunk_dirs: Sequence[Path], path: Path) -> None:
     """Concatenate the chunks' per-sample properties in the order of the batches: split by
     split, chunks in manifest order (a chunk may hold the end of one split and the start of
@@ -272,8 +291,10 @@ def aggregate_model(
     manifest_path: str | Path | None = None,
     properties_path: str | Path | None = None,
     shortcut_threshold: float = DEFAULT_THRESHOLD,
+    copy_failures_path: str | Path | None = None,
 ) -> dict[str, Any]:
     """Merge a model's chunk outputs into the seed's layout; return the dataset statistics.
+    With augmented copies, ``copy_failures_path`` lists those that could not be made.
 
     Chunks are merged one at a time and each batch's metadata entry is written as soon as it
     is known, so memory does not grow with the dataset. The metadata file appears last, after
@@ -300,14 +321,15 @@ def aggregate_model(
             reasons,
             total_files,
         )
-        if merged.augmented:
-            summary["augmented"] = {
-                split: {**counts, "kinds": dict(sorted(counts["kinds"].items()))}
-                for split, counts in merged.augmented.items()
-            }
+        failed_copies: Counter = Counter()
+        if copy_failures_path is not None:
+            chunk_paths = [Path(d) for _, d in ordered]
+            failed_copies = write_copy_failures(chunk_paths, Path(copy_failures_path))
+        if merged.augmented or failed_copies:
+            summary["augmented"] = _copy_counts(merged.augmented, failed_copies)
         _check_identity(summary, total_files)
         summary["shortcuts"] = shortcut_table(properties_path, shortcut_threshold)
-        _add_warnings(summary, merged.stats, leakage_path)
+        _add_warnings(summary, merged.stats, leakage_path, failed_copies, copy_failures_path)
         # What the loader checks before it trusts these outputs (see fraudprep.loader).
         summary["provenance"] = {
             "manifest_sha256": content_hash(str(manifest_path)) if manifest_path else ""
@@ -363,6 +385,21 @@ def _merge_split(
             _count_copies(chunk_metadata["batches"], merged.augmented)
 
 
+def _copy_counts(augmented: dict[str, dict[str, Any]], failed: Counter) -> dict[str, Any]:
+    """``dataset_stats['augmented']``: per copies' split, samples, batches, kinds and the
+    copies that failed, in split order."""
+    splits = [augmented_split(split) for split in SPLITS]
+    return {
+        split: {
+            **augmented.get(split, {"samples": 0, "batches": 0}),
+            "kinds": dict(sorted(augmented.get(split, {}).get("kinds", Counter()).items())),
+            "failed": failed.get(split, 0),
+        }
+        for split in splits
+        if split in augmented or split in failed
+    }
+
+
 def _count_copies(records: Sequence[dict], augmented: dict[str, dict[str, Any]]) -> None:
     """Samples, batches and kinds of the augmented copies, by their split."""
     for record in records:
@@ -383,7 +420,11 @@ def _kind_name(drawn: dict[str, Any]) -> str:
 
 
 def _add_warnings(
-    summary: dict[str, Any], stats: ChunkStats, leakage_path: str | Path | None
+    summary: dict[str, Any],
+    stats: ChunkStats,
+    leakage_path: str | Path | None,
+    failed_copies: Counter,
+    copy_failures_path: str | Path | None,
 ) -> None:
     summary["attacks"] = attack_counts(stats)
     summary["warnings"] = balance_warnings(summary["samples"])
@@ -394,6 +435,10 @@ def _add_warnings(
                 f"identical audio across splits or labels: {summary['leakage']}; see {leakage_path}"
             )
     summary["warnings"].extend(item["message"] for item in summary["shortcuts"]["flagged"])
+    summary["warnings"].extend(
+        f"{failed} augmented copies of {split} could not be made; see {copy_failures_path}"
+        for split, failed in failed_copies.items()
+    )
     for warning in summary["warnings"]:
         log.warning("%s", warning)
 
@@ -445,6 +490,7 @@ def run_aggregation_job(
     manifest_path: str | None = None,
     properties_path: str | None = None,
     shortcut_threshold: float = DEFAULT_THRESHOLD,
+    copy_failures_path: str | None = None,
 ) -> dict[str, Any]:
     """The ``aggregate_batches`` rule's entry point: chunk dirs come in chunks-table order."""
     chunks = read_chunks(chunks_path)
@@ -460,4 +506,5 @@ def run_aggregation_job(
         manifest_path,
         properties_path,
         shortcut_threshold,
+        copy_failures_path,
     )

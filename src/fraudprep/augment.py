@@ -594,10 +594,14 @@ def _apply_rawboost(
 
 @lru_cache(maxsize=32)
 def _load(path: Path, rate: int, max_seconds: float) -> np.ndarray:
-    """A noise or impulse-response file at ``rate``, read once per process."""
-    from fraudprep.audio_io import load_mono
+    """A noise or impulse-response file at ``rate``, read once per process. A file that
+    cannot be read is named in the error: the copy's own source file is fine."""
+    from fraudprep.audio_io import AudioError, load_mono
 
-    return load_mono(str(path), rate, max_seconds).samples
+    try:
+        return load_mono(str(path), rate, max_seconds).samples
+    except AudioError as error:
+        raise AudioError(f"{path} (from the augmentation pool): {error}") from error
 
 
 def _apply_noise(

@@ -60,6 +60,10 @@ PROPERTIES_FILE = "properties.csv"  # per sample, in batch order (see fraudprep.
 PROPERTY_COLUMNS = ("path", "split", "label", *PROPERTIES)
 BATCH_RECORDS = ".batches.jsonl"  # scratch only: removed once chunk.json is written
 FAILURE_COLUMNS = ("path", "split", "label", "reason")
+# Augmented copies that could not be made (a broken noise file, a codec refusing a clip):
+# the file itself is a sample, the copy is listed here, its split the copies' one.
+COPY_FAILURES = "copy_failures.csv"
+COPY_FAILURE_COLUMNS = ("path", "split", "label", "copy", "reason")
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,7 @@ class _ModelPart:
     properties: Any  # a csv writer
     stats: ChunkStats
     augmented: BatchAccumulator | None = None  # the augmented copies' batches, if any
+    copy_failures: Any = None  # a csv writer, with augmented copies
 
     def add_copy(self, row: ManifestRow, audio: DecodedAudio, augmentation: dict) -> None:
         """One augmented copy into the copies' batches: features only, no statistics (they
@@ -141,6 +146,11 @@ class _ModelPart:
         if spectrum is None:
             return bandwidth(audio.samples, rate)
         return bandwidth_of_spectrum(spectrum, rate)
+
+    def fail_copy(self, row: ManifestRow, index: int, reason: str) -> None:
+        self.copy_failures.writerow(
+            (row.path, augmented_split(row.split), row.label, index, reason)
+        )
 
     def fail(self, row: ManifestRow, reason: str) -> None:
         self.failures.writerow((row.path, row.split, row.label, reason))
@@ -292,10 +302,17 @@ def _open_part(
             stem_prefix=prefix,
         )
 
-    return _ModelPart(
-        settings, extractor, scratch, accumulator("batch"), failures, properties, ChunkStats(),
-        accumulator("aug_batch") if augmented else None,
-    )  # fmt: skip
+    part = _ModelPart(
+        settings, extractor, scratch, accumulator("batch"), failures, properties, ChunkStats()
+    )
+    if augmented:
+        part.augmented = accumulator("aug_batch")
+        copy_failures = stack.enter_context(
+            atomic_write(scratch / COPY_FAILURES, "w", newline="", encoding="utf-8")
+        )
+        part.copy_failures = csv.writer(copy_failures, lineterminator="\n")
+        part.copy_failures.writerow(COPY_FAILURE_COLUMNS)
+    return part
 
 
 def _extract_rows(
@@ -348,23 +365,41 @@ def _add_copies(
     """The file's augmented copies into every model's copy batches. Each copy is made from the
     clean decode at the model's rate (once per rate, shared by the models at it), as RawBoost
     and the codecs of phone and upload channels run on 8-16 kHz speech: a 48 kHz file's copy
-    would cost three times the time and memory. A copy that fails is logged and left out:
-    the file itself is a sample."""
-    key = row.hash or row.path
+    would cost three times the time and memory. A copy that fails goes to the model's copy
+    failures: the file itself is a sample."""
     for index in range(plan.copies):
-        copies: dict[int, tuple[DecodedAudio, dict]] = {}
+        made: dict[int, tuple[DecodedAudio, dict] | str] = {}
         for part in parts:
             rate = part.settings.profile.sample_rate
+            if rate not in made:
+                made[rate] = _made_copy(row, decoded, rate, plan, index, at_rate)
+            copy = made[rate]
             try:
-                if rate not in copies:
-                    clean = _resampled(decoded, rate, at_rate)
-                    entry, rng = plan.draw(key, index)
-                    samples, drawn = augment(clean.samples, rate, entry, rng)
-                    copy = dataclasses.replace(clean, samples=samples)
-                    copies[rate] = (copy, {"copy": index, **drawn})
-                part.add_copy(row, *copies[rate])
+                if isinstance(copy, str):
+                    raise AudioError(copy)
+                part.add_copy(row, *copy)
             except Exception as error:  # one copy must never stop the chunk
-                log.warning("Augmented copy %d of %s failed: %s", index, row.path, error)
+                reason = _failure_reason(error)
+                log.warning("Augmented copy %d of %s failed: %s", index, row.path, reason)
+                part.fail_copy(row, index, reason)
+
+
+def _made_copy(
+    row: ManifestRow,
+    decoded: DecodedAudio,
+    rate: int,
+    plan: AugmentationPlan,
+    index: int,
+    at_rate: dict[int, DecodedAudio],
+) -> tuple[DecodedAudio, dict] | str:
+    """Copy ``index`` of the file at ``rate`` and what was drawn for it, or why it failed."""
+    try:
+        clean = _resampled(decoded, rate, at_rate)
+        entry, rng = plan.draw(row.hash or row.path, index)
+        samples, drawn = augment(clean.samples, rate, entry, rng)
+    except Exception as error:
+        return _failure_reason(error)
+    return dataclasses.replace(clean, samples=samples), {"copy": index, **drawn}
 
 
 def _add_to_every_model(

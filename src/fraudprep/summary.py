@@ -43,7 +43,7 @@ def run_summary_lines(output_dir: str | Path, models: list[str]) -> list[str]:
             kinds = ", ".join(f"{kind} {n}" for kind, n in copies["kinds"].items())
             lines.append(
                 f"    {split}: {copies['samples']} augmented copies in {copies['batches']} "
-                f"batches ({kinds})"
+                f"batches" + (f" ({kinds})" if kinds else "")
             )
         # Said on the console, not only in the job's log: each one can spoil a training run.
         lines.extend(f"    warning: {warning}" for warning in stats.get("warnings", []))

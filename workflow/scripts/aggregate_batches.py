@@ -16,4 +16,5 @@ run_aggregation_job(
     manifest_path=snakemake.input.manifest,
     properties_path=snakemake.output.properties,
     shortcut_threshold=snakemake.params.shortcut_threshold,
+    copy_failures_path=snakemake.output.get("copy_failures"),
 )
