@@ -173,3 +173,5 @@ def test_copies_that_cannot_be_made_are_listed_and_warned_about(for_tree: Path, 
         stats["warnings"]
     )
     assert stats["total_failures"] == 0  # the files themselves are fine
+    run(for_tree, tmp_path / "out", None)
+    assert not (model_dir / "copy_failures.csv").exists()  # nothing left to mislead

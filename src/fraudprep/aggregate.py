@@ -325,6 +325,9 @@ def aggregate_model(
         if copy_failures_path is not None:
             chunk_paths = [Path(d) for _, d in ordered]
             failed_copies = write_copy_failures(chunk_paths, Path(copy_failures_path))
+        elif (model_dir / COPY_FAILURES).exists():  # an earlier run's, with augmentation
+            (model_dir / COPY_FAILURES).unlink()
+            log.info("Removed %s, left by a run with augmentation", COPY_FAILURES)
         if merged.augmented or failed_copies:
             summary["augmented"] = _copy_counts(merged.augmented, failed_copies)
         _check_identity(summary, total_files)
