@@ -31,7 +31,10 @@ def busy_cpu_seconds() -> float:
 
 def wait_for_quiet(max_wait_s: float, threshold_cores: float = 0.3) -> None:
     """Wait (at most ``max_wait_s``) until other processes use less than ``threshold_cores``:
-    on a shared 2-core machine one busy neighbour halves a measurement."""
+    on a shared 2-core machine one busy neighbour halves a measurement. First write the
+    previous run's batches out (``sync``): the kernel's write-back of gigabytes otherwise
+    runs into the next measurement, and shows as no process's CPU (runs varied by 15 %)."""
+    os.sync()
     deadline = time.monotonic() + max_wait_s
     while True:
         before = busy_cpu_seconds()
