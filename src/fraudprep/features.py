@@ -274,15 +274,6 @@ class Extractor:
         )
         return power, signal_length
 
-    def _frames_inside_signal(self, signal_length: int) -> slice:
-        """The frames that see signal only: the others straddle the step between the clip's
-        ends and its zero padding, whose spectrum spreads over every frequency."""
-        half, hop = self.profile.n_fft // 2, self.profile.hop_length
-        first, last = -(-half // hop), (signal_length - half) // hop
-        # n_fft apart, they cover the signal once (the others overlap them).
-        apart = max(1, self.profile.n_fft // hop)
-        return slice(first, last + 1, apart) if last >= first else slice(None, None, apart)
-
     def power(self, samples: np.ndarray) -> np.ndarray:
         """(frames, 1 + n_fft // 2) power spectrum of the clip."""
         live_power = self._live_power(samples)
@@ -340,6 +331,15 @@ class SpectralExtractor(Extractor):
 
     def from_band_energies(self, energies: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+    def _frames_inside_signal(self, signal_length: int) -> slice:
+        """The frames that see signal only: the others straddle the step between the clip's
+        ends and its zero padding, whose spectrum spreads over every frequency."""
+        half, hop = self.profile.n_fft // 2, self.profile.hop_length
+        first, last = -(-half // hop), (signal_length - half) // hop
+        # n_fft apart, they cover the signal once (the others overlap them).
+        apart = max(1, self.profile.n_fft // hop)
+        return slice(first, max(first, last + 1), apart)
 
 
 class RawExtractor(Extractor):
