@@ -21,7 +21,15 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bench.common import BENCH_DIR, BENCH_ROOT, REPO, BenchError, default_chunk_size, say
+from bench.common import (
+    BENCH_DIR,
+    BENCH_ROOT,
+    MODEL,
+    REPO,
+    BenchError,
+    default_chunk_size,
+    say,
+)
 from bench.corpus import (
     UNEVEN_SHARES,
     Source,
@@ -36,6 +44,7 @@ from bench.corpus import (
 from bench.inloop import measure_speedups, run_plain, worker_extract
 from bench.models import run_models_comparison
 from bench.plot import plot
+from bench.properties_cost import corpus_manifest, measure_cost
 from bench.report import Report, runs_table, speedup_table, targets_table
 from bench.results_md import render_markdown
 from bench.runner import wait_for_quiet
@@ -81,6 +90,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         "--scale", action="store_true", help="also time snakemake -n on --scale-files files"
     )
     parser.add_argument("--scale-files", type=int, default=100_000)
+    parser.add_argument(
+        "--properties-rounds",
+        type=int,
+        default=16,
+        help="on/off rounds of 250 files for the shortcut properties' cost; 0 to skip",
+    )
     parser.add_argument(
         "--repeat", type=int, default=1, help="measure each run this many times, keep the fastest"
     )
@@ -155,6 +170,10 @@ def measure_all(report: Report, args: argparse.Namespace) -> None:
     for files in parse_sizes(args.sizes):
         if files != args.files:
             measure_size(report, sources, files, [report.default_chunk])
+    if args.properties_rounds:
+        wait_for_quiet(report.max_wait_s)
+        manifest, files = corpus_manifest(args.files)
+        report.properties_cost = measure_cost(manifest, files, 250, args.properties_rounds, MODEL)
     if args.profile_files:
         run_profile(report, args.profile_files)
     if args.scale:

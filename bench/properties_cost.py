@@ -5,7 +5,7 @@ drift (other tenants, clock speed, the disk's write-back) then falls on both ali
 cost is the median of the paired differences. Only prints.
 
 Run from the project root:
-``.venv/bin/python -m bench.properties_cost [--files 2000] [--runs-of 250] [--rounds 8]
+``.venv/bin/python -m bench.properties_cost [--files 2000] [--runs-of 250] [--rounds 16]
 [--models resnet]``.
 
 "off" still writes ``properties.csv`` (a constant row per sample) and trims as before; what
@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -82,30 +83,44 @@ def patched(replacements: list[tuple[Any, str, Any]]) -> list[tuple[Any, str, An
     return undo
 
 
+WARM_UP_FILES = 50
+
+
 def worker(manifest: str, files: str, runs_of: str, rounds: str, models: str) -> None:
     """All the runs, in one process: each round runs "on" and "off" (the order alternating)
-    over the next ``runs_of`` files of the first ``files``; prints one JSON line per run."""
+    over the next ``runs_of`` files of the first ``files``; prints one JSON line per run.
+    Both variants first run once untimed, so that neither pays the process's first-time costs
+    (imports, caches, plans) in a timed round."""
     from fraudprep.chunks import Chunk, chunk_id
-    from fraudprep.extract import extract_chunk_models
 
     settings = [model_settings(model) for model in models.split(",")]
-    limits, size, total = read_limits(), int(runs_of), int(files)
+    size, total = int(runs_of), int(files)
+    warm_up = Chunk(chunk_id(0), 0, min(WARM_UP_FILES, total))
+    for variant in ("on", "off"):
+        timed_run(manifest, warm_up, settings, variant)
     for round_index in range(int(rounds)):
         start = round_index * size % max(1, total - size + 1)
         chunk = Chunk(chunk_id(round_index), start, start + size)
         for variant in ("on", "off") if round_index % 2 == 0 else ("off", "on"):
-            undo = patched(properties_off()) if variant == "off" else []
-            scratch = Path(tempfile.mkdtemp(prefix="fraudprep-props-", dir=ram_disk()))
-            try:
-                outputs = [str(scratch / s.model) for s in settings]
-                started = time.perf_counter()
-                extract_chunk_models(manifest, chunk, settings, outputs, limits)
-                loop_s = time.perf_counter() - started
-            finally:
-                patched(undo)
-                shutil.rmtree(scratch, ignore_errors=True)
+            loop_s = timed_run(manifest, chunk, settings, variant)
             run = {"round": round_index, "variant": variant, "files": size, "loop_s": loop_s}
             print(json.dumps(run), flush=True)
+
+
+def timed_run(manifest: str, chunk: Any, settings: list, variant: str) -> float:
+    """Seconds ``extract_chunk_models`` takes over ``chunk`` with the properties ``variant``."""
+    from fraudprep.extract import extract_chunk_models
+
+    undo = patched(properties_off()) if variant == "off" else []
+    scratch = Path(tempfile.mkdtemp(prefix="fraudprep-props-", dir=ram_disk()))
+    try:
+        outputs = [str(scratch / s.model) for s in settings]
+        started = time.perf_counter()
+        extract_chunk_models(manifest, chunk, settings, outputs, read_limits())
+        return time.perf_counter() - started
+    finally:
+        patched(undo)
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def ram_disk() -> str | None:
@@ -125,23 +140,69 @@ def ms_per_file(run: dict) -> float:
     return 1000 * run["loop_s"] / run["files"]
 
 
-def report(runs: list[dict], models: str) -> None:
-    by_round: dict[int, dict[str, dict]] = {}
-    for run in runs:
-        by_round.setdefault(run["round"], {})[run["variant"]] = run
-    on = [ms_per_file(pair["on"]) for pair in by_round.values()]
-    off = [ms_per_file(pair["off"]) for pair in by_round.values()]
-    differences = [a - b for a, b in zip(on, off, strict=True)]
-    share = [100 * d / b for d, b in zip(differences, off, strict=True)]
-    print(f"models: {models}; {len(by_round)} rounds of {runs[0]['files']} files, on and off")
+@dataclass(frozen=True)
+class PropertiesCost:
+    """The rounds' figures: ms per file on and off, and the paired differences."""
+
+    models: str
+    files_per_run: int
+    on_ms: list[float]
+    off_ms: list[float]
+
+    @property
+    def differences_ms(self) -> list[float]:
+        return [on - off for on, off in zip(self.on_ms, self.off_ms, strict=True)]
+
+    @property
+    def shares(self) -> list[float]:
+        """Each round's cost as a percentage of its "off" run."""
+        return [100 * d / off for d, off in zip(self.differences_ms, self.off_ms, strict=True)]
+
+    @property
+    def median_share(self) -> float:
+        return statistics.median(self.shares)
+
+    @property
+    def middle_half(self) -> tuple[float, float]:
+        shares = self.shares
+        if len(shares) < 2:
+            return shares[0], shares[0]
+        low, _, high = statistics.quantiles(shares, n=4)
+        return low, high
+
+    @classmethod
+    def from_runs(cls, runs: list[dict], models: str) -> PropertiesCost:
+        by_round: dict[int, dict[str, dict]] = {}
+        for run in runs:
+            by_round.setdefault(run["round"], {})[run["variant"]] = run
+        pairs = list(by_round.values())
+        return cls(
+            models,
+            runs[0]["files"],
+            [ms_per_file(pair["on"]) for pair in pairs],
+            [ms_per_file(pair["off"]) for pair in pairs],
+        )
+
+
+def measure_cost(
+    manifest: Path, files: int, runs_of: int, rounds: int, models: str
+) -> PropertiesCost:
+    say(f"{rounds} rounds of {runs_of} files with the shortcut properties on and off, {models}")
+    runs = measure(manifest, files, min(runs_of, files), rounds, models)
+    return PropertiesCost.from_runs(runs, models)
+
+
+def print_cost(cost: PropertiesCost) -> None:
+    on, off = cost.on_ms, cost.off_ms
+    print(f"models: {cost.models}; {len(on)} rounds of {cost.files_per_run} files, on and off")
     print(f"properties off: median {statistics.median(off):.3f} ms/file "
           f"(min {min(off):.3f}, max {max(off):.3f})")  # fmt: skip
     print(f"properties on:  median {statistics.median(on):.3f} ms/file "
           f"(min {min(on):.3f}, max {max(on):.3f})")  # fmt: skip
-    rounds = ", ".join(f"{p:+.1f}" for p in share)
-    low, _, high = statistics.quantiles(share, n=4) if len(share) > 1 else (share[0],) * 3
-    print(f"cost, median of the rounds' differences: {statistics.median(differences):+.3f} "
-          f"ms/file = {statistics.median(share):+.1f} %, middle half of the rounds "
+    rounds = ", ".join(f"{p:+.1f}" for p in cost.shares)
+    low, high = cost.middle_half
+    print(f"cost, median of the rounds' differences: {statistics.median(cost.differences_ms):+.3f} "
+          f"ms/file = {cost.median_share:+.1f} %, middle half of the rounds "
           f"{low:+.1f} to {high:+.1f} % (rounds, %: {rounds})")  # fmt: skip
 
 
@@ -152,17 +213,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.properties_cost")
     parser.add_argument("--files", type=int, default=2000, help="corpus size")
     parser.add_argument("--runs-of", type=int, default=250, help="files per run")
-    parser.add_argument("--rounds", type=int, default=8, help="on/off pairs")
+    parser.add_argument("--rounds", type=int, default=16, help="on/off pairs")
     parser.add_argument("--models", default="resnet", help="comma-separated, one job for all")
     args = parser.parse_args()
     ensure_demo_corpus()
-    corpus = main_corpus(args.files, demo_sources())
-    manifest = BENCH_ROOT / "runs" / f"properties-N{args.files}" / "manifest.csv"
-    files = write_manifest(corpus, manifest)
-    say(f"{args.rounds} rounds of {args.runs_of} files on and off, models {args.models}")
-    report(
-        measure(manifest, files, min(args.runs_of, files), args.rounds, args.models), args.models
-    )
+    manifest, files = corpus_manifest(args.files)
+    print_cost(measure_cost(manifest, files, args.runs_of, args.rounds, args.models))
+
+
+def corpus_manifest(files: int) -> tuple[Path, int]:
+    """The manifest of the bench's main N-file corpus, and its rows."""
+    corpus = main_corpus(files, demo_sources())
+    manifest = BENCH_ROOT / "runs" / f"properties-N{files}" / "manifest.csv"
+    return manifest, write_manifest(corpus, manifest)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from bench.common import CORES, MODEL, say
 from bench.models import ModelsRun
+from bench.properties_cost import PropertiesCost
 from bench.runner import Result, best_of
 from bench.scale import ScaleResult
 from bench.workflow import WorkflowRun
@@ -21,6 +22,7 @@ TARGET_END_TO_END_LARGE = 6.0  # the same at 20,000 files and more
 TARGET_IDEAL_RATIO = 1.25  # snakemake wall / (N x b1 in-loop ms / 2 cores)
 TARGET_IDEAL_RATIO_LARGE = 1.10  # the same at 20,000 files and more
 TARGET_ALL_MODELS = 0.7  # the four-model run / the sum of the four one-model runs
+TARGET_PROPERTIES_COST = 5.0  # %: the shortcut check's properties, on against off (issue 15)
 LARGE_FILES = 20_000  # from here on the end-to-end targets are the large ones
 
 Measured = TypeVar("Measured", Result, WorkflowRun)
@@ -48,6 +50,7 @@ class Report:
     bench_peak_mb: float | None = None
     snakemake_import_s: list[float] = field(default_factory=list)
     models: ModelsRun | None = None
+    properties_cost: PropertiesCost | None = None
 
     def record(self, measure: Callable[[], Measured]) -> Measured:
         """Measure (best of ``--repeat`` on a quiet machine), add the row and say how it went."""
@@ -167,6 +170,18 @@ def targets_table(report: Report) -> str:
                 )
             )
     rows.extend(end_to_end_rows(report))
+    cost = report.properties_cost
+    if cost is not None:
+        low, high = cost.middle_half
+        rows.append(
+            (
+                f"shortcut properties' cost, {cost.models}, median of {len(cost.shares)} paired "
+                f"rounds of {cost.files_per_run} files (bench/properties_cost.py)",
+                f"{cost.median_share:+.1f} % (middle half {low:+.1f} to {high:+.1f} %)",
+                f"≤ {TARGET_PROPERTIES_COST:.0f} %",
+                status(cost.median_share <= TARGET_PROPERTIES_COST),
+            )
+        )
     runs = report.all_workflows()
     sources = (
         ("job logs' Peak memory usage", [p for run in runs for p in run.job_log_peak_mb]),
