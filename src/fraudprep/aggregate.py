@@ -136,41 +136,43 @@ def _remove_leftovers(model_dir: Path, storage: StorageFormat, chunk_dirs: list[
             log.info("Removed chunk folder %s, not in this run's chunk table", entry.name)
 
 
-def _failure_rows(chunk_dirs: Sequence[Path]) -> Iterator[list[str]]:
+def _chunk_rows(chunk_dirs: Sequence[Path], table: str) -> Iterator[list[str]]:
+    """The rows of every chunk's ``table``, chunk after chunk, headers left out."""
     for chunk_dir in chunk_dirs:
-        with open(chunk_dir / CHUNK_FAILURES, newline="", encoding="utf-8") as handle:
+        with open(chunk_dir / table, newline="", encoding="utf-8") as handle:
             reader = csv.reader(handle)
             next(reader)
             yield from reader
 
 
-def write_failures(chunk_dirs: Sequence[Path], path: Path) -> Counter:
-    """Concatenate the chunks' failure tables; return counts per reason."""
-    reasons: Counter = Counter()
+def _concatenate(
+    chunk_dirs: Sequence[Path],
+    table: str,
+    columns: Sequence[str],
+    path: Path,
+    count_column: int,
+) -> Counter:
+    """Every chunk's ``table`` into one file at ``path``; return the rows counted by the
+    values of their column ``count_column``."""
+    counts: Counter = Counter()
     with atomic_write(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(FAILURE_COLUMNS)
-        for row in _failure_rows(chunk_dirs):
+        writer.writerow(columns)
+        for row in _chunk_rows(chunk_dirs, table):
             writer.writerow(row)
-            reasons[row[3]] += 1
-    return reasons
+            counts[row[count_column]] += 1
+    return counts
+
+
+def write_failures(chunk_dirs: Sequence[Path], path: Path) -> Counter:
+    """Concatenate the chunks' failure tables; return counts per reason."""
+    return _concatenate(chunk_dirs, CHUNK_FAILURES, FAILURE_COLUMNS, path, count_column=3)
 
 
 def write_copy_failures(chunk_dirs: Sequence[Path], path: Path) -> Counter:
     """Concatenate the chunks' tables of augmented copies that failed; return counts per
     split (the copies' splits, ``training_aug``...)."""
-    by_split: Counter = Counter()
-    with atomic_write(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(COPY_FAILURE_COLUMNS)
-        for chunk_dir in chunk_dirs:
-            with open(chunk_dir / COPY_FAILURES, newline="", encoding="utf-8") as rows:
-                reader = csv.reader(rows)
-                next(reader)
-                for row in reader:
-                    writer.writerow(row)
-                    by_split[row[1]] += 1
-    return by_split
+    return _concatenate(chunk_dirs, COPY_FAILURES, COPY_FAILURE_COLUMNS, path, count_column=1)
 
 
 def write_properties(chunk_dirs: Sequence[Path], path: Path) -> None:
@@ -181,11 +183,8 @@ def write_properties(chunk_dirs: Sequence[Path], path: Path) -> None:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(PROPERTY_COLUMNS)
         for split in SPLITS:
-            for chunk_dir in chunk_dirs:
-                with open(chunk_dir / PROPERTIES_FILE, newline="", encoding="utf-8") as rows:
-                    reader = csv.reader(rows)
-                    next(reader)
-                    writer.writerows(row for row in reader if row[1] == split)
+            rows = _chunk_rows(chunk_dirs, PROPERTIES_FILE)
+            writer.writerows(row for row in rows if row[1] == split)
 
 
 def _split_label_counts(counter: Counter) -> dict[str, dict[str, int]]:
