@@ -54,16 +54,16 @@ def properties_off() -> list[tuple[Any, str, Any]]:
     The extractor then finds its own silence span, as it would without the check."""
     import fraudprep.energy as energy
     import fraudprep.extract as extract
-    from fraudprep.features import Extracted, SpectralExtractor
+    from fraudprep.features import SpectralExtractor
     from fraudprep.properties import PROPERTIES, SignalLevels, TrimmedShape
 
     levels, shape = SignalLevels(0.0, 0.0, 0.0, 0.0, 0.0), TrimmedShape(0.0, 0.0, 0.0)
     constant = [0] * len(PROPERTIES)
 
+    extract_features = SpectralExtractor.extract
+
     def features_only(self, samples, with_spectrum=False):
-        live_power = self._live_power(samples)
-        energies = self._band_energies(live_power, self.filterbank)
-        return Extracted(self.from_band_energies(energies), None)
+        return extract_features(self, samples, with_spectrum=False)
 
     return [
         (extract, "signal_levels", lambda samples: levels),
