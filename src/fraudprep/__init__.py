@@ -2,7 +2,8 @@
 
 Reading outputs back: ``fraudprep.load``, ``fraudprep.iter_batches``,
 ``fraudprep.iter_shuffled``, ``fraudprep.BatchDataset``, ``fraudprep.read_metadata``,
-``fraudprep.read_dataset_stats`` (see :mod:`fraudprep.loader`).
+``fraudprep.read_dataset_stats`` (see :mod:`fraudprep.loader`); tar shards streamed with
+``fraudprep.iter_shards`` and ``fraudprep.ShardDataset`` (see :mod:`fraudprep.streaming`).
 """
 
 from typing import Any
@@ -11,6 +12,10 @@ from typing import Any
 # Imported on first use (PEP 562): workflow jobs that never read outputs back (manifest,
 # chunks, settings) then start without importing numpy.
 def __getattr__(name: str) -> Any:
+    if name in _STREAMING:
+        from fraudprep import streaming
+
+        return getattr(streaming, name)
     if name in __all__:
         from fraudprep import loader
 
@@ -18,10 +23,16 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'fraudprep' has no attribute {name!r}")
 
 
+# In their own module: ShardDataset imports torch (when installed) to subclass its dataset.
+_STREAMING = ("ShardDataset", "iter_shards")
+
+
 __all__ = [
     "BatchDataset",
+    "ShardDataset",
     "StaleOutputsError",
     "iter_batches",
+    "iter_shards",
     "iter_shuffled",
     "load",
     "read_dataset_stats",

@@ -28,7 +28,7 @@ from fraudprep.extract import (
     PROPERTY_COLUMNS,
     read_chunk_metadata,
 )
-from fraudprep.formats import FORMATS, ListsWriter, StorageFormat, storage_format
+from fraudprep.formats import FORMATS, ListsWriter, StorageFormat, storage_format, write_json
 from fraudprep.integrity import content_hash, read_leak_summary
 from fraudprep.manifest import (
     AUGMENTED_SUFFIX,
@@ -46,6 +46,7 @@ from fraudprep.stats import (
     duration_bin,
     split_attack_label,
 )
+from fraudprep.store import stored_shape
 from fraudprep.summary import summary_line
 
 log = logging.getLogger(__name__)
@@ -59,10 +60,6 @@ class TooManyFailures(RuntimeError):
     """More files failed than ``max_failure_fraction`` allows."""
 
 
-def batch_stem(split: str, index: int) -> str:
-    return f"{split}_batch_{index}"
-
-
 def _link_batches(
     chunk: Chunk,
     chunk_metadata: dict,
@@ -71,6 +68,7 @@ def _link_batches(
     split: str,
     next_index: Counter,
     metadata: ListsWriter,
+    shard_lists: dict[str, list[dict[str, Any]]],
 ) -> None:
     """Give a chunk's batches of ``split`` their global names (the next numbers of that split)
     and write their metadata entries."""
@@ -80,9 +78,12 @@ def _link_batches(
             continue
         index = next_index[split]
         next_index[split] += 1
-        stem = batch_stem(split, index)
+        stem = storage.published_stem(split, index)
         for suffix in storage.batch_suffixes:
             link_or_copy(chunk_dir / f"{record['stem']}{suffix}", model_dir / f"{stem}{suffix}")
+        if storage.streams_samples:
+            shard = {"url": f"{stem}.tar", "nsamples": record["num_samples"]}
+            shard_lists.setdefault(split, []).append({**shard, "filesize": record["bytes"]})
         metadata.add(
             {
                 **storage.batch_paths(model_dir, stem),
@@ -106,7 +107,7 @@ def _remove_stale_batches(model_dir: Path, batch_counts: Counter, current: Stora
     removed = 0
     suffixes = "|".join(re.escape(s) for f in FORMATS.values() for s in f.batch_suffixes)
     splits = "|".join(SPLITS)
-    pattern = re.compile(rf"((?:{splits})(?:{AUGMENTED_SUFFIX})?)_batch_(\d+)({suffixes})")
+    pattern = re.compile(rf"((?:{splits})(?:{AUGMENTED_SUFFIX})?)(?:_batch_|-)(\d+)({suffixes})")
     for path in model_dir.iterdir():
         match = pattern.fullmatch(path.name)
         if match and (
@@ -121,10 +122,11 @@ def _remove_stale_batches(model_dir: Path, batch_counts: Counter, current: Stora
 def _remove_leftovers(model_dir: Path, storage: StorageFormat, chunk_dirs: list[Path]) -> None:
     """The other format's metadata and statistics, and chunk folders no longer in the chunk
     table: outputs of earlier runs that a reader could take for this run's."""
+    ours = (storage.metadata_name, storage.stats_name)
     for other in FORMATS.values():
         if other is not storage:
             for name in (other.metadata_name, other.stats_name):
-                if (model_dir / name).exists():
+                if name not in ours and (model_dir / name).exists():
                     (model_dir / name).unlink()
                     log.info("Removed %s, left by a run with format %s", name, other.name)
     current = {path.name for path in chunk_dirs}
@@ -134,6 +136,31 @@ def _remove_leftovers(model_dir: Path, storage: StorageFormat, chunk_dirs: list[
         if entry.is_dir() and entry.name not in current and ".partial" not in entry.name:
             shutil.rmtree(entry)
             log.info("Removed chunk folder %s, not in this run's chunk table", entry.name)
+
+
+SHARD_LIST_SUFFIX = ".shards.json"
+
+
+def shard_list_path(model_dir: Path, split: str) -> Path:
+    """The ``wids`` shard list of a split: ``<split>.shards.json`` beside its shards."""
+    return model_dir / f"{split}{SHARD_LIST_SUFFIX}"
+
+
+def write_shard_lists(model_dir: Path, shard_lists: dict[str, list[dict[str, Any]]]) -> None:
+    """One ``wids`` shard list per split that has shards (urls relative to the list, so the
+    folder can move), and none left from an earlier run for a split that now has none."""
+    for split, shards in shard_lists.items():
+        document = {
+            "__kind__": "wids-shard-index-v1",
+            "wids_version": 1,
+            "name": f"{model_dir.name}-{split}",
+            "shardlist": shards,
+        }
+        write_json(shard_list_path(model_dir, split), document)
+    for path in model_dir.glob(f"*{SHARD_LIST_SUFFIX}"):
+        if path.name[: -len(SHARD_LIST_SUFFIX)] not in shard_lists:
+            path.unlink()
+            log.info("Removed %s, left by an earlier run", path.name)
 
 
 def _chunk_rows(chunk_dirs: Sequence[Path], table: str) -> Iterator[list[str]]:
@@ -218,6 +245,11 @@ def dataset_statistics(
         "model": chunk_metadata["settings"]["model"],
         "settings": chunk_metadata["settings"],
         "feature_shape": tuple(chunk_metadata["feature_shape"]),
+        # As on disk (images with one channel, outside pickle); the loader restores the above.
+        "stored_shape": stored_shape(
+            tuple(chunk_metadata["feature_shape"]),
+            storage_format(chunk_metadata["settings"]["storage_format"]),
+        ),
         "dtype": chunk_metadata["settings"]["profile"]["dtype"],
         "total_files": total_files,
         "total_samples": samples,
@@ -308,6 +340,7 @@ def aggregate_model(
         if removed:
             log.info("Removed %d batch files left by an earlier, larger run", removed)
         _remove_leftovers(model_dir, storage, [Path(d) for _, d in ordered])
+        write_shard_lists(model_dir, merged.shard_lists)
         reasons = write_failures([Path(d) for _, d in ordered], Path(failures_path))
         properties_path = Path(properties_path or model_dir / PROPERTIES_FILE)
         write_properties([Path(d) for _, d in ordered], properties_path)
@@ -348,6 +381,8 @@ class _Merged:
     output_bytes: int = 0
     last_chunk_metadata: dict = field(default_factory=dict)
     augmented: dict[str, dict[str, Any]] = field(default_factory=dict)  # split_aug -> counts
+    # format shards: split -> its shards (name, samples, bytes), for the wids shard lists
+    shard_lists: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 def _merge_chunks(
@@ -378,7 +413,7 @@ def _merge_split(
         chunk_metadata = read_chunk_metadata(chunk_dir)
         _link_batches(
             chunk, chunk_metadata, Path(chunk_dir), model_dir, split, merged.batch_counts,
-            metadata,
+            metadata, merged.shard_lists,
         )  # fmt: skip
         if split == SPLITS[0]:  # once per chunk
             merged.stats = merged.stats.merge(ChunkStats.from_json(chunk_metadata["stats"]))

@@ -103,6 +103,12 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", **open_kwargs) 
         _fsync_dir(target.parent)
 
 
+def sync_in_background(path: Path) -> None:
+    """A file written in a scratch directory without :func:`atomic_write` (a shard appended
+    sample by sample): synced before :func:`publish_dir` renames the directory into place."""
+    _background_syncs.submit(Path(path))
+
+
 def _fdatasync_path(path: Path) -> None:
     _sync_path(path, os.fdatasync)  # the data, not the timestamps
 

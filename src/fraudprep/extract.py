@@ -23,7 +23,13 @@ from typing import Any
 
 import numpy as np
 
-from fraudprep.atomic import OutputWriteError, atomic_write, fresh_partial_dir, publish_dir
+from fraudprep.atomic import (
+    OutputWriteError,
+    atomic_write,
+    fresh_partial_dir,
+    link_or_copy,
+    publish_dir,
+)
 from fraudprep.audio_io import AudioError, DecodedAudio, decode_mono, resample
 from fraudprep.augment import AugmentationPlan, augment
 from fraudprep.chunks import CHUNK_COLUMNS, Chunk, find_chunk
@@ -50,7 +56,7 @@ from fraudprep.properties import (
 )
 from fraudprep.settings import ModelSettings, read_settings
 from fraudprep.stats import ChunkStats
-from fraudprep.store import BatchAccumulator
+from fraudprep.store import BatchAccumulator, BatchRecord, ShardAccumulator, stored_shape
 
 log = logging.getLogger(__name__)
 
@@ -103,11 +109,11 @@ class _ModelPart:
     settings: ModelSettings
     extractor: Extractor
     scratch: Path
-    batches: BatchAccumulator
+    batches: BatchAccumulator | ShardAccumulator
     failures: Any  # a csv writer
     properties: Any  # a csv writer
     stats: ChunkStats
-    augmented: BatchAccumulator | None = None  # the augmented copies' batches, if any
+    augmented: BatchAccumulator | ShardAccumulator | None = None  # the copies' batches
     copy_failures: Any = None  # a csv writer, with augmented copies
 
     def add_copy(self, row: ManifestRow, audio: DecodedAudio, augmentation: dict) -> None:
@@ -225,8 +231,16 @@ def extract_chunk_models(
             settings.memory_mode,
         )
     scratches = [fresh_partial_dir(output_dir) for output_dir in output_dirs]
+    twin_of = twins(models)
+    computed = [i for i in range(len(models)) if i not in twin_of]
     try:
-        stats = _extract_into(scratches, manifest_path, chunk, models, limits, plan)
+        stats = _extract_into(
+            [scratches[i] for i in computed], manifest_path, chunk,
+            [models[i] for i in computed], limits, plan,
+        )  # fmt: skip
+        for twin, original in twin_of.items():
+            _share_outputs(scratches[original], scratches[twin], models[twin])
+            stats[models[twin].model] = stats[models[original].model]
         for scratch, output_dir in zip(scratches, output_dirs, strict=True):
             publish_dir(scratch, output_dir)
     except OSError as error:
@@ -237,6 +251,31 @@ def extract_chunk_models(
     log_memory(f"after {chunk.id}")
     log.info("Peak memory usage: %.2f MB", peak_rss_mb())
     return stats
+
+
+def twins(models: Sequence[ModelSettings]) -> dict[int, int]:
+    """Models whose arrays another model of the job already makes (the same profile, batch
+    size and format under another name, as ``resnet`` and ``mobilenet`` by default): index
+    -> the index of the first such model. Computed and stored once, hard-linked after."""
+    first: dict[str, int] = {}
+    twin_of = {}
+    for index, settings in enumerate(models):
+        original = first.setdefault(settings.arrays_key(), index)
+        if original != index:
+            twin_of[index] = original
+    return twin_of
+
+
+def _share_outputs(original: Path, twin: Path, settings: ModelSettings) -> None:
+    """The twin's chunk outputs as hard links to the original's (no extra disk), with its
+    own chunk.json: the same batches and statistics under its settings."""
+    for path in original.iterdir():
+        if path.name != CHUNK_METADATA:
+            link_or_copy(path, twin / path.name)
+    metadata = read_chunk_metadata(original)
+    metadata["settings"] = settings.as_dict()
+    with atomic_write(twin / CHUNK_METADATA, "w", encoding="utf-8") as handle:
+        json.dump(metadata, handle, indent=1)
 
 
 def _extract_into(
@@ -251,7 +290,7 @@ def _extract_into(
     # the chunk but its statistics' counters.
     with contextlib.ExitStack() as stack:
         parts = [
-            _open_part(stack, scratch, settings, augmented=plan is not None)
+            _open_part(stack, scratch, settings, chunk.id, augmented=plan is not None)
             for scratch, settings in zip(scratches, models, strict=True)
         ]
         rows = iter_manifest(manifest_path, chunk.start, chunk.stop)
@@ -275,7 +314,11 @@ def _extract_into(
 
 
 def _open_part(
-    stack: contextlib.ExitStack, scratch: Path, settings: ModelSettings, augmented: bool = False
+    stack: contextlib.ExitStack,
+    scratch: Path,
+    settings: ModelSettings,
+    chunk_id: str,
+    augmented: bool = False,
 ) -> _ModelPart:
     extractor = make_extractor(settings.profile)
     failed = stack.enter_context(
@@ -291,16 +334,24 @@ def _open_part(
     properties = csv.writer(properties_file, lineterminator="\n")
     properties.writerow(PROPERTY_COLUMNS)
 
-    def accumulator(prefix: str) -> BatchAccumulator:
+    storage = storage_format(settings.storage_format)
+    shape = stored_shape(extractor.output_shape, storage)
+
+    def on_written(record: BatchRecord) -> None:
+        records.write(json.dumps(record.as_dict()) + "\n")
+
+    def accumulator(prefix: str) -> BatchAccumulator | ShardAccumulator:
+        if storage.streams_samples:
+            assert settings.shard_samples is not None and settings.shard_mb is not None
+            return ShardAccumulator(
+                scratch, shape, settings.profile.dtype, settings.shard_samples,
+                int(settings.shard_mb * 2**20), key_prefix=f"{chunk_id}-{prefix}",
+                on_written=on_written, stem_prefix=prefix,
+            )  # fmt: skip
         return BatchAccumulator(
-            scratch,
-            settings.batch_size,
-            extractor.output_shape,
-            storage_format(settings.storage_format),
-            settings.profile.dtype,
-            on_written=lambda record: records.write(json.dumps(record.as_dict()) + "\n"),
-            stem_prefix=prefix,
-        )
+            scratch, settings.batch_size, shape, storage, settings.profile.dtype,
+            on_written=on_written, stem_prefix=prefix,
+        )  # fmt: skip
 
     part = _ModelPart(
         settings, extractor, scratch, accumulator("batch"), failures, properties, ChunkStats()

@@ -10,6 +10,10 @@ on a format's name, so adding a format is one new class here.
 - ``npy`` (safe to load from someone else's disk): ``<stem>.data.npy`` and
   ``<stem>.labels.npy``, loadable with ``allow_pickle=False`` and memory-mappable, with
   ``batch_metadata.json`` and ``dataset_stats.json``. Loading runs no code.
+- ``shards`` (streaming at corpus scale): WebDataset tar shards ``<split>-NNNNNN.tar``, each
+  sample a ``<key>.npy`` (the features) and ``<key>.json`` (label, path, speaker, attack,
+  split, augmentation), with a ``wids`` shard list per split, ``shard_metadata.json`` (one
+  entry per shard) and ``dataset_stats.json``. The ``webdataset`` package reads them as is.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import contextlib
 import io
 import json
 import pickle
+import tarfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -190,6 +195,87 @@ def _pickled_body(obj: Any) -> bytes:
     return data[start:-1]  # without STOP
 
 
+# A tar member's header and data are padded to blocks of this size; two zero blocks end it.
+TAR_BLOCK = 512
+
+
+def _tar_header(name: str, size: int) -> bytes:
+    """A POSIX (ustar) header with nothing that changes between runs: no time, no owner."""
+    info = tarfile.TarInfo(name)
+    info.size, info.mtime, info.mode = size, 0, 0o644
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    return info.tobuf(format=tarfile.USTAR_FORMAT, encoding="utf-8", errors="strict")
+
+
+class TarWriter:
+    """Appends members to an open tar file as they come (nothing held but the member being
+    written); :meth:`finish` ends the archive. Byte-identical for the same members."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self.handle = handle
+        self.bytes = 0
+
+    def add(self, name: str, payload: bytes) -> None:
+        padding = b"\0" * (-len(payload) % TAR_BLOCK)
+        self.handle.write(_tar_header(name, len(payload)) + payload + padding)
+        self.bytes += TAR_BLOCK + len(payload) + len(padding)
+
+    def add_sample(self, key: str, features: np.ndarray, info: Mapping[str, Any]) -> None:
+        """One WebDataset sample: ``<key>.npy`` and ``<key>.json``."""
+        self.add(f"{key}.npy", npy_bytes(features))
+        self.add(f"{key}.json", json_bytes(info))
+
+    def finish(self) -> int:
+        """End the archive; return its size in bytes."""
+        self.handle.write(b"\0" * (2 * TAR_BLOCK))
+        self.bytes += 2 * TAR_BLOCK
+        return self.bytes
+
+
+def npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def json_bytes(obj: Any) -> bytes:
+    return json.dumps(_json_ready(obj), sort_keys=True, separators=(",", ":")).encode()
+
+
+def shard_member_size(sample_bytes: int, json_size: int = 300) -> int:
+    """Bytes a sample takes in a shard: its .npy (a 128-byte header) and .json members,
+    each a header block and data padded to whole blocks."""
+    blocks = -(-(sample_bytes + 128) // TAR_BLOCK) + -(-json_size // TAR_BLOCK)
+    return (blocks + 2) * TAR_BLOCK
+
+
+def iter_shard_samples(path: Path) -> Iterator[tuple[str, dict[str, bytes]]]:
+    """(key, {extension: bytes}) per sample of a shard, in order: members sharing the part of
+    their name before the first dot, as WebDataset groups them."""
+    key, members = None, {}
+    with tarfile.open(path, "r:") as archive:
+        for member in archive:
+            if not member.isfile():
+                continue
+            base, _, extension = member.name.partition(".")
+            if key is not None and base != key:
+                yield key, members
+                members = {}
+            key = base
+            handle = archive.extractfile(member)
+            assert handle is not None  # a regular file
+            members[extension] = handle.read()
+    if key is not None:
+        yield key, members
+
+
+def decode_sample(members: Mapping[str, bytes]) -> tuple[np.ndarray, dict[str, Any]]:
+    """A shard sample's features and its .json record; loading runs no code."""
+    features = np.load(io.BytesIO(members["npy"]), allow_pickle=False)
+    return features, json.loads(members["json"])
+
+
 class StorageFormat(ABC):
     """One ``format`` value: file names, and how batches and documents are written and read.
 
@@ -220,6 +306,16 @@ class StorageFormat(ABC):
     @abstractmethod
     def read_document(self, path: str | Path) -> Any: ...
 
+    # Mel images stored with one channel (the profile's channels are copies of it): the
+    # loader gives the profile's channels back. The seed's pickles keep its arrays.
+    one_channel_images: ClassVar[bool] = True
+    # Samples are written one by one as they come (shards), not in batches of batch_size.
+    streams_samples: ClassVar[bool] = False
+
+    def published_stem(self, split: str, index: int) -> str:
+        """The name the final step gives the ``index``-th batch file of ``split``."""
+        return f"{split}_batch_{index}"
+
     def batch_paths(self, directory: Path, stem: str) -> dict[str, str]:
         """A batch's files, under the metadata keys readers use."""
         return {
@@ -243,6 +339,7 @@ class StorageFormat(ABC):
 
 class PickleFormat(StorageFormat):
     name = "pickle"
+    one_channel_images = False
     batch_suffixes = (".pkl",)
     path_keys = ("file_path",)  # the key the seed's loading snippet reads
     metadata_name = "batch_metadata.pkl"
@@ -291,7 +388,52 @@ class NpyFormat(StorageFormat):
         return read_json(path)
 
 
-FORMATS: dict[str, StorageFormat] = {f.name: f for f in (PickleFormat(), NpyFormat())}
+class ShardsFormat(StorageFormat):
+    """Tar shards written sample by sample (see :class:`fraudprep.store.ShardAccumulator`);
+    a metadata entry is a shard, and reading one gives all its samples stacked."""
+
+    name = "shards"
+    batch_suffixes = (".tar",)
+    path_keys = ("shard_path",)
+    metadata_name = "shard_metadata.json"
+    stats_name = "dataset_stats.json"
+    lists_writer = JsonListsWriter
+    streams_samples = True
+
+    def published_stem(self, split: str, index: int) -> str:
+        return f"{split}-{index:06d}"  # WebDataset's <prefix>-NNNNNN.tar
+
+    def write_batch(self, directory: Path, stem: str, data: np.ndarray, labels: np.ndarray,
+                    sources: list[str]) -> int:  # fmt: skip
+        """A whole batch as one shard (the workflow streams samples instead: see
+        :class:`fraudprep.store.ShardAccumulator`)."""
+        with atomic_write(directory / f"{stem}.tar", "wb") as handle:
+            tar = TarWriter(handle)
+            for index, (features, label, source) in enumerate(
+                zip(data, labels, sources, strict=True)
+            ):
+                info = {"label": int(label), "path": source}
+                tar.add_sample(f"{stem}-{index:06d}", features, info)
+            return tar.finish()
+
+    def read_batch(self, paths: list[Path], mmap: bool) -> tuple[np.ndarray, np.ndarray]:
+        features, labels = [], []
+        for _, members in iter_shard_samples(paths[0]):
+            array, record = decode_sample(members)
+            features.append(array)
+            labels.append(record["label"])
+        return np.stack(features), np.asarray(labels, dtype=np.int64)
+
+    def write_document(self, path: str | Path, obj: Any) -> int:
+        return write_json(path, obj)
+
+    def read_document(self, path: str | Path) -> Any:
+        return read_json(path)
+
+
+FORMATS: dict[str, StorageFormat] = {
+    f.name: f for f in (PickleFormat(), NpyFormat(), ShardsFormat())
+}
 
 
 def storage_format(name: str) -> StorageFormat:

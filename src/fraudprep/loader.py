@@ -26,7 +26,7 @@ from fraudprep.formats import StorageFormat, format_of_entry, storage_format
 from fraudprep.integrity import content_hash
 from fraudprep.manifest import SPLITS, augmented_split, parse_split
 from fraudprep.settings import SETTINGS_FILE, read_settings_dict
-from fraudprep.store import as_float32
+from fraudprep.store import as_float32, is_compact, with_channels
 
 MANIFEST_FILE = "manifest.csv"
 
@@ -137,15 +137,31 @@ def iter_batches(
     ``channels_first`` turns (n, H, W, C) images into (n, C, H, W), as torchvision expects.
     """
     model_dir = _model_dir(output_dir, model)
-    stats = read_dataset_stats(output_dir, model) if normalize else None
+    stats = read_dataset_stats(output_dir, model)
     for entry in _split_entries(output_dir, model, split, augmented):
         data, labels = read_batch(entry, model_dir, mmap)
-        data = as_float32(data) if as_float or normalize else data
-        if stats is not None:
-            data = normalized(data, stats, normalize)
-        if channels_first and data.ndim == 4:
-            data = np.ascontiguousarray(data.transpose(0, 3, 1, 2))
+        data = restored(data, stats, as_float, normalize, channels_first)
         yield (data, labels, batch_info(entry)) if with_info else (data, labels)
+
+
+def restored(
+    data: np.ndarray,
+    stats: Mapping[str, Any],
+    as_float: bool = False,
+    normalize: str | None = None,
+    channels_first: bool = False,
+) -> np.ndarray:
+    """A batch as stored -> as training code takes it: the profile's shape (images stored
+    with one channel get their channels back), float32 where stored compact (float16,
+    uint8) or asked for, standardised and channels first on request."""
+    if as_float or normalize or is_compact(data):
+        data = as_float32(data)
+    data = with_channels(data, tuple(stats["feature_shape"]))
+    if normalize:
+        data = normalized(data, stats, normalize)
+    if channels_first and data.ndim == 4:
+        data = np.ascontiguousarray(data.transpose(0, 3, 1, 2))
+    return data
 
 
 NORMALIZE_OVER = ("channel", "band")
@@ -203,12 +219,13 @@ def iter_shuffled(
     """
     rng = np.random.default_rng([seed, epoch])
     model_dir = _model_dir(output_dir, model)
+    stats = read_dataset_stats(output_dir, model)
     entries = _split_entries(output_dir, model, split, augmented)
     buffer: list[tuple[np.ndarray, int]] = []
     capacity = max(1, buffer_batches) * max((e["num_samples"] for e in entries), default=1)
     for index in rng.permutation(len(entries)):
         data, labels = read_batch(entries[index], model_dir, mmap=False)
-        data = as_float32(data) if as_float else data
+        data = restored(data, stats, as_float)
         buffer.extend((data[i], int(labels[i])) for i in range(len(labels)))
         while len(buffer) > capacity:
             yield _take_random(buffer, rng)
@@ -284,6 +301,7 @@ class BatchDataset:
     ) -> None:
         self._with_info = with_info
         self._model_dir = _model_dir(output_dir, model)
+        self._stats = read_dataset_stats(output_dir, model)
         self._entries = _split_entries(output_dir, model, split, augmented)
         self._starts = np.cumsum([0] + [e["num_samples"] for e in self._entries]).tolist()
         self._cached: tuple[int, tuple[np.ndarray, np.ndarray]] | None = None
@@ -293,8 +311,8 @@ class BatchDataset:
 
     def _batch(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         if self._cached is None or self._cached[0] != index:
-            batch = read_batch(self._entries[index], self._model_dir)
-            self._cached = (index, batch)
+            data, labels = read_batch(self._entries[index], self._model_dir)
+            self._cached = (index, (restored(data, self._stats), labels))
         return self._cached[1]
 
     def __getitem__(self, index: int) -> tuple:

@@ -27,7 +27,7 @@ from matplotlib.ticker import MaxNLocator
 
 from fraudprep.atomic import atomic_write
 from fraudprep.chunks import read_chunks
-from fraudprep.formats import format_of_document
+from fraudprep.formats import format_of_document, format_of_entry
 from fraudprep.loader import read_batch
 from fraudprep.manifest import LABEL_NAMES, LABELS, SPLITS, TRAINING
 from fraudprep.store import as_float32
@@ -424,7 +424,7 @@ def pick_examples(
 
 def _batch_data(record: Mapping[str, Any], base_dir: Path) -> np.ndarray:
     """A batch's feature array; its paths in the metadata are relative to ``base_dir``."""
-    relative = Path(record.get("data_path") or record["file_path"])
+    relative = Path(record[format_of_entry(record).path_keys[0]])
     return read_batch(record, base_dir / relative.parent)[0]
 
 

@@ -28,7 +28,11 @@ class ConfigError(ValueError):
 
 KINDS = ("mel_image", "lfcc", "raw")
 PAD_MODES = ("zeros", "repeat")
-DTYPES = ("float32", "int16")
+# How samples are stored (the loader gives float32 back): float16 and uint8 are the compact
+# choices (README: Choosing a format); int16 is for waveforms, uint8 for mel images in [0, 1].
+DTYPES = ("float32", "float16", "uint8", "int16")
+# The narrowest dtype each kind can take, for the config's top-level ``dtype: compact``.
+COMPACT_DTYPES = {"mel_image": "uint8", "lfcc": "float16", "raw": "float16"}
 log = logging.getLogger(__name__)
 
 # Each model's resolved settings, next to its outputs.
@@ -64,7 +68,7 @@ class FeatureProfile:
     n_lfcc: int = 20  # lfcc: cepstral coefficients kept
     deltas: bool = True  # lfcc: append first and second differences
     pad_mode: str = "zeros"  # short clips: pad with zeros, or repeat them (AASIST's way)
-    dtype: str = "float32"  # raw may be stored as int16 to halve the disk
+    dtype: str = "float32"  # float16 for every kind, uint8 for mel images, int16 for raw
     # Shortcut removal (README: Shortcut check); None leaves the audio as it is.
     lowpass_hz: float | None = None  # band-limit every file to this (a common bandwidth)
     loudness_dbfs: float | None = None  # RMS of the trimmed signal brought to this level
@@ -123,6 +127,8 @@ def check_profile(name: str, profile: FeatureProfile) -> None:
             problems.append(f"{key} must be one of {list(allowed)}, not {getattr(profile, key)!r}")
     if profile.dtype == "int16" and profile.kind != "raw":
         problems.append("dtype int16 is only for kind raw (features are not integers)")
+    if profile.dtype == "uint8" and profile.kind != "mel_image":
+        problems.append("dtype uint8 is only for kind mel_image (images in [0, 1])")
     if profile.kind == "lfcc" and profile.n_lfcc > profile.n_filters:
         problems.append(f"n_lfcc {profile.n_lfcc} exceeds n_filters {profile.n_filters}")
     if (profile.win_length or profile.n_fft) > profile.n_fft:
@@ -169,6 +175,9 @@ class ModelSettings:
     batch_size: int
     profile: FeatureProfile
     storage_format: str = "pickle"
+    # format shards: a shard is closed at this many samples or megabytes, whichever first.
+    shard_samples: int | None = None
+    shard_mb: float | None = None
 
     def job_memory_mb(self, max_input_seconds: float = 60.0) -> int:
         """A generous memory request for one extraction job of this model alone (MB)."""
@@ -178,13 +187,25 @@ class ModelSettings:
         return self.batch_size * math.prod(self.profile.output_shape) * 4
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        values = {
             "model": self.model,
             "memory_mode": self.memory_mode,
             "batch_size": self.batch_size,
             "profile": self.profile.as_dict(),
             "storage_format": self.storage_format,
         }
+        # Only where they mean something: other formats' settings stay as they were.
+        if self.shard_samples is not None:
+            values["shard_samples"] = self.shard_samples
+            values["shard_mb"] = self.shard_mb
+        return values
+
+    def arrays_key(self) -> str:
+        """What decides the arrays a model's jobs write: models with the same key write the
+        same bytes, so they are computed and stored once (see extract.py)."""
+        values = self.as_dict()
+        del values["model"]
+        return json.dumps(values, sort_keys=True)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> ModelSettings:
@@ -194,6 +215,8 @@ class ModelSettings:
             batch_size=int(values["batch_size"]),
             profile=FeatureProfile(**values["profile"]),
             storage_format=values.get("storage_format", "pickle"),
+            shard_samples=values.get("shard_samples"),
+            shard_mb=values.get("shard_mb"),
         )
 
 
@@ -231,6 +254,7 @@ def resolve_model_settings(
             f"known: {sorted(profiles)}"
         )
     profile = profile_from_mapping(model, profiles[model])
+    profile = _with_config_dtype(profile, config.get("dtype", "profile"))
     mode, mode_batch_size = resolve_memory_mode(config["memory_mode"], available_bytes)
     profile = apply_caps(profile, MEMORY_MODES[mode].profile_caps)
     check_profile(model, profile)
@@ -253,7 +277,23 @@ def resolve_model_settings(
 
     if storage not in FORMATS:
         raise ConfigError(f"format must be one of {list(FORMATS)}, not {storage!r}")
-    return ModelSettings(model, mode, int(batch_size), profile, storage)
+    shards = storage == "shards"
+    return ModelSettings(
+        model, mode, int(batch_size), profile, storage,
+        shard_samples=int(config["shard_samples"]) if shards else None,
+        shard_mb=float(config["shard_mb"]) if shards else None,
+    )  # fmt: skip
+
+
+def _with_config_dtype(profile: FeatureProfile, dtype: str) -> FeatureProfile:
+    """The config's top-level ``dtype`` over the profile's own: ``profile`` keeps each
+    profile's; ``uint8`` stores mel images as uint8 and the other kinds (not in [0, 1]) as
+    float16, the most compact each allows."""
+    if dtype == "profile":
+        return profile
+    if dtype == "uint8":
+        dtype = COMPACT_DTYPES[profile.kind]
+    return dataclasses.replace(profile, dtype=dtype)
 
 
 def job_memory_mb(

@@ -14,26 +14,69 @@ from typing import Any
 
 import numpy as np
 
-from fraudprep.formats import FORMATS, StorageFormat
+from fraudprep.atomic import sync_in_background
+from fraudprep.formats import FORMATS, StorageFormat, TarWriter
 
 log = logging.getLogger(__name__)
 
 # Waveforms in [-1, 1] are stored as int16 at this scale (half the disk of float32).
 INT16_SCALE = 32767
+# Mel images in [0, 1] are stored as uint8 at this scale: the error is at most 0.5 / 255.
+UINT8_SCALE = 255
+# What each stored integer dtype is divided by to give the features back.
+_INTEGER_SCALES = {np.dtype(np.int16): INT16_SCALE, np.dtype(np.uint8): UINT8_SCALE}
 
 
 def as_float32(data: np.ndarray) -> np.ndarray:
-    """Stored features as float32: int16 waveforms scaled back to [-1, 1], float32 as is."""
-    if data.dtype == np.int16:
-        return data.astype(np.float32) / np.float32(INT16_SCALE)
+    """Stored features as float32: int16 waveforms and uint8 images scaled back, float16
+    widened, float32 as is."""
+    scale = _INTEGER_SCALES.get(data.dtype)
+    if scale is not None:
+        return data.astype(np.float32) / np.float32(scale)
+    if data.dtype != np.float32:
+        return data.astype(np.float32)
     return data
 
 
+def is_compact(data: np.ndarray) -> bool:
+    """Stored in a dtype only the disk wants (float16, uint8): the loader widens it."""
+    return data.dtype in (np.float16, np.uint8)
+
+
+def with_channels(data: np.ndarray, feature_shape: tuple[int, ...]) -> np.ndarray:
+    """A batch ``(n, H, W)`` of one-channel images as the profile's ``(n, H, W, C)``: images
+    are stored with one channel where the C channels are copies of it."""
+    if data.ndim == len(feature_shape) and len(feature_shape) == 3:
+        return np.repeat(data[..., None], feature_shape[-1], axis=-1)
+    return data
+
+
+def stored_shape(feature_shape: tuple[int, ...], storage: StorageFormat) -> tuple[int, ...]:
+    """The shape a sample is stored in: channels-last images as one plane, where the format
+    keeps one channel (their channels are copies of one another)."""
+    if storage.one_channel_images and len(feature_shape) == 3:
+        return feature_shape[:2]
+    return feature_shape
+
+
 def to_storage_dtype(features: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """Features as stored: float32 as is; waveforms in [-1, 1] as int16 (half the disk)."""
-    if dtype == np.int16:
-        return np.clip(np.rint(features * INT16_SCALE), -INT16_SCALE - 1, INT16_SCALE)
-    return features
+    """Features as stored: float32 as is; waveforms in [-1, 1] as int16 and images in [0, 1]
+    as uint8, rounded to the nearest step; float16 by the copy into the batch."""
+    if features.ndim == 3 and features.strides[-1] == 0:  # one plane broadcast to channels
+        plane = to_storage_dtype(features[..., 0], dtype)
+        return np.broadcast_to(plane[..., None], features.shape)
+    scale = _INTEGER_SCALES.get(np.dtype(dtype))
+    if scale is None:
+        return features
+    info = np.iinfo(dtype)
+    return np.clip(np.rint(features * scale), info.min, info.max)
+
+
+def to_stored(features: np.ndarray, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """One sample as stored: one channel where ``shape`` has none, in ``dtype``."""
+    if features.ndim == len(shape) + 1:
+        features = features[..., 0]
+    return to_storage_dtype(features, dtype).astype(dtype, copy=False)
 
 
 def _copy_sample(slot: np.ndarray, features: np.ndarray) -> None:
@@ -115,7 +158,10 @@ class BatchAccumulator:
         """Add one sample; return the batch record if this sample completed a batch.
         ``augmentation``: what made an augmented copy (all samples of a batch have one, or
         none do)."""
-        _copy_sample(self._data[len(self._labels)], to_storage_dtype(features, self._data.dtype))
+        slot = self._data[len(self._labels)]
+        if features.ndim == slot.ndim + 1:  # an image stored with one channel
+            features = features[..., 0]
+        _copy_sample(slot, to_storage_dtype(features, self._data.dtype))
         self._labels.append(label)
         self._sources.append(source_file)
         self._speakers.append(speaker)
@@ -150,4 +196,86 @@ class BatchAccumulator:
         self._speakers.clear()
         self._attacks.clear()
         self._augmentations.clear()
+        return record
+
+
+@dataclass
+class ShardAccumulator:
+    """Writes samples into tar shards as they come: a shard is closed (and reported, as a
+    batch is) at ``max_samples`` samples or ``max_bytes`` bytes, or when the split changes.
+
+    Memory is one sample and the shard's per-sample records, whatever the shard's size.
+    Keys are ``<key_prefix>-<n>``, n counting this accumulator's samples: unique within the
+    run, and the same on every run.
+    """
+
+    directory: Path
+    sample_shape: tuple[int, ...]  # as stored
+    dtype: str
+    max_samples: int
+    max_bytes: int
+    key_prefix: str
+    on_written: Callable[[BatchRecord], None] | None = None
+    written: int = 0  # shards closed so far
+    split: str = ""
+    stem_prefix: str = "shard"
+
+    def __post_init__(self) -> None:
+        self._tar: TarWriter | None = None
+        self._samples = 0  # in this accumulator, for keys
+        self._record: BatchRecord | None = None
+        self._augmented = False
+
+    def start_split(self, split: str) -> None:
+        if split != self.split:
+            self.flush()
+            self.split = split
+
+    def add(
+        self, features: np.ndarray, label: int, source_file: str, speaker: str = "",
+        attack: str = "", augmentation: dict[str, Any] | None = None,
+    ) -> BatchRecord | None:  # fmt: skip
+        array = to_stored(features, self.sample_shape, np.dtype(self.dtype))
+        if array.shape != self.sample_shape:
+            raise ValueError(f"a sample of shape {array.shape}, not {self.sample_shape}")
+        record, tar = self._open_shard()
+        key = f"{self.key_prefix}-{self._samples:06d}"
+        self._samples += 1
+        info = {"label": label, "path": source_file, "speaker": speaker, "attack": attack,
+                "split": self.split}  # fmt: skip
+        if augmentation is not None:
+            info["augmentation"] = augmentation
+            record.augmentations = [*(record.augmentations or []), augmentation]
+        tar.add_sample(key, array, info)
+        record.num_samples += 1
+        record.labels.append(label)
+        record.source_files.append(source_file)
+        record.speakers.append(speaker)
+        record.attacks.append(attack)
+        if record.num_samples >= self.max_samples or tar.bytes >= self.max_bytes:
+            return self.flush()
+        return None
+
+    def _open_shard(self) -> tuple[BatchRecord, TarWriter]:
+        if self._tar is None or self._record is None:
+            stem = f"{self.stem_prefix}_{self.written:05d}"
+            # In the job's scratch directory, published whole: no file of its own aside.
+            self._path = self.directory / f"{stem}.tar"
+            self._tar = TarWriter(open(self._path, "wb"))  # noqa: SIM115 (closed in flush)
+            self._record = BatchRecord(stem, 0, [], [], 0, self.split, [], [], None)
+        return self._record, self._tar
+
+    def flush(self) -> BatchRecord | None:
+        """Close the shard being filled; nothing if none is open."""
+        if self._tar is None or self._record is None:
+            return None
+        record, self._record = self._record, None
+        record.bytes = self._tar.finish()
+        self._tar.handle.close()
+        sync_in_background(self._path)  # on disk before the scratch directory is published
+        self._tar = None
+        if self.on_written is not None:
+            self.on_written(record)
+        log.info("Saved shard %d with %d samples", self.written, record.num_samples)
+        self.written += 1
         return record
