@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from fraudprep.evaluate import equal_error_rate, evaluate, main, min_dcf, read_scores, scored_rows
+from fraudprep.evaluate import (
+    equal_error_rate,
+    evaluate,
+    join_scores,
+    main,
+    min_dcf,
+    read_scores,
+)
 from fraudprep.manifest import ManifestRow, write_manifest
 
 
@@ -66,9 +73,10 @@ def test_score_files_of_both_forms_join_the_manifest_and_group_by_attack(tmp_pat
     as_csv.write_text("path,score\n" + "".join(
         f"{r.path},{scores[Path(r.path).stem]}\n" for r in manifest_rows
     ))  # fmt: skip
-    assert sorted(read_scores(asvspoof).values()) == sorted(read_scores(as_csv).values())
+    values = [sorted(s.value for s in read_scores(f).values()) for f in (asvspoof, as_csv)]
+    assert values[0] == values[1]
     for score_file in (asvspoof, as_csv):
-        scored = scored_rows(read_scores(score_file), manifest_rows)
+        scored = join_scores(read_scores(score_file), manifest_rows).scored
         assert len(scored) == 16
         results = {r.group: r for r in evaluate(scored)}
         assert list(results) == ["all", "split testing", "attack A01", "attack A02"]
