@@ -241,3 +241,9 @@ def test_a_name_naming_two_files_of_one_split_is_ambiguous(tmp_path: Path, capsy
     code, out, err = run(tmp_path, lines, capsys)
     assert_one_line_error(code, out, err, "LA_E_000 names 2 manifest files", "score by path")
     assert "--split" not in err  # both files are testing files: picking a split cannot help
+
+
+@pytest.mark.parametrize("lines", [["path,score"], [], ["path,score", "LA_E_000"]])
+def test_an_empty_or_truncated_score_file_is_an_error(tmp_path: Path, capsys, lines: list[str]):
+    code, out, err = run(tmp_path, lines, capsys)
+    assert_one_line_error(code, out, err, "scores.csv")

@@ -311,6 +311,8 @@ def report(args: argparse.Namespace) -> int:
     """Print the warnings and the table (and draw the DET curve); raise what stops it."""
     manifest = Path(args.output_dir) / "manifest.csv"
     scores = read_scores(args.scores)
+    if not scores:
+        raise ScoreError(f"{args.scores}: holds no score; write one path,score line per file")
     joined = join_scores(scores, iter_manifest(manifest), args.split, args.scores)
     where = f"{manifest}" + (f" ({args.split} files)" if args.split else "")
     if not joined.scored:
