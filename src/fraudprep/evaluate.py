@@ -316,7 +316,11 @@ def report(args: argparse.Namespace) -> int:
     joined = join_scores(scores, iter_manifest(manifest), args.split, args.scores)
     where = f"{manifest}" + (f" ({args.split} files)" if args.split else "")
     if not joined.scored:
-        raise ScoreError(f"no score in {args.scores} matches a file of {where}")
+        key, first = joined.unmatched[0]
+        raise ScoreError(
+            f"no score in {args.scores} matches a file of {where} (line {first.line}: {key}); "
+            "keys are the manifest's paths or file names"
+        )
     warn_unjoined(joined, len(scores), args.scores, where)
     results = evaluate(joined.scored, args.higher_is_fake)
     overall = results[0]
