@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from fraudprep.evaluate import equal_error_rate, evaluate, main, min_dcf, read_scores, scored_rows
+from fraudprep.evaluate import (
+    equal_error_rate,
+    evaluate,
+    join_scores,
+    main,
+    min_dcf,
+    read_scores,
+)
 from fraudprep.manifest import ManifestRow, write_manifest
 
 
@@ -66,9 +73,10 @@ def test_score_files_of_both_forms_join_the_manifest_and_group_by_attack(tmp_pat
     as_csv.write_text("path,score\n" + "".join(
         f"{r.path},{scores[Path(r.path).stem]}\n" for r in manifest_rows
     ))  # fmt: skip
-    assert sorted(read_scores(asvspoof).values()) == sorted(read_scores(as_csv).values())
+    values = [sorted(s.value for s in read_scores(f).values()) for f in (asvspoof, as_csv)]
+    assert values[0] == values[1]
     for score_file in (asvspoof, as_csv):
-        scored = scored_rows(read_scores(score_file), manifest_rows)
+        scored = join_scores(read_scores(score_file), manifest_rows).scored
         assert len(scored) == 16
         results = {r.group: r for r in evaluate(scored)}
         assert list(results) == ["all", "split testing", "attack A01", "attack A02"]
@@ -95,3 +103,147 @@ def test_command_line_prints_the_table_and_draws_the_det_curve(tmp_path: Path, c
     assert "16 scored files" in printed and "attack A02" in printed and "EER %" in printed
     image = imread(det)
     assert image.shape[0] > 300 and image.std() > 0.01
+
+
+# Issue 26, item 2: nothing wrong goes unnoticed. Each case goes through the command line, as a
+# user meets it: an error is one "fraudprep:" line and exit status 1, a warning is counted.
+
+
+def run(tmp_path: Path, lines: list[str], capsys, *options: str) -> tuple[int, str, str]:
+    """Evaluate a score file of these lines against the rows() manifest: (status, out, err)."""
+    manifest = tmp_path / "out" / "manifest.csv"
+    if not manifest.exists():
+        write_manifest(rows(tmp_path), manifest)
+    score_file = tmp_path / "scores.csv"
+    score_file.write_text("".join(f"{line}\n" for line in lines))
+    code = main([str(score_file), "--output-dir", str(tmp_path / "out"), *options])
+    printed = capsys.readouterr()
+    return code, printed.out, printed.err
+
+
+def score_lines(tmp_path: Path, bonafide: str | None = None, spoof: str | None = None) -> list[str]:
+    """``path,score`` lines of every rows() file: a perfect detector, unless a class's score
+    is replaced."""
+    lines = ["path,score"]
+    for i, row in enumerate(rows(tmp_path)):
+        perfect = str(5.0 + i if row.label == 0 else float(-i))
+        lines.append(f"{row.path},{(spoof if row.label else bonafide) or perfect}")
+    return lines
+
+
+def assert_one_line_error(code: int, out: str, err: str, *parts: str) -> None:
+    assert code == 1 and "EER %" not in out, out
+    assert err.startswith("fraudprep: ") and err.count("\n") == 1 and "Traceback" not in err
+    for part in parts:
+        assert part in err, err
+
+
+@pytest.mark.parametrize(
+    ("bonafide", "spoof", "shown"),
+    [("nan", None, "'nan'"), ("nan", "nan", "'nan'"), (None, "inf", "'inf'"),
+     ("high", None, "'high' of"), (None, "-Infinity", "'-Infinity'")],
+)  # fmt: skip
+def test_a_score_that_is_not_a_finite_number_is_an_error_naming_line_and_value(
+    tmp_path: Path, capsys, bonafide: str | None, spoof: str | None, shown: str
+):
+    code, out, err = run(tmp_path, score_lines(tmp_path, bonafide, spoof), capsys)
+    line = 2 if bonafide else 10  # the first bona fide file, or the first spoof
+    assert_one_line_error(code, out, err, f"scores.csv line {line}: score {shown}", "LA_E_")
+    assert "8 lines have a problem" in err or "16 lines" in err
+
+
+def test_the_ranking_functions_refuse_a_nan_score(tmp_path: Path):
+    scored = [(row, float("nan") if row.label == 0 else 1.0) for row in rows(tmp_path)]
+    with pytest.raises(ValueError, match="not a finite number"):
+        evaluate(scored)
+
+
+@pytest.mark.parametrize("repeated", ["100.0", "-8.0"])  # conflicting, then the same value
+def test_a_file_scored_twice_is_an_error_naming_both_lines(tmp_path: Path, capsys, repeated: str):
+    lines = score_lines(tmp_path)
+    lines.append(f"{rows(tmp_path)[8].path},{repeated}")  # line 10 is this file's first score
+    code, out, err = run(tmp_path, lines, capsys)
+    assert_one_line_error(code, out, err, "line 18:", "LA_E_100.flac", "first at line 10")
+
+
+def test_a_file_scored_under_two_keys_is_an_error(tmp_path: Path, capsys):
+    lines = [*score_lines(tmp_path), "LA_E_100,3.0"]  # its path is on line 10 already
+    code, out, err = run(tmp_path, lines, capsys)
+    assert_one_line_error(code, out, err, "lines 10 and 18", "LA_E_100")
+
+
+def test_scores_matching_no_file_are_counted_left_out_and_named(tmp_path: Path, capsys):
+    lines = [*score_lines(tmp_path), "LA_E_999,3.0", "elsewhere/x.wav,1.0"]
+    code, out, err = run(tmp_path, lines, capsys)
+    assert code == 0 and "16 scored files" in out
+    assert "warning: 2 of 18 scores in" in err and "line 18: LA_E_999" in err
+    assert results_of(out)["all"] == ["8", "8", "0.00", "0.0000"]
+
+
+def results_of(out: str) -> dict[str, list[str]]:
+    """The printed table: group -> bona fide, spoof, EER %, min DCF as printed."""
+    table = out.split("min DCF\n", 1)[1].splitlines()
+    return {" ".join(line.split()[:-4]): line.split()[-4:] for line in table if line.strip()}
+
+
+def test_scores_of_one_class_only_are_an_error(tmp_path: Path, capsys):
+    lines = score_lines(tmp_path)[:6]  # 5 of the 8 bona fide files, no spoof
+    code, out, err = run(tmp_path, lines, capsys)
+    assert code == 1 and "EER %" not in out
+    assert "warning: 11 of 16 testing files" in err
+    assert err.splitlines()[-1].startswith("fraudprep: ")
+    assert "5 scored files are all bona fide" in err and "need both classes" in err
+
+
+def test_files_of_a_scored_split_without_a_score_are_counted(tmp_path: Path, capsys):
+    lines = [*score_lines(tmp_path)[:4], *score_lines(tmp_path)[10:12]]  # 3 bona fide, 2 spoofs
+    code, out, err = run(tmp_path, lines, capsys)
+    assert code == 0 and "5 scored files" in out
+    assert "warning: 11 of 16 testing files" in err and "metrics cover the 5 scored" in err
+    assert results_of(out)["all"][:2] == ["3", "2"]
+
+
+def test_a_group_with_one_class_shows_n_a_instead_of_disappearing(tmp_path: Path, capsys):
+    manifest_rows = rows(tmp_path)
+    extra = [ManifestRow(str(tmp_path / f"T_{i}.flac"), "training", 0, 1) for i in range(3)]
+    write_manifest(manifest_rows + extra, tmp_path / "out" / "manifest.csv")
+    lines = [*score_lines(tmp_path), *(f"{row.path},1.0" for row in extra)]
+    code, out, err = run(tmp_path, lines, capsys)
+    assert code == 0 and err == ""
+    table = results_of(out)
+    assert table["split training"] == ["3", "0", "n/a", "n/a"]
+    assert table["split testing"] == ["8", "8", "0.00", "0.0000"]
+
+
+def test_a_name_naming_files_of_several_splits_is_ambiguous_unless_one_split_is_picked(
+    tmp_path: Path, capsys
+):
+    manifest_rows = rows(tmp_path)
+    # the same file names under a training folder, as the demo corpus has them
+    training = [r._replace(path=str(tmp_path / "train" / Path(r.path).name), split="training")
+                for r in manifest_rows]  # fmt: skip
+    write_manifest(training + manifest_rows, tmp_path / "out" / "manifest.csv")
+    lines = [f"{Path(r.path).stem} {5.0 + i if r.label == 0 else -i}" for i, r in
+             enumerate(manifest_rows)]  # fmt: skip
+    code, out, err = run(tmp_path, lines, capsys)
+    assert_one_line_error(code, out, err, "line 1: LA_E_000 names 2 manifest files", "--split")
+    code, out, err = run(tmp_path, lines, capsys, "--split", "testing")
+    assert code == 0 and err == "" and "16 scored files" in out
+    assert list(results_of(out)) == ["all", "split testing", "attack A01", "attack A02"]
+    assert results_of(out)["all"] == ["8", "8", "0.00", "0.0000"]
+
+
+def test_a_name_naming_two_files_of_one_split_is_ambiguous(tmp_path: Path, capsys):
+    manifest_rows = rows(tmp_path)
+    twin = manifest_rows[0]._replace(path=str(tmp_path / "other" / "LA_E_000.wav"))
+    write_manifest([*manifest_rows, twin], tmp_path / "out" / "manifest.csv")
+    lines = [f"{Path(r.path).stem} {1 - 2 * r.label}" for r in manifest_rows]
+    code, out, err = run(tmp_path, lines, capsys)
+    assert_one_line_error(code, out, err, "LA_E_000 names 2 manifest files", "score by path")
+    assert "--split" not in err  # both files are testing files: picking a split cannot help
+
+
+@pytest.mark.parametrize("lines", [["path,score"], [], ["path,score", "LA_E_000"]])
+def test_an_empty_or_truncated_score_file_is_an_error(tmp_path: Path, capsys, lines: list[str]):
+    code, out, err = run(tmp_path, lines, capsys)
+    assert_one_line_error(code, out, err, "scores.csv")
