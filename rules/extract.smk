@@ -6,6 +6,7 @@ rule extract_features:
         manifest=f"{OUT}/manifest.csv",
         chunks=f"{OUT}/chunks.csv",
         settings=expand(f"{OUT}/{{model}}/settings.json", model=MODELS),
+        disk_space=f"{OUT}/disk_space.json",
     output:
         [directory(f"{OUT}/{model}/chunks/{{chunk}}") for model in MODELS],
     log:

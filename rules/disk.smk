@@ -1,0 +1,19 @@
+# Before the first extraction job: will every model's outputs fit on output_dir's disk? A run
+# that fills the disk after hours of work helps no one (see fraudprep.diskspace).
+rule check_disk_space:
+    input:
+        manifest=f"{OUT}/manifest.csv",
+        settings=expand(f"{OUT}/{{model}}/settings.json", model=MODELS),
+    output:
+        f"{OUT}/disk_space.json",
+    log:
+        f"{LOGS}/check_disk_space.log",
+    retries: NO_RETRIES
+    localrule: True
+    conda:
+        "../envs/fraudprep.yaml"
+    params:
+        output_dir=OUT,
+        augmentation=config.get("augmentation"),
+    script:
+        "../workflow/scripts/check_disk_space.py"
