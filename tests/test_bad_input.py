@@ -39,6 +39,38 @@ def patched_rate(data: bytes, rate: int) -> bytes:
     return bytes(patched)
 
 
+def riff_wav(
+    pcm: bytes,
+    tag: int = 1,
+    bits: int = 16,
+    extension: bytes = b"",
+    claimed_data: int | None = None,
+) -> bytes:
+    """A mono 16 kHz RIFF/WAVE file built by hand, as the writers of odd files leave them: a
+    fmt chunk (``extension`` after its 16 bytes) whose format tag and bits per sample may be
+    anything, then ``pcm`` in a data chunk whose size (and the RIFF size with it) is
+    ``claimed_data`` if given."""
+    fmt = struct.pack("<HHIIHH", tag, 1, RATE, RATE * 2, 2, bits) + extension
+    data_size = len(pcm) if claimed_data is None else claimed_data
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt
+    body += b"data" + struct.pack("<I", data_size) + pcm
+    riff_size = min(len(body) - len(pcm) + data_size, 0xFFFFFFFF)
+    return b"RIFF" + struct.pack("<I", riff_size) + body
+
+
+def extensible(subformat: bytes) -> bytes:
+    """The 24 bytes WAVE_FORMAT_EXTENSIBLE adds to a fmt chunk: 16 valid bits, mono."""
+    return struct.pack("<HHI", 22, 16, 0x4) + subformat
+
+
+# A GUID no codec has (KSDATAFORMAT_SUBTYPE_PCM's differ only in the first bytes).
+UNKNOWN_SUBFORMAT = bytes.fromhex("3f7c5a1e9b2d4c4e8f1a6b7c8d9e0f11")
+
+
+def pcm16(seconds: float) -> bytes:
+    return (speechlike(seconds, RATE) * 32767).astype("<i2").tobytes()
+
+
 def make_bad_files(directory: Path, tmp_path: Path) -> dict[str, str]:
     """Write one file per trap; return name -> expected reason fragment."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -72,7 +104,29 @@ def make_bad_files(directory: Path, tmp_path: Path) -> dict[str, str]:
     expected["folder.wav"] = "is a directory"
     os.symlink(directory / "does-not-exist.wav", directory / "dangling.wav")
     expected["dangling.wav"] = "dangling symbolic link"
+    os.symlink("symlink-loop.wav", directory / "symlink-loop.wav")
+    expected["symlink-loop.wav"] = "symlink loop"
+    for name, (content, reason) in undecodable_headers().items():
+        (directory / name).write_bytes(content)
+        expected[name] = reason
     return expected
+
+
+def undecodable_headers() -> dict[str, tuple[bytes, str]]:
+    """WAVs whose stream FFmpeg finds but has no decoder for, and what their reason says."""
+    pcm = pcm16(1.0)
+    guid = "1e5a7c3f-2d9b-4e4c-8f1a-6b7c8d9e0f11"  # UNKNOWN_SUBFORMAT as a GUID is written
+    return {
+        "bits_zero.wav": (riff_wav(pcm, bits=0), "WAV header says 0 bits per sample"),
+        "unsupported_codec.wav": (
+            riff_wav(pcm, tag=0x1234),
+            "no decoder for codec: WAV format tag 0x1234",
+        ),
+        "wav_fmt_extensible_bad.wav": (
+            riff_wav(pcm, tag=0xFFFE, extension=extensible(UNKNOWN_SUBFORMAT)),
+            f"no decoder for codec: WAVE_FORMAT_EXTENSIBLE subformat GUID {guid}",
+        ),
+    }
 
 
 def make_valid_oddities(directory: Path) -> list[str]:
@@ -92,9 +146,17 @@ def make_valid_oddities(directory: Path) -> list[str]:
     ]:
         sf.write(directory / name, data, rate, **kwargs)
         names.append(name)
+    (directory / "lying_header_13h.wav").write_bytes(lying_header_13h())
+    names.append("lying_header_13h.wav")
     os.symlink(directory / "mu-law.wav", directory / "link to mu-law.wav")
     names.append("link to mu-law.wav")
     return names
+
+
+def lying_header_13h() -> bytes:
+    """3.5 s of valid PCM under a header whose data chunk claims 13 hours (libsndfile reads
+    the 3.5 s, SoX plays them)."""
+    return riff_wav(pcm16(3.5), claimed_data=13 * 3600 * RATE * 2)
 
 
 @pytest.fixture(scope="module")
@@ -133,6 +195,40 @@ def test_valid_oddities_become_finite_samples(extracted):
         expected
     )
     assert stats["channels"]["8"] == 1 and stats["sample_rates"]["8000"] == 2
+
+
+@pytest.mark.parametrize("name", sorted(undecodable_headers()))
+def test_a_codec_no_decoder_reads_is_named_not_an_internal_error(tmp_path: Path, name: str):
+    content, reason = undecodable_headers()[name]
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(AudioError) as raised:
+        load_mono(str(path), RATE, 60)
+    assert reason in str(raised.value)
+
+
+def test_a_symlink_loop_is_not_called_dangling(tmp_path: Path):
+    os.symlink("loop-b.wav", tmp_path / "loop-a.wav")
+    os.symlink("loop-a.wav", tmp_path / "loop-b.wav")
+    with pytest.raises(AudioError, match=r"^symlink loop"):
+        load_mono(str(tmp_path / "loop-a.wav"), RATE, 60)
+
+
+def test_lying_header_decodes_the_audio_it_holds(tmp_path: Path):
+    path = tmp_path / "lying_header_13h.wav"
+    path.write_bytes(lying_header_13h())
+    audio = load_mono(str(path), RATE, 60, 0.1)
+    assert audio.duration == 3.5
+    expected = np.frombuffer(pcm16(3.5), "<i2").astype(np.float32) / 32768
+    np.testing.assert_array_equal(audio.samples, expected)
+
+
+def test_a_believable_promise_the_file_does_not_keep_is_truncation(tmp_path: Path):
+    """A header claiming an hour over 3.5 s is a copy cut short, not a lie."""
+    path = tmp_path / "cut.wav"
+    path.write_bytes(riff_wav(pcm16(3.5), claimed_data=3600 * RATE * 2))
+    with pytest.raises(AudioError, match="truncated: the header promises 57600000 frames"):
+        load_mono(str(path), RATE, 60)
 
 
 def test_silent_file_gives_zeros(tmp_path: Path):
