@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 import os
 import struct
 from pathlib import Path
@@ -11,8 +12,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 import yaml
-from helpers import REPO, speechlike, write_audio
+from helpers import REPO, run_steps, speechlike, write_audio
 
+import fraudprep
 from fraudprep.audio_io import AudioError, load_mono
 from fraudprep.chunks import write_chunks
 from fraudprep.datasets import DatasetConfig
@@ -229,6 +231,65 @@ def test_a_believable_promise_the_file_does_not_keep_is_truncation(tmp_path: Pat
     path.write_bytes(riff_wav(pcm16(3.5), claimed_data=3600 * RATE * 2))
     with pytest.raises(AudioError, match="truncated: the header promises 57600000 frames"):
         load_mono(str(path), RATE, 60)
+
+
+def float_wav(path: Path, peak: float, rate: int = RATE, seed: int = 0) -> np.ndarray:
+    """A 32-bit float WAV of speech-like audio whose loudest sample is ``peak``; returns the
+    samples as written."""
+    signal = speechlike(1.0, rate, seed).astype(np.float64)
+    signal = (signal * (peak / np.abs(signal).max())).astype(np.float32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, signal, rate, subtype="FLOAT")
+    return signal
+
+
+def test_float_overs_are_clipped_not_rescaled_and_counted(tmp_path: Path):
+    written = float_wav(tmp_path / "hot.wav", 1.5)
+    audio = load_mono(str(tmp_path / "hot.wav"), RATE, 60)
+    beyond = np.abs(written) > 1
+    assert audio.overs == np.count_nonzero(beyond) > 0
+    np.testing.assert_array_equal(audio.samples[~beyond], written[~beyond])  # level kept
+    np.testing.assert_array_equal(audio.samples[beyond], np.sign(written[beyond]))
+
+
+@pytest.mark.parametrize(("peak", "shown"), [(1e30, "peak 1e+30 (+600.0 dBFS)"), (3.4, "peak 3.4")])
+def test_float_samples_far_beyond_full_scale_are_a_failure_naming_the_peak(
+    tmp_path: Path, peak: float, shown: str
+):
+    float_wav(tmp_path / "loud.wav", peak)
+    with pytest.raises(AudioError, match=r"samples far beyond full scale") as raised:
+        load_mono(str(tmp_path / "loud.wav"), RATE, 60)
+    assert shown in str(raised.value)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int16"])
+def test_float_samples_past_full_scale_reach_no_statistic(tmp_path: Path, dtype: str):
+    """float_1e30.wav once gave `raw` batches of 4.2e29 (with int16, a square wave of
+    ±32767), a channel std of 9.3e27 and a peak_dbfs of inf."""
+    tree = tmp_path / "tree" / "training"
+    for seed, label in enumerate(["real", "real", "fake", "fake"]):
+        write_audio(tree / label / f"plain{seed}.wav", seed=seed)
+    float_wav(tree / "fake" / "float_1e30.wav", 1e30)
+    float_wav(tree / "fake" / "float_3_4.wav", 3.4)
+    # Clipped, and resampled to 16 kHz, which overshoots the clipped peaks.
+    float_wav(tree / "real" / "hot_44k.wav", 1.9, rate=44100)
+    out = tmp_path / "out"
+    stats = run_steps(
+        out, "raw", DatasetConfig(input_dir=str(tree.parent)), profile_overrides={"dtype": dtype}
+    )
+    with open(out / "raw" / "failures.csv", newline="", encoding="utf-8") as handle:
+        reasons = {Path(row["path"]).name: row["reason"] for row in csv.DictReader(handle)}
+    assert sorted(reasons) == ["float_1e30.wav", "float_3_4.wav"]
+    assert "peak 1e+30" in reasons["float_1e30.wav"] and "peak 3.4" in reasons["float_3_4.wav"]
+    assert stats["clipped_overs"]["training"] == {"real": 1, "fake": 0}
+    data, _ = fraudprep.load(out, "raw", "training", as_float=True)
+    assert len(data) == 5 and np.abs(data).max() <= 1.0
+    normalization = stats["normalization"]
+    assert abs(float(normalization["channel_mean"][0])) < 0.05
+    assert 0.01 < float(normalization["channel_std"][0]) < 1.0
+    with open(out / "raw" / "properties.csv", newline="", encoding="utf-8") as handle:
+        peaks = [float(row["peak_dbfs"]) for row in csv.DictReader(handle)]
+    assert len(peaks) == 5 and all(math.isfinite(peak) and peak < 1.5 for peak in peaks)
 
 
 def test_silent_file_gives_zeros(tmp_path: Path):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import math
 import os
 import re
 import struct
@@ -42,6 +43,14 @@ INEXACT_LENGTH_FORMATS = frozenset({"OGG"})
 # libsndfile first only costs an open, and its MP3 decoder's warnings on stderr.
 FFMPEG_FIRST_EXTENSIONS = (".mp3",)
 
+# Float formats (float WAV, and the float output of lossy decoders) can hold samples past full
+# scale. Up to this peak (+6 dBFS) they are overs, a hot mix or a codec's overshoot, and are
+# clipped to [-1, 1], as int16 output or any player would: the level of everything below full
+# scale is kept (rescaling would make the whole file quieter by its loudest sample, a level
+# no other file has) and the overs are counted. Beyond it the file is a failure: no mix is
+# 6 dB over, such values (1e30) come from a broken writer, and would swamp every statistic.
+MAX_FLOAT_PEAK = 2.0
+
 
 class AudioError(Exception):
     """A file that cannot become a sample; ``str(error)`` is the reason users read."""
@@ -56,6 +65,7 @@ class DecodedAudio:
     duration: float  # seconds of audio in the file, before any cut
     decoder: str = LIBSNDFILE  # LIBSNDFILE or FFMPEG
     format: str = ""  # "container/codec" as the decoder names them, e.g. "wav/pcm_16", "mov/aac"
+    overs: int = 0  # samples past full scale (up to MAX_FLOAT_PEAK) clipped to [-1, 1]
 
 
 @dataclass(frozen=True)
@@ -348,18 +358,38 @@ def _checked(decoded: _Mono, min_seconds: float) -> DecodedAudio:
         raise AudioError(
             f"too short: {decoded.frames} samples, {duration:.4g} s (minimum is {min_seconds} s)"
         )
-    # After mixing, a NaN or infinity in any channel is still one in the mean.
-    if not np.isfinite(decoded.samples).all():
-        raise AudioError("non-finite samples (NaN or infinity)")
+    samples, overs = _within_full_scale(decoded.samples)
     return DecodedAudio(
-        np.ascontiguousarray(decoded.samples),
+        np.ascontiguousarray(samples),
         decoded.rate,
         decoded.rate,
         decoded.channels,
         duration,
         decoded.decoder,
         decoded.format,
+        overs,
     )
+
+
+def _within_full_scale(samples: np.ndarray) -> tuple[np.ndarray, int]:
+    """``samples`` in [-1, 1] and how many were clipped to it; an error for non-finite
+    samples or a peak above MAX_FLOAT_PEAK. Checked after mixing, on what the features see:
+    a NaN or infinity in any channel is still one in the mean."""
+    # Two reductions instead of np.isfinite(...).all(): no temporary array, and NaN and
+    # infinity propagate through max and min.
+    high, low = float(samples.max()), float(samples.min())
+    if not (math.isfinite(high) and math.isfinite(low)):
+        raise AudioError("non-finite samples (NaN or infinity)")
+    peak = max(high, -low)
+    if peak <= 1.0:
+        return samples, 0
+    if peak > MAX_FLOAT_PEAK:
+        raise AudioError(
+            f"samples far beyond full scale: peak {peak:.4g} ({20 * math.log10(peak):+.1f} "
+            f"dBFS); float audio up to {MAX_FLOAT_PEAK:g} (+6 dBFS) is clipped, beyond is refused"
+        )
+    overs = int(np.count_nonzero(np.abs(samples) > 1.0))
+    return np.clip(samples, -1.0, 1.0), overs
 
 
 def resample(audio: DecodedAudio, target_rate: int) -> DecodedAudio:
