@@ -82,10 +82,11 @@ def run_steps(
     max_failure_fraction: float = 1.0,
     hash_files: bool = True,
     plan=None,
+    profile_overrides: dict | None = None,
 ) -> dict:
     """The workflow's steps for one model, called directly (no Snakemake): manifest of
     ``dataset`` (a DatasetConfig), chunks, settings.json, extraction, aggregation; returns the
-    dataset statistics."""
+    dataset statistics. ``profile_overrides``: keys of the model's feature profile to change."""
     import json
 
     import yaml
@@ -99,6 +100,10 @@ def run_steps(
 
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     config = {**config, "batch_size": batch_size, "format": storage}
+    if profile_overrides:
+        profiles = config["feature_profiles"]
+        profiles = {**profiles, model: {**profiles[model], **profile_overrides}}
+        config["feature_profiles"] = profiles
     settings = resolve_model_settings(config, model)
     manifest, leakage = out / "manifest.csv", out / "leakage.csv"
     build_manifest(manifest, dataset, leakage_path=leakage, hash_files=hash_files)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 from encoders import needs_encoders, run
 from helpers import REPO, write_audio
 
@@ -122,3 +123,21 @@ def test_pyav_is_imported_only_for_files_that_need_it(tmp_path: Path):
     m4a = ffmpeg_tone(tmp_path / "tone.m4a", 1.0, RATE, "-c:a", "aac")
     _, imported = decode_in_fresh_process(m4a)
     assert imported
+
+
+@pytest.mark.parametrize("peak", [1.5, 3.4])
+def test_ffmpeg_float_audio_past_full_scale_is_clipped_or_refused(tmp_path: Path, peak: float):
+    """Float PCM in Matroska (FFmpeg's path) goes through the same full-scale check."""
+    t = np.arange(RATE) / RATE
+    signal = (peak * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    source = tmp_path / "float.wav"
+    sf.write(source, signal, RATE, subtype="FLOAT")
+    path = tmp_path / "float.mkv"
+    run(["ffmpeg", "-nostdin", "-v", "error", "-i", source, "-c:a", "pcm_f32le", path])
+    if peak > 2:
+        with pytest.raises(AudioError, match=r"samples far beyond full scale: peak 3\.4"):
+            load_mono(str(path), RATE, 60)
+        return
+    audio = load_mono(str(path), RATE, 60)
+    assert audio.decoder == FFMPEG and np.abs(audio.samples).max() == 1.0
+    assert audio.overs == np.count_nonzero(np.abs(signal) > 1)

@@ -270,6 +270,8 @@ def dataset_statistics(
         # Which decoder read how many samples, and from which container/codec.
         "decoders": _most_common_first(stats.decoders),
         "formats": _most_common_first(stats.formats),
+        # Files whose float samples past full scale (at most +6 dBFS) were clipped.
+        "clipped_overs": _split_label_counts(stats.clipped_overs),
         "normalization": {
             "split": TRAINING,
             "num_samples": sum(stats.samples[count_key(TRAINING, label)] for label in LABEL_NAMES),

@@ -11,11 +11,15 @@ recorded in the failures table, so one bad file never stops a chunk.
 from __future__ import annotations
 
 import dataclasses
+import errno
+import math
 import os
 import re
 import struct
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import soundfile as sf
@@ -39,6 +43,14 @@ INEXACT_LENGTH_FORMATS = frozenset({"OGG"})
 # libsndfile first only costs an open, and its MP3 decoder's warnings on stderr.
 FFMPEG_FIRST_EXTENSIONS = (".mp3",)
 
+# Float formats (float WAV, and the float output of lossy decoders) can hold samples past full
+# scale. Up to this peak (+6 dBFS) they are overs, a hot mix or a codec's overshoot, and are
+# clipped to [-1, 1], as int16 output or any player would: the level of everything below full
+# scale is kept (rescaling would make the whole file quieter by its loudest sample, a level
+# no other file has) and the overs are counted. Beyond it the file is a failure: no mix is
+# 6 dB over, such values (1e30) come from a broken writer, and would swamp every statistic.
+MAX_FLOAT_PEAK = 2.0
+
 
 class AudioError(Exception):
     """A file that cannot become a sample; ``str(error)`` is the reason users read."""
@@ -53,6 +65,7 @@ class DecodedAudio:
     duration: float  # seconds of audio in the file, before any cut
     decoder: str = LIBSNDFILE  # LIBSNDFILE or FFMPEG
     format: str = ""  # "container/codec" as the decoder names them, e.g. "wav/pcm_16", "mov/aac"
+    overs: int = 0  # samples past full scale (up to MAX_FLOAT_PEAK) clipped to [-1, 1]
 
 
 @dataclass(frozen=True)
@@ -82,10 +95,10 @@ class _CannotOpen(Exception):
 
 
 def _check_entry(path: str) -> None:
-    if not os.path.lexists(path):
-        raise AudioError("file does not exist")
-    if not os.path.exists(path):
-        raise AudioError("dangling symbolic link")
+    try:
+        os.stat(path)
+    except OSError as error:
+        raise AudioError(_entry_reason(path, error)) from error
     if os.path.isdir(path):
         raise AudioError("is a directory, not an audio file")
     if not os.path.isfile(path):
@@ -94,6 +107,19 @@ def _check_entry(path: str) -> None:
         raise AudioError("empty file (0 bytes)")
     if not os.access(path, os.R_OK):
         raise AudioError("cannot read file: permission denied")
+
+
+def _entry_reason(path: str, error: OSError) -> str:
+    """Why ``path`` cannot be opened at all, from the error of following it: a link that
+    points nowhere and one that points back at itself both fail ``os.path.exists``, but call
+    for different fixes."""
+    if error.errno == errno.ELOOP:
+        return "symlink loop (too many levels of symbolic links)"
+    if error.errno in (errno.ENOENT, errno.ENOTDIR):
+        return "dangling symbolic link" if os.path.lexists(path) else "file does not exist"
+    if error.errno == errno.EACCES:
+        return "cannot read file: permission denied"
+    return f"cannot open file ({os.strerror(error.errno or 0)})"
 
 
 def _check_header(rate: int, channels: int) -> None:
@@ -123,38 +149,113 @@ def _open_reason(error: Exception) -> str:
     return f"cannot decode ({message})"
 
 
+# A data chunk promising more than this over a shorter file is not believed: no speech clip
+# lasts hours, so such a length is a writer's placeholder for "unknown" or a lie, as in a
+# 3.5 s file whose header claims 13 h. libsndfile and SoX read what the file holds, and so do
+# we; a shorter promise the file does not keep is a cut-short copy (see _wav_header_problem).
+TRUSTED_WAV_SECONDS = 3600
+
+# The WAVE_FORMAT_EXTENSIBLE tag, and the tail every subformat GUID of a classic format tag
+# ends with (KSDATAFORMAT_SUBTYPE_*: the tag in the first two bytes, then this).
+WAVE_FORMAT_EXTENSIBLE = 0xFFFE
+_SUBFORMAT_TAIL = bytes.fromhex("000000001000800000aa00389b71")
+_PCM_OR_FLOAT_TAGS = (0x0001, 0x0003)  # the tags whose bits per sample decide the decoding
+
+
+@dataclass(frozen=True)
+class _WavFormat:
+    """What a WAV's fmt chunk says: enough to name a codec neither decoder reads."""
+
+    tag: int
+    bits: int
+    subformat: bytes | None  # the GUID of a WAVE_FORMAT_EXTENSIBLE header (16 bytes)
+
+
+def _riff_chunks(handle: IO[bytes]) -> Iterator[tuple[bytes, int]]:
+    """(id, size) of each chunk of a RIFF/WAVE file, with ``handle`` at the chunk's body when
+    each is yielded; nothing for other files. Stops at the first incomplete chunk header."""
+    head = handle.read(12)
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return
+    while len(chunk := handle.read(8)) == 8:
+        size = struct.unpack("<I", chunk[4:])[0]
+        body = handle.tell()
+        yield chunk[:4], size
+        handle.seek(body + size + (size & 1))
+
+
 def _wav_header_problem(path: str) -> str | None:
     """Problems libsndfile papers over in a RIFF/WAVE header: a zero sample rate, or a data
     chunk that promises more bytes than the file holds (a truncated download or copy)."""
     with open(path, "rb") as handle:
-        head = handle.read(12)
-        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-            return None
         file_size = os.fstat(handle.fileno()).st_size
-        block_align = 0
-        while chunk := handle.read(8):
-            if len(chunk) < 8:
-                return None
-            chunk_id, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+        byte_rate = block_align = 0
+        for chunk_id, size in _riff_chunks(handle):
             if chunk_id == b"fmt ":
                 fmt = handle.read(min(size, 16))
                 if len(fmt) >= 14:
-                    rate, block_align = struct.unpack("<I", fmt[4:8])[0], fmt[12] | fmt[13] << 8
+                    rate, byte_rate = struct.unpack("<II", fmt[4:12])
+                    block_align = fmt[12] | fmt[13] << 8
                     if rate == 0:
                         return "implausible sample rate 0 Hz in the header"
-                handle.seek(size - len(fmt) + (size & 1), os.SEEK_CUR)
             elif chunk_id == b"data":
                 available = file_size - handle.tell()
-                # 0 and 0xFFFFFFFF mark streamed WAVs whose writer never knew the size.
-                if size not in (0, 0xFFFFFFFF) and size > available and block_align:
+                if size > available and block_align and _believed(size, byte_rate):
                     return (
                         f"truncated: the header promises {size // block_align} frames, "
                         f"the file holds {available // block_align}"
                     )
                 return None
-            else:
-                handle.seek(size + (size & 1), os.SEEK_CUR)
     return None
+
+
+def _believed(data_size: int, byte_rate: int) -> bool:
+    """Whether a data chunk's size is a length its writer knew: not one of the markers of
+    streamed WAVs (0 and 0xFFFFFFFF), nor a claim of more than TRUSTED_WAV_SECONDS."""
+    if data_size in (0, 0xFFFFFFFF):
+        return False
+    return not byte_rate or data_size / byte_rate <= TRUSTED_WAV_SECONDS
+
+
+def _wav_format(path: str) -> _WavFormat | None:
+    """The first fmt chunk of a RIFF/WAVE file; None for other files or a short chunk."""
+    with open(path, "rb") as handle:
+        for chunk_id, size in _riff_chunks(handle):
+            if chunk_id != b"fmt ":
+                continue
+            fmt = handle.read(min(size, 40))
+            if len(fmt) < 16:
+                return None
+            tag, bits = struct.unpack("<H", fmt[:2])[0], struct.unpack("<H", fmt[14:16])[0]
+            subformat = fmt[24:40] if tag == WAVE_FORMAT_EXTENSIBLE and len(fmt) >= 40 else None
+            return _WavFormat(tag, bits, subformat)
+    return None
+
+
+def _no_decoder_reason(path: str, refused: _CannotOpen | None) -> str:
+    """Why a file whose audio stream FFmpeg finds has no decoder in FFmpeg: for a WAV, what
+    its fmt chunk says (PyAV names no codec it cannot decode); else libsndfile's reason when
+    it knew the format."""
+    wav = _wav_format(path)
+    if wav is not None:
+        return _wav_codec_reason(wav)
+    if refused is not None and not refused.unrecognised:
+        return str(refused)
+    return "no decoder for the codec of the file's audio stream (in libsndfile or FFmpeg)"
+
+
+def _wav_codec_reason(wav: _WavFormat) -> str:
+    tag = wav.tag
+    if tag == WAVE_FORMAT_EXTENSIBLE:
+        if wav.subformat is None:
+            return "corrupt audio header (WAVE_FORMAT_EXTENSIBLE without a subformat GUID)"
+        if wav.subformat[2:] != _SUBFORMAT_TAIL:
+            guid = uuid.UUID(bytes_le=wav.subformat)
+            return f"no decoder for codec: WAVE_FORMAT_EXTENSIBLE subformat GUID {guid} (unknown)"
+        tag = struct.unpack("<H", wav.subformat[:2])[0]
+    if tag in _PCM_OR_FLOAT_TAGS and wav.bits == 0:
+        return "corrupt audio header: WAV header says 0 bits per sample"
+    return f"no decoder for codec: WAV format tag 0x{tag:04X}"
 
 
 PCM16_SCALE = np.float32(1 / 32768)  # libsndfile's own int16 -> float normalisation
@@ -257,18 +358,38 @@ def _checked(decoded: _Mono, min_seconds: float) -> DecodedAudio:
         raise AudioError(
             f"too short: {decoded.frames} samples, {duration:.4g} s (minimum is {min_seconds} s)"
         )
-    # After mixing, a NaN or infinity in any channel is still one in the mean.
-    if not np.isfinite(decoded.samples).all():
-        raise AudioError("non-finite samples (NaN or infinity)")
+    samples, overs = _within_full_scale(decoded.samples)
     return DecodedAudio(
-        np.ascontiguousarray(decoded.samples),
+        np.ascontiguousarray(samples),
         decoded.rate,
         decoded.rate,
         decoded.channels,
         duration,
         decoded.decoder,
         decoded.format,
+        overs,
     )
+
+
+def _within_full_scale(samples: np.ndarray) -> tuple[np.ndarray, int]:
+    """``samples`` in [-1, 1] and how many were clipped to it; an error for non-finite
+    samples or a peak above MAX_FLOAT_PEAK. Checked after mixing, on what the features see:
+    a NaN or infinity in any channel is still one in the mean."""
+    # Two reductions instead of np.isfinite(...).all(): no temporary array, and NaN and
+    # infinity propagate through max and min.
+    high, low = float(samples.max()), float(samples.min())
+    if not (math.isfinite(high) and math.isfinite(low)):
+        raise AudioError("non-finite samples (NaN or infinity)")
+    peak = max(high, -low)
+    if peak <= 1.0:
+        return samples, 0
+    if peak > MAX_FLOAT_PEAK:
+        raise AudioError(
+            f"samples far beyond full scale: peak {peak:.4g} ({20 * math.log10(peak):+.1f} "
+            f"dBFS); float audio up to {MAX_FLOAT_PEAK:g} (+6 dBFS) is clipped, beyond is refused"
+        )
+    overs = int(np.count_nonzero(np.abs(samples) > 1.0))
+    return np.clip(samples, -1.0, 1.0), overs
 
 
 def resample(audio: DecodedAudio, target_rate: int) -> DecodedAudio:
@@ -352,6 +473,8 @@ def _decode_with_ffmpeg(path: str, max_seconds: float, refused: _CannotOpen | No
         if stream is None:
             raise _ffmpeg_failure(refused, ValueError("no audio stream"))
         context = stream.codec_context
+        if context is None:  # PyAV's sign of a stream FFmpeg has no decoder for
+            raise AudioError(_no_decoder_reason(path, refused))
         context.thread_count = 1  # one thread per job, as for numpy (see fraudprep.memory)
         rate, channels = context.sample_rate, context.layout.nb_channels
         if not rate or not channels:

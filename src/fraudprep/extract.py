@@ -179,6 +179,7 @@ class _ModelPart:
             row.attack,
             audio.decoder,
             audio.format,
+            audio.overs,
         )
         if first_of_source:
             bandwidth_hz = self._bandwidth(audio, extracted.spectrum)

@@ -346,7 +346,13 @@ class RawExtractor(Extractor):
     """The waveform itself, cut or padded to a fixed length (AASIST, RawNet2)."""
 
     def extract(self, samples: np.ndarray, with_spectrum: bool = False) -> Extracted:
-        return Extracted(np.ascontiguousarray(self.clip(samples), dtype=np.float32), None)
+        clip = np.ascontiguousarray(self.clip(samples), dtype=np.float32)
+        # The decoders give samples in [-1, 1], but resampling a waveform at full scale
+        # overshoots it (a clipped 44.1 kHz file by 3 % in the tests), and so may an
+        # augmented copy: the waveform is promised in [-1, 1], as int16 storage clips it.
+        if clip.size and max(float(clip.max()), -float(clip.min())) > 1.0:
+            clip = np.clip(clip, -1.0, 1.0)
+        return Extracted(clip, None)
 
 
 def linear_filterbank(

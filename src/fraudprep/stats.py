@@ -117,6 +117,9 @@ class ChunkStats:
     channels: Counter = field(default_factory=Counter)  # original channel count -> files
     decoders: Counter = field(default_factory=Counter)  # "libsndfile" | "ffmpeg" -> files
     formats: Counter = field(default_factory=Counter)  # "container/codec" -> files
+    # "split/label" -> files with float samples past full scale clipped (see audio_io's
+    # MAX_FLOAT_PEAK): a class of hot files is a shortcut, and a sign of how it was made.
+    clipped_overs: Counter = field(default_factory=Counter)
     duration: Moments = field(default_factory=Moments)  # original seconds, decoded files
     duration_histogram: Counter = field(default_factory=Counter)  # bin label -> files
     duration_min: float = math.inf
@@ -135,8 +138,11 @@ class ChunkStats:
         attack: str = "",
         decoder: str = "",
         file_format: str = "",
+        overs: int = 0,
     ) -> None:
         self.samples[count_key(split, label)] += 1
+        if overs:
+            self.clipped_overs[count_key(split, label)] += 1
         self.decoders[decoder or "-"] += 1
         self.formats[file_format or "-"] += 1
         self.attacks[count_key(split, attack or "-", label)] += 1
@@ -164,6 +170,7 @@ class ChunkStats:
             channels=self.channels + other.channels,
             decoders=self.decoders + other.decoders,
             formats=self.formats + other.formats,
+            clipped_overs=self.clipped_overs + other.clipped_overs,
             duration=self.duration.merge(other.duration),
             duration_histogram=self.duration_histogram + other.duration_histogram,
             duration_min=min(self.duration_min, other.duration_min),
@@ -181,6 +188,7 @@ class ChunkStats:
             "channels": dict(sorted(self.channels.items(), key=lambda kv: int(kv[0]))),
             "decoders": dict(sorted(self.decoders.items())),
             "formats": dict(sorted(self.formats.items())),
+            "clipped_overs": dict(sorted(self.clipped_overs.items())),
             "duration": self.duration.to_json(),
             "duration_histogram": dict(sorted(self.duration_histogram.items())),
             "duration_min": None if math.isinf(self.duration_min) else self.duration_min,
@@ -200,6 +208,7 @@ class ChunkStats:
             channels=Counter(values["channels"]),
             decoders=Counter(values.get("decoders", {})),
             formats=Counter(values.get("formats", {})),
+            clipped_overs=Counter(values.get("clipped_overs", {})),
             duration=Moments.from_json(values["duration"]),
             duration_histogram=Counter(values["duration_histogram"]),
             duration_min=math.inf if duration_min is None else duration_min,
