@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from fraudprep.formats import shard_member_size, storage_format, write_json
 from fraudprep.augment import AugmentationPlan
+from fraudprep.formats import shard_member_size, storage_format, write_json
 from fraudprep.manifest import iter_manifest
 from fraudprep.settings import COMPACT_DTYPES, ModelSettings, read_settings
 from fraudprep.store import stored_shape
@@ -120,7 +120,6 @@ def _size(count: float) -> str:
             return f"{count:.1f} {unit}" if unit != "B" else f"{int(count)} B"
         count /= 1000
     return f"{count:.1f} TB"
-
 
 
 def run_disk_check(
