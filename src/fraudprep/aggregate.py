@@ -283,6 +283,8 @@ def dataset_statistics(
         "batches": {split: batch_counts[split] for split in SPLITS},
         "total_batches": sum(batch_counts[split] for split in SPLITS),
         "output_bytes": output_bytes,
+        # The model whose batch files these are too (hard links: on disk once), if any.
+        "shared_with": chunk_metadata.get("shared_with"),
     }
 
 

@@ -240,7 +240,7 @@ def extract_chunk_models(
             [models[i] for i in computed], limits, plan,
         )  # fmt: skip
         for twin, original in twin_of.items():
-            _share_outputs(scratches[original], scratches[twin], models[twin])
+            _share_outputs(scratches[original], scratches[twin], models[twin], models[original])
             stats[models[twin].model] = stats[models[original].model]
         for scratch, output_dir in zip(scratches, output_dirs, strict=True):
             publish_dir(scratch, output_dir)
@@ -267,7 +267,9 @@ def twins(models: Sequence[ModelSettings]) -> dict[int, int]:
     return twin_of
 
 
-def _share_outputs(original: Path, twin: Path, settings: ModelSettings) -> None:
+def _share_outputs(
+    original: Path, twin: Path, settings: ModelSettings, original_settings: ModelSettings
+) -> None:
     """The twin's chunk outputs as hard links to the original's (no extra disk), with its
     own chunk.json: the same batches and statistics under its settings."""
     for path in original.iterdir():
@@ -275,6 +277,7 @@ def _share_outputs(original: Path, twin: Path, settings: ModelSettings) -> None:
             link_or_copy(path, twin / path.name)
     metadata = read_chunk_metadata(original)
     metadata["settings"] = settings.as_dict()
+    metadata["shared_with"] = original_settings.model
     with atomic_write(twin / CHUNK_METADATA, "w", encoding="utf-8") as handle:
         json.dump(metadata, handle, indent=1)
 

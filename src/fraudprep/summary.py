@@ -34,10 +34,12 @@ def run_summary_lines(output_dir: str | Path, models: list[str]) -> list[str]:
             lines.append(f"  {model}: not produced by this run")
             continue
         batches = ", ".join(f"{split} {n}" for split, n in stats["batches"].items())
+        files = "shards" if stats["settings"].get("storage_format") == "shards" else "batches"
         lines.append(f"  {model}: {summary_line(stats, model_dir / 'failures.csv')}")
         lines.append(
-            f"    {stats['total_batches']} batches ({batches}) of shape "
-            f"{tuple(stats['feature_shape'])} {stats['dtype']}; metadata {model_dir}/"
+            f"    {stats['total_batches']} {files} ({batches}) of shape "
+            f"{tuple(stats['feature_shape'])} {stats['dtype']}, {_written(stats, models)}; "
+            f"metadata {model_dir}/"
         )
         for split, copies in (stats.get("augmented") or {}).items():
             kinds = ", ".join(f"{kind} {n}" for kind, n in copies["kinds"].items())
@@ -49,6 +51,17 @@ def run_summary_lines(output_dir: str | Path, models: list[str]) -> list[str]:
         lines.extend(f"    warning: {warning}" for warning in stats.get("warnings", []))
     lines.extend(_leftover_lines(output_dir, models))
     return lines
+
+
+def _written(stats: dict[str, Any], models: list[str]) -> str:
+    """Bytes of the model's batch files, and with which model it shares them (hard links)."""
+    size = _megabytes(stats["output_bytes"])
+    shared = stats.get("shared_with")
+    return f"{size} (shared with {shared})" if shared in models else size
+
+
+def _megabytes(count: int) -> str:
+    return f"{count / 1e6:.1f} MB" if count < 1e9 else f"{count / 1e9:.2f} GB"
 
 
 def _leftover_lines(output_dir: str | Path, models: list[str]) -> list[str]:
