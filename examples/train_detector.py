@@ -4,8 +4,9 @@
     .venv/bin/python examples/train_detector.py --output-dir data/preprocessed
 
 A worked example of using the outputs, not a detector to deploy: it reads the training split
-shuffled in bounded memory (``fraudprep.iter_shuffled``), standardises with the training
-statistics, scores every testing sample with its path (``with_info``), writes
+shuffled in bounded memory (``fraudprep.iter_shuffled``; with ``format: shards``, a torch
+DataLoader with ``--workers`` processes over ``fraudprep.ShardDataset``), standardises with the
+training statistics, scores every testing sample with its path (``with_info``), writes
 ``scores.csv`` (``path,score``; higher = more bona fide, as ASVspoof scores) and evaluates it
 with ``fraudprep.evaluate`` (overall, per split, per attack when the dataset names attacks).
 Needs PyTorch (CPU is enough; ``make test`` installs it); fraudprep itself does not.
@@ -17,6 +18,7 @@ import argparse
 import csv
 import itertools
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -50,18 +52,40 @@ def as_images(batch: np.ndarray) -> torch.Tensor:
     return tensor.unsqueeze(1) if tensor.ndim == 3 else tensor.permute(0, 3, 1, 2)
 
 
-def train(out: Path, model: str, epochs: int, batch_size: int) -> nn.Module:
+def file_batches(
+    out: Path, model: str, stats: dict, epoch: int, batch_size: int, workers: int
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Batches of the training split from pickle or npy batch files, shuffled in one process."""
+    samples = fraudprep.iter_shuffled(out, model, "training", seed=0, epoch=epoch)
+    while chunk := list(itertools.islice(samples, batch_size)):
+        x = as_images(normalized(np.stack([s for s, _ in chunk]), stats, "channel"))
+        yield x, torch.tensor([label for _, label in chunk])
+
+
+def shard_batches(
+    out: Path, model: str, stats: dict, epoch: int, batch_size: int, workers: int
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Batches of the training split streamed from its shards by ``workers`` DataLoader
+    processes (each reads its own shards), standardised and channels first as they come."""
+    dataset = fraudprep.ShardDataset(
+        out, model, "training", seed=0, normalize="channel", channels_first=True
+    )
+    dataset.set_epoch(epoch)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, num_workers=workers)
+    for x, y in loader:
+        yield (x.unsqueeze(1) if x.ndim == 3 else x), y
+
+
+def train(out: Path, model: str, epochs: int, batch_size: int, workers: int = 2) -> nn.Module:
     stats = fraudprep.read_dataset_stats(out, model)
     shape = stats["feature_shape"]
     net = small_cnn(shape[2] if len(shape) == 3 else 1)
     optimiser = torch.optim.Adam(net.parameters(), lr=3e-3)
     loss_of = nn.CrossEntropyLoss()
+    batches = shard_batches if stats["settings"]["storage_format"] == "shards" else file_batches
     for epoch in range(epochs):
-        samples = fraudprep.iter_shuffled(out, model, "training", seed=0, epoch=epoch)
         losses = []
-        while chunk := list(itertools.islice(samples, batch_size)):
-            x = as_images(normalized(np.stack([s for s, _ in chunk]), stats, "channel"))
-            y = torch.tensor([label for _, label in chunk])
+        for x, y in batches(out, model, stats, epoch, batch_size, workers):
             optimiser.zero_grad()
             loss = loss_of(net(x), y)
             loss.backward()
@@ -94,10 +118,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--scores", default="scores.csv", type=Path)
+    parser.add_argument("--workers", type=int, default=2, help="DataLoader workers (shards)")
     args = parser.parse_args(argv)
     torch.manual_seed(0)
     torch.set_num_threads(1)  # as the workflow's jobs: results do not depend on the cores
-    net = train(args.output_dir, args.model, args.epochs, args.batch_size)
+    net = train(args.output_dir, args.model, args.epochs, args.batch_size, args.workers)
     count = write_scores(net, args.output_dir, args.model, args.scores)
     print(f"scored {count} testing samples into {args.scores}")
     return evaluate.main([str(args.scores), "--output-dir", str(args.output_dir)])

@@ -10,6 +10,7 @@ from fraudprep.manifest import ManifestError
 from fraudprep.manifest_build import source_fingerprint
 from fraudprep.properties import PROPERTIES
 from fraudprep.settings import ConfigError, job_memory_mb, resolve_model_settings
+from fraudprep.verify import prepare_rebuild
 from fraudprep.provenance import (
     FEATURE_MODULES,
     MANIFEST_MODULES,
@@ -139,7 +140,19 @@ def model_provenance(wildcards):
 
 def chunk_dirs(wildcards):
     """The model's chunk directories, known once the split_chunks checkpoint has run."""
+    _rebuild_damaged(wildcards.model)
     return _chunk_dirs([wildcards.model])
+
+
+@functools.cache
+def _rebuild_damaged(model):
+    """A published batch file deleted or cut short since the last run: its chunk and the
+    model's final step are done again (fraudprep.verify). Evaluated while the DAG is built,
+    before Snakemake decides what is done; only by a run that executes jobs."""
+    executing = workflow.executor_plugin is not None and not workflow.dryrun
+    if workflow.is_main_process and executing:
+        for line in prepare_rebuild(model_dir(model), STORAGE):
+            print(f"fraudprep: {line}", file=sys.stderr)
 
 
 def all_chunk_dirs(wildcards):

@@ -20,7 +20,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def test_example_trains_scores_and_prints_eer(tmp_path: Path):
+# shards: the training split streamed by a DataLoader with two worker processes.
+@pytest.mark.parametrize("storage", [(), ("format=shards", "dtype=uint8", "shard_samples=4")])
+def test_example_trains_scores_and_prints_eer(tmp_path: Path, storage: tuple[str, ...]):
     for split, count in (("training", 12), ("validation", 3), ("testing", 5)):
         for label in ("real", "fake"):
             for i in range(count):
@@ -37,14 +39,15 @@ def test_example_trains_scores_and_prints_eer(tmp_path: Path):
     (tmp_path / "protocol.csv").write_text("\n".join(listing) + "\n")
     run = subprocess.run(
         snakemake_command(tmp_path, "--cores", "2", "--config", "listing=protocol.csv",
-                          "models=[resnet_low_memory]", "report_figures=false"),
+                          "models=[resnet_low_memory]", "report_figures=false", *storage),
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr[-3000:]
     scores = tmp_path / "scores.csv"
     example = subprocess.run(
         [sys.executable, str(REPO / "examples" / "train_detector.py"), "--output-dir",
-         str(tmp_path / "data" / "preprocessed"), "--scores", str(scores), "--epochs", "2"],
+         str(tmp_path / "data" / "preprocessed"), "--scores", str(scores), "--epochs", "2",
+         "--workers", "2"],
         capture_output=True, text=True, timeout=600, cwd=tmp_path,
     )  # fmt: skip
     assert example.returncode == 0, example.stderr[-3000:]

@@ -29,6 +29,7 @@ _STREAMING = ("ShardDataset", "iter_shards")
 
 __all__ = [
     "BatchDataset",
+    "DamagedOutputError",
     "ShardDataset",
     "StaleOutputsError",
     "iter_batches",

@@ -96,6 +96,9 @@ def _link_batches(
                 "split": split,
                 "chunk": chunk.id,
                 "bytes": record["bytes"],
+                # Per file, in the order of the path keys: what the loader and a rerun check.
+                "file_bytes": record["file_bytes"],
+                "crc32": record["crc32"],
                 # Augmented copies: the copy index and the parameters drawn, per sample.
                 **({"augmentations": record["augmentations"]} if "augmentations" in record else {}),
             }

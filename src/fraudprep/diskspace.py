@@ -93,7 +93,8 @@ def check_disk_space(
     per_model = output_bytes(models, samples)
     needed = int(sum(per_model.values()) * (1 + MARGIN_FRACTION)) + MARGIN_BYTES
     free = shutil.disk_usage(_existing(output_dir)).free if free_bytes is None else free_bytes
-    estimate = {"samples": samples, "bytes_per_model": per_model, "needed": needed, "free": free}
+    # The free space is logged, not kept: the record is the same on every run of the inputs.
+    estimate = {"samples": samples, "bytes_per_model": per_model, "needed": needed}
     if needed > free:
         smallest = sum(output_bytes([compact(m) for m in models], samples).values())
         raise DiskSpaceError(
@@ -139,4 +140,5 @@ def run_disk_check(
         print(f"fraudprep: {error}", file=sys.__stderr__, flush=True)
         raise SystemExit(1) from None
     write_json(estimate_path, estimate)
-    print(f"Outputs need about {_size(estimate['needed'])}; {_size(estimate['free'])} free")
+    free = shutil.disk_usage(_existing(output_dir)).free
+    print(f"Outputs need about {_size(estimate['needed'])}; {_size(free)} free")

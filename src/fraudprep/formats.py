@@ -19,10 +19,12 @@ on a format's name, so adding a format is one new class here.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import pickle
 import tarfile
+import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -34,6 +36,47 @@ from fraudprep.atomic import atomic_write
 
 # A fixed protocol keeps the bytes identical across Python versions that support it.
 PICKLE_PROTOCOL = 5
+
+
+# What a batch's metadata entry records of each of its files, to verify it before reading:
+# (bytes, CRC-32 of the bytes). CRC-32 runs at about 2 GB/s: 0.3 ms for a 602 KB sample.
+FileDigest = tuple[int, int]
+
+
+class ChecksumWriter:
+    """Passes writes through to ``handle``, keeping their size and CRC-32 as they go: a
+    file's digest without reading it back."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self.handle = handle
+        self.size = 0
+        self.crc = 0
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        self.crc = zlib.crc32(view, self.crc)
+        self.size += view.nbytes
+        return self.handle.write(view)
+
+    def digest(self) -> FileDigest:
+        return self.size, self.crc
+
+
+def file_digest(path: str | Path, block: int = 2**20) -> FileDigest:
+    """Size and CRC-32 of a file, read in blocks."""
+    size, crc = 0, 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(block):
+            size, crc = size + len(chunk), zlib.crc32(chunk, crc)
+    return size, crc
+
+
+def _write_checked(path: Path, write: Any) -> FileDigest:
+    """Write a batch file atomically through ``write(handle)``; return its digest."""
+    with atomic_write(path, "wb") as handle:
+        checked = ChecksumWriter(handle)
+        write(checked)
+        return checked.digest()
 
 
 def write_pickle(path: str | Path, obj: Any) -> int:
@@ -72,10 +115,8 @@ def read_json(path: str | Path) -> Any:
         return json.load(handle)
 
 
-def _save_npy(path: Path, array: np.ndarray) -> int:
-    with atomic_write(path, "wb") as handle:
-        np.save(handle, array, allow_pickle=False)
-        return handle.tell()
+def _save(handle: Any, array: np.ndarray) -> None:
+    np.save(handle, array, allow_pickle=False)
 
 
 class ListsWriter(ABC):
@@ -212,7 +253,7 @@ class TarWriter:
     """Appends members to an open tar file as they come (nothing held but the member being
     written); :meth:`finish` ends the archive. Byte-identical for the same members."""
 
-    def __init__(self, handle: IO[bytes]) -> None:
+    def __init__(self, handle: IO[bytes] | ChecksumWriter) -> None:
         self.handle = handle
         self.bytes = 0
 
@@ -292,8 +333,9 @@ class StorageFormat(ABC):
 
     @abstractmethod
     def write_batch(self, directory: Path, stem: str, data: np.ndarray, labels: np.ndarray,
-                    sources: list[str]) -> int:  # fmt: skip
-        """Write one batch as ``stem`` + suffixes in ``directory``; return bytes written."""
+                    sources: list[str]) -> list[FileDigest]:  # fmt: skip
+        """Write one batch as ``stem`` + suffixes in ``directory``; return each file's digest
+        (in suffix order)."""
 
     @abstractmethod
     def read_batch(self, paths: list[Path], mmap: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -347,9 +389,13 @@ class PickleFormat(StorageFormat):
     lists_writer = PickleListsWriter
 
     def write_batch(self, directory: Path, stem: str, data: np.ndarray, labels: np.ndarray,
-                    sources: list[str]) -> int:  # fmt: skip
+                    sources: list[str]) -> list[FileDigest]:  # fmt: skip
         payload = {"data": data, "labels": labels, "source_files": sources}
-        return write_pickle(directory / f"{stem}.pkl", payload)
+
+        def dump(handle: Any) -> None:
+            pickle.dump(payload, handle, protocol=PICKLE_PROTOCOL)
+
+        return [_write_checked(directory / f"{stem}.pkl", dump)]
 
     def read_batch(self, paths: list[Path], mmap: bool) -> tuple[np.ndarray, np.ndarray]:
         batch = read_pickle(paths[0])  # a pickle cannot be memory-mapped: mmap is moot
@@ -371,11 +417,12 @@ class NpyFormat(StorageFormat):
     lists_writer = JsonListsWriter
 
     def write_batch(self, directory: Path, stem: str, data: np.ndarray, labels: np.ndarray,
-                    sources: list[str]) -> int:  # fmt: skip
+                    sources: list[str]) -> list[FileDigest]:  # fmt: skip
         # Sources are in the metadata only: a .npy file holds one array.
-        return _save_npy(directory / f"{stem}.data.npy", data) + _save_npy(
-            directory / f"{stem}.labels.npy", labels
-        )
+        return [
+            _write_checked(directory / f"{stem}{suffix}", functools.partial(_save, array=array))
+            for suffix, array in zip(self.batch_suffixes, (data, labels), strict=True)
+        ]
 
     def read_batch(self, paths: list[Path], mmap: bool) -> tuple[np.ndarray, np.ndarray]:
         data = np.load(paths[0], mmap_mode="r" if mmap else None, allow_pickle=False)
@@ -404,17 +451,20 @@ class ShardsFormat(StorageFormat):
         return f"{split}-{index:06d}"  # WebDataset's <prefix>-NNNNNN.tar
 
     def write_batch(self, directory: Path, stem: str, data: np.ndarray, labels: np.ndarray,
-                    sources: list[str]) -> int:  # fmt: skip
+                    sources: list[str]) -> list[FileDigest]:  # fmt: skip
         """A whole batch as one shard (the workflow streams samples instead: see
         :class:`fraudprep.store.ShardAccumulator`)."""
-        with atomic_write(directory / f"{stem}.tar", "wb") as handle:
+
+        def write(handle: Any) -> None:
             tar = TarWriter(handle)
             for index, (features, label, source) in enumerate(
                 zip(data, labels, sources, strict=True)
             ):
                 info = {"label": int(label), "path": source}
                 tar.add_sample(f"{stem}-{index:06d}", features, info)
-            return tar.finish()
+            tar.finish()
+
+        return [_write_checked(directory / f"{stem}.tar", write)]
 
     def read_batch(self, paths: list[Path], mmap: bool) -> tuple[np.ndarray, np.ndarray]:
         features, labels = [], []

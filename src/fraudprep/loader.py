@@ -28,6 +28,9 @@ from fraudprep.manifest import SPLITS, augmented_split, parse_split
 from fraudprep.settings import SETTINGS_FILE, read_settings_dict
 from fraudprep.store import as_float32, is_compact, with_channels
 
+# DamagedOutputError: what the readers below raise, importable with them (fraudprep.<name>).
+from fraudprep.verify import DamagedOutputError, verify_files  # noqa: F401
+
 MANIFEST_FILE = "manifest.csv"
 
 
@@ -112,7 +115,9 @@ def read_batch(
     """(data, labels) of one ``batch_metadata`` entry whose files are in ``model_dir``; the
     entry's keys tell the format (``file_path``: pickle, ``data_path``: npy, memory-mapped)."""
     storage = format_of_entry(entry)
-    return storage.read_batch(storage.entry_files(entry, Path(model_dir)), mmap)
+    paths = storage.entry_files(entry, Path(model_dir))
+    verify_files(paths, entry)  # a damaged file is named, never read as if it were whole
+    return storage.read_batch(paths, mmap)
 
 
 def iter_batches(

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from fraudprep.atomic import sync_in_background
-from fraudprep.formats import FORMATS, StorageFormat, TarWriter
+from fraudprep.formats import FORMATS, ChecksumWriter, StorageFormat, TarWriter
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +107,10 @@ class BatchRecord:
     attacks: list[str] = field(default_factory=list)
     # Augmented copies only: per sample, the copy's index and the parameters drawn for it.
     augmentations: list[dict[str, Any]] | None = None
+    # Per file of the batch (in the format's suffix order): bytes and CRC-32, so that a
+    # reader can tell a damaged or truncated file from a good one.
+    file_bytes: list[int] = field(default_factory=list)
+    crc32: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """For chunk.json: without the augmentations of clean batches, which have none (and
@@ -179,13 +183,15 @@ class BatchAccumulator:
             return None
         stem = f"{self.stem_prefix}_{self.written:05d}"
         labels = np.asarray(self._labels, dtype=np.int64)
-        size = self.storage.write_batch(
+        digests = self.storage.write_batch(
             self.directory, stem, self._data[:count], labels, list(self._sources)
         )
         record = BatchRecord(
-            stem, count, list(self._labels), list(self._sources), size, self.split,
+            stem, count, list(self._labels), list(self._sources),
+            sum(size for size, _ in digests), self.split,
             list(self._speakers), list(self._attacks),
             list(self._augmentations) if self._augmentations else None,
+            [size for size, _ in digests], [crc for _, crc in digests],
         )  # fmt: skip
         if self.on_written is not None:
             self.on_written(record)
@@ -261,7 +267,9 @@ class ShardAccumulator:
             stem = f"{self.stem_prefix}_{self.written:05d}"
             # In the job's scratch directory, published whole: no file of its own aside.
             self._path = self.directory / f"{stem}.tar"
-            self._tar = TarWriter(open(self._path, "wb"))  # noqa: SIM115 (closed in flush)
+            self._file = open(self._path, "wb")  # noqa: SIM115 (closed in flush)
+            self._checked = ChecksumWriter(self._file)
+            self._tar = TarWriter(self._checked)
             self._record = BatchRecord(stem, 0, [], [], 0, self.split, [], [], None)
         return self._record, self._tar
 
@@ -270,8 +278,10 @@ class ShardAccumulator:
         if self._tar is None or self._record is None:
             return None
         record, self._record = self._record, None
-        record.bytes = self._tar.finish()
-        self._tar.handle.close()
+        self._tar.finish()
+        self._file.close()
+        size, crc = self._checked.digest()
+        record.bytes, record.file_bytes, record.crc32 = size, [size], [crc]
         sync_in_background(self._path)  # on disk before the scratch directory is published
         self._tar = None
         if self.on_written is not None:

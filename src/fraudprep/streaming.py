@@ -30,6 +30,7 @@ import numpy as np
 
 from fraudprep.formats import decode_sample, iter_shard_samples
 from fraudprep.loader import _model_dir, _split_entries, read_dataset_stats, restored
+from fraudprep.verify import verify_files
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,9 @@ def iter_shards(
 
 def _samples(entries: Sequence[Mapping[str, Any]], model_dir: Path) -> Iterator[tuple]:
     for entry in entries:
-        for _, members in iter_shard_samples(model_dir / Path(entry["shard_path"]).name):
+        path = model_dir / Path(entry["shard_path"]).name
+        verify_files([path], entry)
+        for _, members in iter_shard_samples(path):
             yield decode_sample(members)
 
 
