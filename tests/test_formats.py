@@ -12,6 +12,7 @@ from helpers import REPO
 from fraudprep.formats import (
     FORMATS,
     PickleListsWriter,
+    file_digest,
     format_of_document,
     format_of_entry,
     storage_format,
@@ -30,8 +31,9 @@ def test_a_batch_comes_back_from_its_metadata_entry_alone(tmp_path, fmt: str):
     storage = storage_format(fmt)
     data = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
     labels = np.array([0, 1], dtype=np.int64)
-    size = storage.write_batch(tmp_path, "training_batch_0", data, labels, ["a.wav", "b.wav"])
-    assert size == sum(p.stat().st_size for p in tmp_path.iterdir())
+    digests = storage.write_batch(tmp_path, "training_batch_0", data, labels, ["a.wav", "b.wav"])
+    written = sorted(tmp_path.iterdir(), key=lambda p: storage.batch_suffixes.index(p.name[16:]))
+    assert digests == [file_digest(path) for path in written]  # (bytes, CRC-32) per file
     entry = storage.batch_paths(tmp_path / "elsewhere", "training_batch_0")
     # The entry names files where the outputs were written; read where they are now.
     assert format_of_entry(entry) is storage

@@ -44,8 +44,8 @@ def run_summary_lines(output_dir: str | Path, models: list[str]) -> list[str]:
         for split, copies in (stats.get("augmented") or {}).items():
             kinds = ", ".join(f"{kind} {n}" for kind, n in copies["kinds"].items())
             lines.append(
-                f"    {split}: {copies['samples']} augmented copies in {copies['batches']} "
-                f"batches" + (f" ({kinds})" if kinds else "")
+                f"    {split}: {copies['samples']} augmented copies in {copies['batches']} {files}"
+                + (f" ({kinds})" if kinds else "")
             )
         # Said on the console, not only in the job's log: each one can spoil a training run.
         lines.extend(f"    warning: {warning}" for warning in stats.get("warnings", []))
