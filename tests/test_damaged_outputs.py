@@ -29,7 +29,7 @@ def test_the_loader_names_a_missing_short_or_changed_batch_file(
     changed = bytearray(files[0].read_bytes())
     changed[-100] ^= 0x01  # one flipped bit inside the array
     files[0].write_bytes(bytes(changed))
-    with pytest.raises(fraudprep.DamagedOutputError, match="checksum differs.*delete it"):
+    with pytest.raises(fraudprep.DamagedOutputError, match=r"checksum differs.*delete it"):
         fraudprep.load(out, "unetr", "training")
     files[0].write_bytes(files[0].read_bytes()[:1000])
     with pytest.raises(fraudprep.DamagedOutputError, match=r"has 1,000 bytes where"):
