@@ -49,6 +49,9 @@ from bench.report import Report, runs_table, speedup_table, targets_table
 from bench.results_md import render_markdown
 from bench.runner import wait_for_quiet
 from bench.scale import run_scale
+from bench.shards import ShardsReport, add_arguments, options_from_bench
+from bench.shards import markdown as shards_markdown
+from bench.shards import measure as measure_shards
 from bench.stages import run_profile, worker_profile
 from bench.workflow import run_workflow, time_snakemake_import
 from fraudprep.memory import peak_rss_mb
@@ -114,6 +117,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         default=BENCH_DIR,
         help="folder for results.md and results.png (default: bench/, the committed ones)",
     )
+    # Issue 23's compact outputs and streaming (bench/shards.py): --shards-files 0 skips them.
+    add_arguments(parser, prefix="shards-")
     return parser.parse_args(argv)
 
 
@@ -182,10 +187,15 @@ def measure_all(report: Report, args: argparse.Namespace) -> None:
     report.snakemake_import_s.append(time_snakemake_import())
 
 
-def write_results(report: Report, output: Path) -> tuple[Path, Path]:
+def write_results(
+    report: Report, output: Path, shards: ShardsReport | None = None
+) -> tuple[Path, Path]:
     output.mkdir(parents=True, exist_ok=True)
     markdown, png = output / "results.md", output / "results.png"
-    markdown.write_text(render_markdown(report, markdown), encoding="utf-8")
+    text = render_markdown(report, markdown)
+    if shards is not None:
+        text = text.rstrip("\n") + "\n\n" + shards_markdown(shards) + "\n"
+    markdown.write_text(text, encoding="utf-8")
     plot(report, png)
     return markdown, png
 
@@ -207,14 +217,19 @@ def main(argv: Sequence[str]) -> int:
     )
     check_plotting()
     measure_all(report, args)
+    shards_options = options_from_bench(args)
+    shards = measure_shards(shards_options) if shards_options.files else None
     report.wall_s = time.perf_counter() - began
     report.bench_peak_mb = peak_rss_mb()
-    markdown, png = write_results(report, args.output.resolve())
+    markdown, png = write_results(report, args.output.resolve(), shards)
     print(runs_table(report))
     print()
     print(speedup_table(report))
     print()
     print(targets_table(report))
+    if shards is not None:
+        print()
+        print(shards_markdown(shards))
     say(f"done in {report.wall_s / 60:.1f} min; wrote {shown(markdown)} and {shown(png)}")
     return 0
 

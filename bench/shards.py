@@ -139,13 +139,12 @@ def read_stats(out: Path, model: str) -> dict[str, Any]:
     raise BenchError(f"no dataset_stats in {out / model}")
 
 
-def measure_footprint(storage: str, dtype: str, max_wait_s: float) -> Footprint:
+def measure_footprint(storage: str, dtype: str) -> Footprint:
     workdir = fresh_workdir(f"shards-bytes-{storage}-{dtype}")
     models = f"models=[{','.join(ALL_MODELS)}]"
     config = (f"listing={DEMO_LISTING}", models, f"format={storage}", f"dtype={dtype}",
               "report_figures=false")  # fmt: skip
-    say(f"1  bytes: {storage} {dtype}, four models, demo corpus")
-    wait_for_quiet(max_wait_s)
+    say(f"1  bytes: {storage} {dtype}, four models, demo corpus")  # bytes: no need to wait
     [usage] = run_measured([snakemake_args(workdir, *config)], [workdir / "snakemake.log"])
     out = workdir / OUTPUT_DIR
     samples = {model: int(read_stats(out, model)["total_samples"]) for model in ALL_MODELS}
@@ -173,6 +172,8 @@ class ReadRun:
     seconds: list[float]  # timed epochs, page cache warm
     first_labels: list[int]
     unshuffled_labels: list[int] = field(default_factory=list)
+    batches: int = 0  # full batches of the untimed epoch
+    single_class_batches: int = 0  # of them, those with one class only
 
     @property
     def samples_per_s(self) -> float:
@@ -193,28 +194,53 @@ def expected_changes(labels: Sequence[int]) -> float | None:
     return 2 * p * (1 - p) * len(labels) / (len(labels) - 1)
 
 
+class ReadyArrays:
+    """The IPC floor: ``count`` ready arrays of one sample's shape, dealt to DataLoader
+    workers, no reading or decoding: what handing samples from workers to the training
+    process costs alone. Made an IterableDataset in the worker process (torch imported)."""
+
+    def __init__(self, count: int, dtype: str) -> None:
+        self.count, self.dtype = count, dtype
+
+    def __iter__(self) -> Any:
+        import numpy as np
+        import torch
+
+        info = torch.utils.data.get_worker_info()
+        worker, workers = (info.id, info.num_workers) if info else (0, 1)
+        array = np.ones((224, 224, 3), dtype=self.dtype)
+        for index in range(worker, self.count, workers):
+            yield array, index % 2
+
+
 def worker_read(out: str, kind: str, workers: str, epochs: str) -> None:
     """The reading process: one untimed pass (page cache, imports, first labels), then
-    ``epochs`` timed passes; prints a JSON line."""
+    ``epochs`` timed passes; prints a JSON line. ``kind``: shards, batches, or ipc-<dtype>
+    (:class:`ReadyArrays`, as many samples as the split has)."""
     import torch
-    from torch.utils.data import DataLoader
+    from torch.utils.data import DataLoader, IterableDataset
 
     import fraudprep
 
     workers_n, epochs_n = int(workers), int(epochs)
     unshuffled: list[int] = []
-    if kind == "shards":
+    if kind == "shards" or kind.startswith("ipc-"):
         dataset = fraudprep.ShardDataset(out, MODEL, "training", seed=0)
+        if kind.startswith("ipc-"):
+            ready = type("Ready", (ReadyArrays, IterableDataset), {})
+            dataset = ready(len(dataset), kind.removeprefix("ipc-"))
 
         def loader(epoch: int) -> Any:
-            dataset.set_epoch(epoch)
+            if hasattr(dataset, "set_epoch"):
+                dataset.set_epoch(epoch)
             return DataLoader(dataset, batch_size=READ_BATCH, num_workers=workers_n)
 
-        stream = fraudprep.iter_shards(out, MODEL, "training", shuffle=False, worker=(0, 1))
-        for _, label in stream:
-            unshuffled.append(int(label))
-            if len(unshuffled) == MIXING_SAMPLES:
-                break
+        if kind == "shards":
+            stream = fraudprep.iter_shards(out, MODEL, "training", shuffle=False, worker=(0, 1))
+            for _, label in stream:
+                unshuffled.append(int(label))
+                if len(unshuffled) == MIXING_SAMPLES:
+                    break
     else:
         dataset = fraudprep.BatchDataset(out, MODEL, "training")
 
@@ -223,28 +249,30 @@ def worker_read(out: str, kind: str, workers: str, epochs: str) -> None:
             return DataLoader(dataset, batch_size=READ_BATCH, shuffle=True, num_workers=0,
                               generator=generator)  # fmt: skip
 
-    def one_pass(epoch: int) -> tuple[int, float, list[int]]:
-        count, labels, started = 0, [], time.perf_counter()
+    def one_pass(epoch: int) -> tuple[int, float, list[list[int]]]:
+        count, batches, started = 0, [], time.perf_counter()
         for x, y in loader(epoch):
             count += len(y)
-            if len(labels) < MIXING_SAMPLES:
-                labels.extend(int(v) for v in y)
+            batches.append([int(v) for v in y])
             del x
-        return count, time.perf_counter() - started, labels[:MIXING_SAMPLES]
+        return count, time.perf_counter() - started, batches
 
-    count, _, first = one_pass(0)
+    count, _, batches = one_pass(0)
     seconds = [one_pass(epoch)[1] for epoch in range(1, epochs_n + 1)]
+    first = [label for batch in batches for label in batch][:MIXING_SAMPLES]
+    full = [batch for batch in batches if len(batch) == READ_BATCH]
+    single = sum(1 for batch in full if len(set(batch)) == 1)
     print(json.dumps({"samples": count, "seconds": seconds, "first_labels": first,
-                      "unshuffled_labels": unshuffled}), flush=True)  # fmt: skip
+                      "unshuffled_labels": unshuffled, "batches": len(full),
+                      "single_class_batches": single}), flush=True)  # fmt: skip
 
 
-def extract_outputs(corpus: Path, files: int, storage: str, dtype: str, max_wait_s: float) -> Path:
+def extract_outputs(corpus: Path, files: int, storage: str, dtype: str) -> Path:
     """The workflow's resnet outputs of ``corpus`` in one format and dtype (not timed)."""
     workdir = fresh_workdir(f"shards-read-N{files}-{storage}-{dtype}")
     config = (f"input_dir={corpus}", f"models=[{MODEL}]", f"format={storage}", f"dtype={dtype}",
               "report_figures=false")  # fmt: skip
-    say(f"2  outputs to read: {storage} {dtype}, N={files}")
-    wait_for_quiet(max_wait_s)
+    say(f"2  outputs to read: {storage} {dtype}, N={files}")  # not timed: no need to wait
     run_measured([snakemake_args(workdir, *config)], [workdir / "snakemake.log"])
     return workdir / OUTPUT_DIR
 
@@ -259,7 +287,8 @@ def measure_read(
     [usage] = run_measured([command], [out.parent / f"read-{kind}-{workers}.log"])
     summary = usage.summary()
     return ReadRun(name, summary["samples"], summary["seconds"], summary["first_labels"],
-                   summary["unshuffled_labels"])  # fmt: skip
+                   summary["unshuffled_labels"], summary["batches"],
+                   summary["single_class_batches"])  # fmt: skip
 
 
 def measure_reading(files: int, epochs: int, max_wait_s: float) -> list[ReadRun]:
@@ -267,13 +296,16 @@ def measure_reading(files: int, epochs: int, max_wait_s: float) -> list[ReadRun]
     the same files in each baseline's format and dtype."""
     corpus = main_corpus(files, demo_sources())
     runs = []
-    shards = extract_outputs(corpus, files, "shards", "uint8", max_wait_s)
+    shards = extract_outputs(corpus, files, "shards", "uint8")
     for workers in (READ_WORKERS, 0):
         name = f"ShardDataset, shards uint8, DataLoader {workers} workers"
         runs.append(measure_read(shards, name, "shards", workers, epochs, max_wait_s))
+    for dtype in ("float32", "uint8"):  # what handing samples over costs, without reading
+        name = f"IPC floor: ready {dtype} arrays, DataLoader {READ_WORKERS} workers, no reading"
+        runs.append(measure_read(shards, name, f"ipc-{dtype}", READ_WORKERS, epochs, max_wait_s))
     shutil.rmtree(shards.parent.parent, ignore_errors=True)
     for storage, dtype in READ_BASELINES:
-        out = extract_outputs(corpus, files, storage, dtype, max_wait_s)
+        out = extract_outputs(corpus, files, storage, dtype)
         name = f"BatchDataset, {storage} {dtype}, random order, one process"
         runs.append(measure_read(out, name, "batches", 0, epochs, max_wait_s))
         shutil.rmtree(out.parent.parent, ignore_errors=True)
@@ -306,6 +338,12 @@ class EndToEnd:
     @property
     def job_s_per_file(self) -> float:
         return sum(self.job_seconds) / self.files
+
+    @property
+    def job_cpu_per_file(self) -> float:
+        """CPU seconds per file of the extraction jobs (benchmark cpu_time): what a core
+        does, whatever else ran on the machine meanwhile."""
+        return sum(self.job_cpu_s) / self.files
 
 
 def children_cpu() -> tuple[float, float]:
@@ -355,6 +393,7 @@ class SeedRun:
     files: int
     wall_s: float
     loop_s: float
+    cpu_s: float
 
     @property
     def startup_s(self) -> float:
@@ -377,7 +416,7 @@ def measure_seed(corpus: Path, files: int, seed_files: int, max_wait_s: float) -
     count = write_subset_manifest(workdir / "manifest.csv", seed_files, subset)
     wait_for_quiet(max_wait_s)
     result = run_seed(subset, count, workdir, f"N={files}")
-    return SeedRun(count, result.wall_s, sum(result.loop_s_per_process))
+    return SeedRun(count, result.wall_s, sum(result.loop_s_per_process), result.cpu_s)
 
 
 # --- 4. projection ------------------------------------------------------------------------
@@ -425,7 +464,7 @@ def project(runs: Sequence[EndToEnd], files: int = PROJECTED_FILES) -> Projectio
     for phase in SERIAL_PHASES:
         points = [(run.files, run.phases.get(phase, 0.0)) for run in runs]
         serial[phase] = fitted(points, files, constant=phase in ("start-up + DAG", "exit"))
-    return Projection(files, serial, main.job_s_per_file, main.chunk_size)
+    return Projection(files, serial, main.job_cpu_per_file, main.chunk_size)
 
 
 # --- the report ---------------------------------------------------------------------------
@@ -492,25 +531,30 @@ def bytes_table(report: ShardsReport) -> str:
 
 def read_table(report: ShardsReport) -> str:
     headers = ("reader", "samples per epoch", "s per epoch (median)", "samples/s",
-               f"label changes, first {MIXING_SAMPLES} (random order would give)")  # fmt: skip
+               f"label changes, first {MIXING_SAMPLES} (random order would give)",
+               f"one-class batches of {READ_BATCH}")  # fmt: skip
     rows = []
     for run in report.reads:
         changes = label_changes(run.first_labels)
         mixing = f"{fmt(changes, 2)} ({fmt(expected_changes(run.first_labels), 2)})"
+        if run.name.startswith("IPC"):
+            mixing, single = "—", "—"
+        else:
+            single = f"{run.single_class_batches} of {run.batches}"
         rows.append((run.name, str(run.samples), fmt(statistics.median(run.seconds), 2),
-                     fmt(run.samples_per_s, 0), mixing))  # fmt: skip
+                     fmt(run.samples_per_s, 0), mixing, single))  # fmt: skip
     shards = next((run for run in report.reads if run.unshuffled_labels), None)
     if shards:
         changes = label_changes(shards.unshuffled_labels)
         expected = expected_changes(shards.unshuffled_labels)
         rows.append(("shard list order, no shuffle (iter_shards shuffle=False)", "—", "—", "—",
-                     f"{fmt(changes, 2)} ({fmt(expected, 2)})"))  # fmt: skip
+                     f"{fmt(changes, 2)} ({fmt(expected, 2)})", "—"))  # fmt: skip
     return md_table(headers, rows)
 
 
 def end_to_end_table(report: ShardsReport) -> str:
     headers = ("N", "wall s", "user CPU s", "system CPU s", "extraction jobs",
-               "jobs' summed s (cpu_time s)", "cores busy in extraction", "job ms/file",
+               "jobs' summed s (cpu_time s)", "cores busy in extraction", "job ms/file, wall (CPU)",
                "phases: start-up / manifest+chunks / extraction / aggregate / figures / exit s",
                "aggregate s (tsv)", "job max_rss MB max (VmHWM)", "other load")  # fmt: skip
     rows = []
@@ -525,7 +569,8 @@ def end_to_end_table(report: ShardsReport) -> str:
             str(len(run.job_seconds)),
             f"{fmt(sum(run.job_seconds))} ({fmt(sum(run.job_cpu_s))})",
             fmt(run.busy, 2) if run.busy is not None else "—",
-            fmt(1000 * run.job_s_per_file, 2), phases, fmt(run.aggregate_s, 2),
+            f"{fmt(1000 * run.job_s_per_file, 2)} ({fmt(1000 * run.job_cpu_per_file, 2)})",
+            phases, fmt(run.aggregate_s, 2),
             f"{fmt(max(run.job_tsv_rss_mb, default=None))} "
             f"({fmt(max(run.job_hwm_mb, default=None))})",
             fmt(run.other_load, 2),
@@ -582,8 +627,10 @@ def projection_tables(report: ShardsReport) -> str:
             f"Serial phases at 1,000,000 files: {detail}; "
             + ("fitted as a line through the two measured sizes"
                if len(report.runs) > 1 else "proportional to the files (one size measured)")
-            + f". Extraction: {1000 * projection.job_s_per_file:.2f} ms per file of job time "
-            "(each job one core), perfect parallelism across jobs."
+            + f". Extraction: {1000 * projection.job_s_per_file:.2f} ms of CPU per file (the "
+            "extraction jobs' benchmark cpu_time, start-up included; each job uses one core), "
+            "perfect parallelism across jobs. Serial phases are wall times as measured, so "
+            "they carry the other load of their run."
         )  # fmt: skip
     return "\n\n".join(parts)
 
@@ -625,7 +672,8 @@ def targets_rows(report: ShardsReport) -> list[tuple[str, str, str, str]]:
             f"classes mixed: label changes in the first {MIXING_SAMPLES} samples of the "
             f"DataLoader ({READ_WORKERS} workers)",
             f"{fmt(changes, 2)} (random order: {fmt(expected_changes(streamed.first_labels), 2)}"
-            f"; shard order unshuffled: {fmt(label_changes(streamed.unshuffled_labels), 2)})",
+            f"; shard order unshuffled: {fmt(label_changes(streamed.unshuffled_labels), 2)}); "
+            f"one-class batches: {streamed.single_class_batches} of {streamed.batches}",
             "≈ random", "—",
         ))  # fmt: skip
     run, seed = report.main_run, report.seed
@@ -638,6 +686,15 @@ def targets_rows(report: ShardsReport) -> list[tuple[str, str, str, str]]:
             f"{ratio:.2f}x ({seed_s:.1f} s / {run.wall_s:.1f} s; scaled as bench/report.py "
             f"does: {seed.scaled_wall(run.files) / run.wall_s:.2f}x)",
             f"≥ {TARGET_END_TO_END:.0f}x", status(ratio >= TARGET_END_TO_END),
+        ))  # fmt: skip
+    if run and seed:
+        seed_cpu = seed.cpu_s * run.files / seed.files
+        floor = (run.user_s + run.system_s) / CORES
+        rows.append((
+            f"end to end in CPU time, N={run.files:,}: seed's CPU (scaled) / the workflow's "
+            f"user + system CPU ÷ {CORES} cores (what an idle machine would give at best)",
+            f"{seed_cpu / floor:.2f}x ({seed_cpu:.1f} s / {floor:.1f} s)",
+            f"≥ {TARGET_END_TO_END:.0f}x", "—",
         ))  # fmt: skip
     if run:
         for source, peaks in (("snakemake benchmark max_rss", run.job_tsv_rss_mb),
@@ -659,6 +716,19 @@ def targets_table(report: ShardsReport) -> str:
     return md_table(("figure", "measured", "target", "status"), targets_rows(report))
 
 
+def code_version() -> str:
+    """The commit measured, and whether src/ differed from it."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True)
+        return done.stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = " + uncommitted changes in src/" if git("status", "--porcelain", "src") else ""
+    return f"commit {commit}{dirty}"
+
+
 def markdown(report: ShardsReport, level: str = "##") -> str:
     """Every table, with a heading each: printed, and appended to results.md by make bench."""
     sections = [
@@ -671,7 +741,7 @@ def markdown(report: ShardsReport, level: str = "##") -> str:
          end_to_end_table(report) if report.runs else ""),
         (f"{level} Projection to {PROJECTED_FILES:,} files", projection_tables(report)),
     ]  # fmt: skip
-    lines = [f"Written by `{report.command}` in {report.wall_s / 60:.1f} min."]
+    lines = [f"Written by `{report.command}` in {report.wall_s / 60:.1f} min, {code_version()}."]
     for heading, table in sections:
         if table:
             lines += ["", heading, "", table]
@@ -689,7 +759,7 @@ def measure(args: argparse.Namespace) -> ShardsReport:
     if "bytes" not in skip:
         for storage in FORMATS:
             for dtype in DTYPES:
-                report.footprints.append(measure_footprint(storage, dtype, args.max_wait))
+                report.footprints.append(measure_footprint(storage, dtype))
     if "read" not in skip and args.read_files:
         report.reads = measure_reading(args.read_files, args.read_epochs, args.max_wait)
     if "end-to-end" not in skip and args.files:

@@ -14,6 +14,7 @@ import soundfile as sf
 from fraudprep.augment import (
     CODECS,
     AugmentationConfigError,
+    AugmentationPlan,
     Codec,
     RawBoost,
     augment,
@@ -346,3 +347,9 @@ def test_parse_errors_name_the_entry_and_key(entry, message, tmp_path, monkeypat
 def test_parse_pool_needs_a_list():
     with pytest.raises(AugmentationConfigError, match="non-empty list"):
         parse_pool([])
+
+
+def test_a_number_of_copies_beyond_reason_is_refused():
+    block = {"copies": 100_000, "pool": [{"kind": "telephone"}]}
+    with pytest.raises(AugmentationConfigError, match="copies 100000 is more than 100"):
+        AugmentationPlan.from_config(block)

@@ -96,7 +96,9 @@ def test_the_loader_includes_copies_only_when_asked(runs):
     only_x, _ = fraudprep.load(out, MODEL, "training", augmented="only")
     assert len(all_x) == len(clean_x) + len(only_x) == 3 * len(clean_x)
     np.testing.assert_array_equal(all_x[: len(clean_x)], clean_x)
-    assert len(fraudprep.load(out, MODEL, "validation", augmented="only")[0]) == 0
+    # Issue 26: no copies of a split is said, not an empty array that looks like data.
+    with pytest.raises(ValueError, match="no augmented copies of validation"):
+        fraudprep.load(out, MODEL, "validation", augmented="only")
     info = next(fraudprep.iter_batches(out, MODEL, "training", augmented="only", with_info=True))
     assert info[2]["augmentation"][0]["copy"] == 0
 

@@ -644,6 +644,10 @@ def _apply_reverb(
 # --- The config block -------------------------------------------------------------------------
 
 
+# More copies than this per file is surely a typo: each costs what the file does.
+MAX_COPIES = 100
+
+
 @dataclass(frozen=True)
 class AugmentationPlan:
     """The ``augmentation`` block: ``copies`` per file of ``splits``, each one entry of
@@ -663,6 +667,11 @@ class AugmentationPlan:
         if isinstance(copies, bool) or not isinstance(copies, int) or copies < 0:
             raise AugmentationConfigError(
                 f"augmentation.copies must be a whole number, not {copies!r}"
+            )
+        if copies > MAX_COPIES:
+            raise AugmentationConfigError(
+                f"augmentation.copies {copies} is more than {MAX_COPIES} per file: each copy "
+                "costs about what the file itself does, in time and disk; draw fewer"
             )
         unknown = [split for split in splits if split not in SPLITS]
         if unknown:

@@ -257,6 +257,13 @@ def _split_entries(
         raise KeyError(f"unknown split {split!r}: use one of {list(SPLITS)}")
     metadata = read_metadata(output_dir, model)
     copies = metadata.get(augmented_split(canonical), [])
+    if augmented == "only" and not copies:
+        # An empty array would look like a split of no samples: say why there are none.
+        raise ValueError(
+            f"{model} has no augmented copies of {canonical} in {output_dir}: the run that "
+            "made it had no augmentation block for that split (config augmentation: copies, "
+            "splits); use augmented=False for the clean samples"
+        )
     if augmented == "only":
         return copies
     return metadata[canonical] + (copies if augmented else [])
