@@ -4,11 +4,14 @@ an earlier run that loads as if it were current."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 from helpers import build_tree, snakemake_command, write_audio
 
@@ -45,6 +48,24 @@ def test_changed_input_is_seen_without_snakemakes_records(workdir: Path):
     for i in range(3):
         write_audio(workdir / "corpus" / "testing" / "real" / f"new {i}.wav", seed=100 + i)
     assert "14 files: 14 ok" in snakemake(workdir)
+
+
+def test_a_file_rewritten_with_its_size_and_time_is_reprocessed(workdir: Path):
+    """``cat other > file; touch -r old file`` once gave "Nothing to be done": the manifest kept
+    the old hash and the loader the old features of what was now another recording."""
+    snakemake(workdir)
+    victim = workdir / "corpus" / "validation" / "real" / "v_real_1.wav"
+    other = write_audio(workdir / "other.wav", seconds=1.0, rate=16000, seed=99)
+    before, (x_before, _) = victim.stat(), fraudprep.load(workdir / OUT, "unetr", "validation")
+    victim.write_bytes(other.read_bytes())
+    os.utime(victim, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert victim.stat().st_size == before.st_size
+    assert "Nothing to be done" not in snakemake(workdir)
+    manifest = (workdir / OUT / "manifest.csv").read_text().splitlines()
+    row = next(line for line in manifest if "v_real_1.wav" in line)
+    assert row.endswith(hashlib.sha256(other.read_bytes()).hexdigest())
+    x_after, _ = fraudprep.load(workdir / OUT, "unetr", "validation")
+    assert not np.array_equal(x_after, x_before)
 
 
 def test_changed_settings_are_seen_without_snakemakes_records(workdir: Path):
