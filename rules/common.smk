@@ -1,14 +1,18 @@
+import atexit
 import functools
 import os
 import sys
 
+from fraudprep.atomic import OutputWriteError
 from fraudprep.augment import AugmentationConfigError, AugmentationPlan
 from fraudprep.chunks import CHUNK_ID_PATTERN, read_chunks
 from fraudprep.datasets import DatasetConfig
 from fraudprep.formats import storage_format
 from fraudprep.manifest import ManifestError
 from fraudprep.manifest_build import source_fingerprint
+from fraudprep.outputlock import OutputDirInUseError, acquire_output_lock
 from fraudprep.properties import PROPERTIES
+from fraudprep.runlock import OrphanedJobsError
 from fraudprep.settings import ConfigError, job_memory_mb, resolve_model_settings
 from fraudprep.provenance import (
     FEATURE_MODULES,
@@ -103,10 +107,43 @@ def _provenance(step, record):
     # --list with another config must not leave one behind that describes outputs nobody
     # made, and a real run with the config of before would then redo the step. Snakemake's
     # own records still list the change.
-    executing = workflow.executor_plugin is not None and not workflow.dryrun
+    executing = _executing()
+    if executing:
+        hold_output_dir()  # before the first write: another run may be using output_dir
     if workflow.is_main_process and (executing or not path.exists()):
         record_provenance(path, record)
     return str(path)
+
+
+def _executing():
+    """True in the process that starts a run that executes jobs (not -n, --report, --lint)."""
+    return (
+        workflow.is_main_process
+        and workflow.executor_plugin is not None
+        and not workflow.dryrun
+    )
+
+
+@functools.cache
+def hold_output_dir():
+    """Take output_dir's lock (fraudprep.outputlock) for this run, once; released at exit.
+
+    Taken while the DAG is built, before the run writes anything there, and again (a no-op)
+    at onstart for runs whose targets need no provenance record.
+    """
+    try:
+        lock = acquire_output_lock(OUT, workflow.basedir, workflow.local_exec)
+    except (OutputDirInUseError, OrphanedJobsError) as error:
+        stop(error)
+    except OSError as error:
+        stop(OutputWriteError.from_os_error(error, OUT))
+    if lock is None:  # output_dir cannot be written, so no run can change it
+        return None
+    if lock.cleared_stale:
+        print(f"Removed the lock a killed run left in {OUT}; resuming.")
+    # At exit whatever way the run ends: a failed DAG never reaches onerror.
+    atexit.register(lock.release)
+    return lock
 
 
 def manifest_provenance(wildcards):
