@@ -111,7 +111,11 @@ def _provenance(step, record):
     if executing:
         hold_output_dir()  # before the first write: another run may be using output_dir
     if workflow.is_main_process and (executing or not path.exists()):
-        record_provenance(path, record)
+        try:
+            record_provenance(path, record)
+        except OSError as error:
+            # A read-only or full output_dir: one line, not a traceback.
+            stop(OutputWriteError.from_os_error(error, OUT))
     return str(path)
 
 

@@ -68,6 +68,28 @@ def test_a_file_rewritten_with_its_size_and_time_is_reprocessed(workdir: Path):
     assert not np.array_equal(x_after, x_before)
 
 
+def test_a_read_only_output_dir_is_one_line(workdir: Path, sealable_disk):
+    """Once a traceback: OSError: [Errno 30] Read-only file system: '.../provenance/...'."""
+    mount, seal = sealable_disk
+    finished, empty = mount / "finished", mount / "empty"
+    snakemake(workdir, f"output_dir={finished}")
+    empty.mkdir()
+    seal()
+    # Nothing to do: nothing to write, so a finished read-only output_dir is fine.
+    assert "Nothing to be done" in snakemake(workdir, f"output_dir={finished}")
+    for output_dir, change in ((empty, ()), (finished, ("chunk_size=2",))):
+        run = subprocess.run(
+            snakemake_command(workdir, "--cores", "2", "--config", *BASE, "models=[unetr]",
+                              f"output_dir={output_dir}", *change),
+            capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        said = run.stdout + run.stderr
+        assert run.returncode != 0
+        assert "Traceback" not in said, said[-3000:]
+        assert f"fraudprep: cannot write outputs under {output_dir}" in said
+        assert "Read-only file system" in said
+
+
 def test_changed_settings_are_seen_without_snakemakes_records(workdir: Path):
     snakemake(workdir)
     forget_snakemake_records(workdir)
