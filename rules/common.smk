@@ -17,9 +17,11 @@ from fraudprep.settings import ConfigError, job_memory_mb, resolve_model_setting
 from fraudprep.provenance import (
     FEATURE_MODULES,
     MANIFEST_MODULES,
+    REPORT_MODULES,
     code_version,
     provenance_path,
     record_provenance,
+    scripts_version,
 )
 
 # Steps that fail the same way every time (manifest, chunks, settings, aggregation, figures)
@@ -150,18 +152,30 @@ def hold_output_dir():
     return lock
 
 
+def scripts(*names):
+    """The content version of this checkout's workflow scripts (fraudprep.provenance)."""
+    folder = Path(workflow.basedir) / "workflow" / "scripts"
+    return scripts_version(tuple(str(folder / f"{name}.py") for name in names))
+
+
 def manifest_provenance(wildcards):
     record = {
         **_scanned_source(),
         "hash_files": config["hash_files"],
         "fail_on_leakage": config["fail_on_leakage"],
         "code": code_version(MANIFEST_MODULES),
+        "scripts": scripts("build_manifest"),
     }
     return _provenance("manifest", record)
 
 
 def chunks_provenance(wildcards):
-    return _provenance("chunks", {"chunk_size": config["chunk_size"]})
+    record = {
+        "chunk_size": config["chunk_size"],
+        "code": code_version(("chunks",)),
+        "scripts": scripts("split_chunks"),
+    }
+    return _provenance("chunks", record)
 
 
 def model_provenance(wildcards):
@@ -170,12 +184,21 @@ def model_provenance(wildcards):
         "min_duration": config["min_duration"],
         "max_input_seconds": config["max_input_seconds"],
         "code": code_version(FEATURE_MODULES),
+        "scripts": scripts("write_settings", "extract_features", "aggregate_batches"),
     }
     if (
         AUGMENTATION is not None
     ):  # absent while off: records of runs without it stay valid
         record["augmentation"] = config["augmentation"]
     return _provenance(wildcards.model, record)
+
+
+def report_provenance(wildcards):
+    record = {
+        "code": code_version(REPORT_MODULES),
+        "scripts": scripts("plot_report", "plot_shortcuts", "plot_job_resources"),
+    }
+    return _provenance("report", record)
 
 
 def chunk_dirs(wildcards):

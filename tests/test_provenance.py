@@ -9,11 +9,12 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import build_tree, snakemake_command, write_audio
+from helpers import REPO, build_tree, snakemake_command, write_audio
 
 import fraudprep
 from fraudprep.loader import StaleOutputsError
@@ -88,6 +89,44 @@ def test_a_read_only_output_dir_is_one_line(workdir: Path, sealable_disk):
         assert "Traceback" not in said, said[-3000:]
         assert f"fraudprep: cannot write outputs under {output_dir}" in said
         assert "Read-only file system" in said
+
+
+def second_clone(root: Path) -> Path:
+    """This checkout's workflow as a new clone has it: the same content, every file new."""
+    for name in ("Snakefile", "config.yaml"):
+        shutil.copy(REPO / name, root / name)
+    for name in ("rules", "workflow", "src", "schemas", "profiles", "envs"):
+        ignore = shutil.ignore_patterns("__pycache__")
+        shutil.copytree(REPO / name, root / name, ignore=ignore, copy_function=shutil.copy)
+    return root
+
+
+def test_a_second_clone_decides_as_the_first(workdir: Path, tmp_path_factory):
+    """Its first run once redid every step ("Code has changed since last execution"): its
+    scripts were newer than outputs made by the first clone at the same commit."""
+    out = workdir / "shared-outputs"
+    snakemake(workdir, f"output_dir={out}")
+    clone = second_clone(tmp_path_factory.mktemp("clone"))
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    (elsewhere / "corpus").symlink_to(workdir / "corpus")
+
+    def from_clone() -> str:
+        run = subprocess.run(
+            [sys.executable, "-m", "snakemake", "--snakefile", str(clone / "Snakefile"),
+             "--configfile", str(clone / "config.yaml"), "--workflow-profile",
+             str(clone / "profiles" / "default"), "--directory", str(elsewhere), "--cores", "2",
+             "--config", *BASE, "models=[unetr]", f"output_dir={out}"],
+            capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr[-3000:]
+        return run.stdout + run.stderr
+
+    assert "Nothing to be done" in from_clone()
+    chunks_made = (out / "chunks.csv").stat().st_mtime_ns
+    with open(clone / "workflow" / "scripts" / "split_chunks.py", "a") as script:
+        script.write("# a changed script still reruns its step\n")
+    assert "split_chunks" in from_clone()
+    assert (out / "chunks.csv").stat().st_mtime_ns != chunks_made
 
 
 def test_changed_settings_are_seen_without_snakemakes_records(workdir: Path):
