@@ -51,20 +51,23 @@ def test_changed_input_is_seen_without_snakemakes_records(workdir: Path):
     assert "14 files: 14 ok" in snakemake(workdir)
 
 
-def test_a_file_rewritten_with_its_size_and_time_is_reprocessed(workdir: Path):
+@pytest.mark.parametrize("hash_files", ["true", "false"])
+def test_a_file_rewritten_with_its_size_and_time_is_reprocessed(workdir: Path, hash_files: str):
     """``cat other > file; touch -r old file`` once gave "Nothing to be done": the manifest kept
-    the old hash and the loader the old features of what was now another recording."""
-    snakemake(workdir)
+    the old hash and the loader the old features of what was now another recording. Without
+    hashes the rebuilt manifest has the same bytes: its newer time must still redo the rest."""
+    snakemake(workdir, f"hash_files={hash_files}")
     victim = workdir / "corpus" / "validation" / "real" / "v_real_1.wav"
     other = write_audio(workdir / "other.wav", seconds=1.0, rate=16000, seed=99)
     before, (x_before, _) = victim.stat(), fraudprep.load(workdir / OUT, "unetr", "validation")
     victim.write_bytes(other.read_bytes())
     os.utime(victim, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert victim.stat().st_size == before.st_size
-    assert "Nothing to be done" not in snakemake(workdir)
+    assert "Nothing to be done" not in snakemake(workdir, f"hash_files={hash_files}")
     manifest = (workdir / OUT / "manifest.csv").read_text().splitlines()
     row = next(line for line in manifest if "v_real_1.wav" in line)
-    assert row.endswith(hashlib.sha256(other.read_bytes()).hexdigest())
+    if hash_files == "true":
+        assert row.endswith(hashlib.sha256(other.read_bytes()).hexdigest())
     x_after, _ = fraudprep.load(workdir / OUT, "unetr", "validation")
     assert not np.array_equal(x_after, x_before)
 
@@ -127,6 +130,22 @@ def test_a_second_clone_decides_as_the_first(workdir: Path, tmp_path_factory):
         script.write("# a changed script still reruns its step\n")
     assert "split_chunks" in from_clone()
     assert (out / "chunks.csv").stat().st_mtime_ns != chunks_made
+
+
+def test_a_run_after_one_from_elsewhere_sees_its_outputs_are_not_its_own(
+    workdir: Path, tmp_path_factory
+):
+    """Run here, then from another directory on another input, then here again: Snakemake's
+    records here held the checksum of the provenance record as it was again, and the third run
+    said "Nothing to be done" over the other input's manifest and features."""
+    out = workdir / "shared-outputs"
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    for i in range(3):
+        write_audio(elsewhere / "corpus" / "training" / "real" / f"{i}.wav", seed=i)
+    assert "11 files: 11 ok" in snakemake(workdir, f"output_dir={out}")
+    assert "3 files: 3 ok" in snakemake(elsewhere, f"output_dir={out}")
+    assert "11 files: 11 ok" in snakemake(workdir, f"output_dir={out}")
+    assert len((out / "manifest.csv").read_text().splitlines()) == 1 + 11
 
 
 def test_changed_settings_are_seen_without_snakemakes_records(workdir: Path):
