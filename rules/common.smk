@@ -1,22 +1,28 @@
+import atexit
 import functools
 import os
 import sys
 
+from fraudprep.atomic import OutputWriteError
 from fraudprep.augment import AugmentationConfigError, AugmentationPlan
 from fraudprep.chunks import CHUNK_ID_PATTERN, read_chunks
 from fraudprep.datasets import DatasetConfig
 from fraudprep.formats import storage_format
 from fraudprep.manifest import ManifestError
 from fraudprep.manifest_build import source_fingerprint
+from fraudprep.outputlock import OutputDirInUseError, acquire_output_lock
 from fraudprep.properties import PROPERTIES
+from fraudprep.runlock import OrphanedJobsError
 from fraudprep.settings import ConfigError, job_memory_mb, resolve_model_settings
 from fraudprep.verify import prepare_rebuild
 from fraudprep.provenance import (
     FEATURE_MODULES,
     MANIFEST_MODULES,
+    REPORT_MODULES,
     code_version,
     provenance_path,
     record_provenance,
+    scripts_version,
 )
 
 # Steps that fail the same way every time (manifest, chunks, settings, aggregation, figures)
@@ -104,10 +110,53 @@ def _provenance(step, record):
     # --list with another config must not leave one behind that describes outputs nobody
     # made, and a real run with the config of before would then redo the step. Snakemake's
     # own records still list the change.
-    executing = workflow.executor_plugin is not None and not workflow.dryrun
+    executing = _executing()
+    if executing:
+        hold_output_dir()  # before the first write: another run may be using output_dir
     if workflow.is_main_process and (executing or not path.exists()):
-        record_provenance(path, record)
+        try:
+            record_provenance(path, record)
+        except OSError as error:
+            # A read-only or full output_dir: one line, not a traceback.
+            stop(OutputWriteError.from_os_error(error, OUT))
     return str(path)
+
+
+def _executing():
+    """True in the process that starts a run that executes jobs (not -n, --report, --lint)."""
+    return (
+        workflow.is_main_process
+        and workflow.executor_plugin is not None
+        and not workflow.dryrun
+    )
+
+
+@functools.cache
+def hold_output_dir():
+    """Take output_dir's lock (fraudprep.outputlock) for this run, once; released at exit.
+
+    Taken while the DAG is built, before the run writes anything there, and again (a no-op)
+    at onstart for runs whose targets need no provenance record.
+    """
+    try:
+        lock = acquire_output_lock(OUT, workflow.basedir, workflow.local_exec)
+    except (OutputDirInUseError, OrphanedJobsError) as error:
+        stop(error)
+    except OSError as error:
+        stop(OutputWriteError.from_os_error(error, OUT))
+    if lock is None:  # output_dir cannot be written, so no run can change it
+        return None
+    if lock.cleared_stale:
+        print(f"Removed the lock a killed run left in {OUT}; resuming.")
+    # At exit whatever way the run ends: a failed DAG never reaches onerror.
+    atexit.register(lock.release)
+    return lock
+
+
+def scripts(*names):
+    """The content version of this checkout's workflow scripts (fraudprep.provenance)."""
+    folder = Path(workflow.basedir) / "workflow" / "scripts"
+    return scripts_version(tuple(str(folder / f"{name}.py") for name in names))
 
 
 def manifest_provenance(wildcards):
@@ -116,12 +165,18 @@ def manifest_provenance(wildcards):
         "hash_files": config["hash_files"],
         "fail_on_leakage": config["fail_on_leakage"],
         "code": code_version(MANIFEST_MODULES),
+        "scripts": scripts("build_manifest"),
     }
     return _provenance("manifest", record)
 
 
 def chunks_provenance(wildcards):
-    return _provenance("chunks", {"chunk_size": config["chunk_size"]})
+    record = {
+        "chunk_size": config["chunk_size"],
+        "code": code_version(("chunks",)),
+        "scripts": scripts("split_chunks"),
+    }
+    return _provenance("chunks", record)
 
 
 def model_provenance(wildcards):
@@ -130,12 +185,21 @@ def model_provenance(wildcards):
         "min_duration": config["min_duration"],
         "max_input_seconds": config["max_input_seconds"],
         "code": code_version(FEATURE_MODULES),
+        "scripts": scripts("write_settings", "extract_features", "aggregate_batches"),
     }
     if (
         AUGMENTATION is not None
     ):  # absent while off: records of runs without it stay valid
         record["augmentation"] = config["augmentation"]
     return _provenance(wildcards.model, record)
+
+
+def report_provenance(wildcards):
+    record = {
+        "code": code_version(REPORT_MODULES),
+        "scripts": scripts("plot_report", "plot_shortcuts", "plot_job_resources"),
+    }
+    return _provenance("report", record)
 
 
 def chunk_dirs(wildcards):

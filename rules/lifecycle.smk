@@ -1,7 +1,12 @@
 # The run's lifecycle: what happens once when a run starts and ends, outside any rule.
 from fraudprep.memory import available_memory_gb, limit_threads
 from fraudprep.summary import run_summary_lines
-from fraudprep.runlock import clear_stale_locks, forget_run_owner, record_run_owner
+from fraudprep.runlock import (
+    OrphanedJobsError,
+    clear_stale_locks,
+    forget_run_owner,
+    record_run_owner,
+)
 
 # One BLAS/OpenMP thread per job, as the seed did: jobs run side by side on the cores, and
 # each library's own thread pool would oversubscribe them. Jobs inherit this environment.
@@ -18,13 +23,18 @@ if workflow.is_main_process:
         )
     # A run killed with SIGKILL leaves Snakemake's lock behind; remove it when its owner is
     # dead, so that rerunning the same command resumes (see fraudprep.runlock).
-    if clear_stale_locks():
+    try:
+        cleared = clear_stale_locks()
+    except OrphanedJobsError as error:
+        stop(error)  # one line, not a traceback
+    if cleared:
         print(
             "Removed the Snakemake lock left by a killed run of this workflow; resuming."
         )
 
 
 onstart:
+    hold_output_dir()
     note_run_owner()
 
 

@@ -36,6 +36,7 @@ rule plot_report:
     input:
         stats=rules.aggregate_batches.output.stats,
         metadata=rules.aggregate_batches.output.metadata,
+        provenance=report_provenance,
         failures=report(
             rules.aggregate_batches.output.failures,
             caption="../workflow/report/failures_csv.rst",
@@ -107,6 +108,7 @@ rule plot_shortcuts:
     input:
         stats=rules.aggregate_batches.output.stats,
         properties=rules.aggregate_batches.output.properties,
+        provenance=report_provenance,
     output:
         **{
             name: report(
@@ -144,6 +146,7 @@ rule plot_job_resources:
     input:
         chunks=rules.split_chunks.output[0],
         chunk_dirs=all_chunk_dirs,
+        provenance=report_provenance,
     output:
         report(
             JOBS_FIGURE,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from fraudprep import atomic
-from fraudprep.atomic import atomic_write, fresh_partial_dir, publish_dir
+from fraudprep.atomic import OutputWriteError, atomic_write, fresh_partial_dir, publish_dir
 
 
 def test_atomic_write_leaves_nothing_when_the_writer_fails(tmp_path: Path):
@@ -134,3 +134,16 @@ def test_an_interrupt_is_never_held_up_by_a_background_sync(tmp_path: Path):
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert run.returncode != 0 and "KeyboardInterrupt" in run.stderr
+
+
+def test_a_folder_that_cannot_be_made_is_the_one_line_error(tmp_path: Path, monkeypatch):
+    """A read-only output_dir failed in mkdir, before the conversion, as a raw OSError. Root
+    writes through file modes, so the read-only file system is injected."""
+
+    def read_only(self, *args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", read_only)
+    with pytest.raises(OutputWriteError) as failed, atomic_write(tmp_path / "new" / "x.json"):
+        pass
+    assert str(failed.value).startswith(f"cannot write outputs under {tmp_path / 'new'}: Read-only")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -223,3 +224,33 @@ def test_fingerprint_follows_content_not_listing_order(tmp_path: Path):
     assert fingerprint([*lines, "a4.wav,test,real"]) != original  # added
     write_audio(tmp_path / "a0.wav", seconds=0.07, seed=5)
     assert fingerprint(lines) != original  # replaced
+
+
+def _same_times(path: Path, like: os.stat_result) -> None:
+    os.utime(path, ns=(like.st_atime_ns, like.st_mtime_ns))
+
+
+def test_fingerprint_sees_a_file_rewritten_with_its_size_and_time(tmp_path: Path):
+    """``cat other > file; touch -r old file`` keeps size and modification time: the change
+    time (and, for a file renamed over it, the inode) still tell."""
+    victim, other = tmp_path / "corpus" / "a.wav", tmp_path / "other.wav"
+    write_audio(victim, seconds=0.05, seed=1)
+    write_audio(other, seconds=0.05, seed=2)
+    before = victim.stat()
+    write_listing(tmp_path / "m.csv", ["corpus/a.wav,train,real"])
+    cfg = DatasetConfig("csv", listing=str(tmp_path / "m.csv"))
+    original = source_fingerprint(cfg)
+    assert source_fingerprint(cfg) == original  # reading changes nothing
+
+    time.sleep(0.01)  # a change time the file system can tell from the first one
+    victim.write_bytes(other.read_bytes())  # in place: same inode
+    _same_times(victim, before)
+    assert victim.stat().st_size == before.st_size
+    rewritten = source_fingerprint(cfg)
+    assert rewritten != original
+
+    replacement = tmp_path / "corpus" / "b.wav"
+    write_audio(replacement, seconds=0.05, seed=3)
+    _same_times(replacement, before)
+    os.replace(replacement, victim)  # renamed over it: a new inode
+    assert source_fingerprint(cfg) not in (original, rewritten)

@@ -4,13 +4,17 @@ an earlier run that loads as if it were current."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
-from helpers import build_tree, snakemake_command, write_audio
+from helpers import REPO, build_tree, snakemake_command, write_audio
 
 import fraudprep
 from fraudprep.loader import StaleOutputsError
@@ -45,6 +49,103 @@ def test_changed_input_is_seen_without_snakemakes_records(workdir: Path):
     for i in range(3):
         write_audio(workdir / "corpus" / "testing" / "real" / f"new {i}.wav", seed=100 + i)
     assert "14 files: 14 ok" in snakemake(workdir)
+
+
+@pytest.mark.parametrize("hash_files", ["true", "false"])
+def test_a_file_rewritten_with_its_size_and_time_is_reprocessed(workdir: Path, hash_files: str):
+    """``cat other > file; touch -r old file`` once gave "Nothing to be done": the manifest kept
+    the old hash and the loader the old features of what was now another recording. Without
+    hashes the rebuilt manifest has the same bytes: its newer time must still redo the rest."""
+    snakemake(workdir, f"hash_files={hash_files}")
+    victim = workdir / "corpus" / "validation" / "real" / "v_real_1.wav"
+    other = write_audio(workdir / "other.wav", seconds=1.0, rate=16000, seed=99)
+    before, (x_before, _) = victim.stat(), fraudprep.load(workdir / OUT, "unetr", "validation")
+    victim.write_bytes(other.read_bytes())
+    os.utime(victim, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert victim.stat().st_size == before.st_size
+    assert "Nothing to be done" not in snakemake(workdir, f"hash_files={hash_files}")
+    manifest = (workdir / OUT / "manifest.csv").read_text().splitlines()
+    row = next(line for line in manifest if "v_real_1.wav" in line)
+    if hash_files == "true":
+        assert row.endswith(hashlib.sha256(other.read_bytes()).hexdigest())
+    x_after, _ = fraudprep.load(workdir / OUT, "unetr", "validation")
+    assert not np.array_equal(x_after, x_before)
+
+
+def test_a_read_only_output_dir_is_one_line(workdir: Path, sealable_disk):
+    """Once a traceback: OSError: [Errno 30] Read-only file system: '.../provenance/...'."""
+    mount, seal = sealable_disk
+    finished, empty = mount / "finished", mount / "empty"
+    snakemake(workdir, f"output_dir={finished}")
+    empty.mkdir()
+    seal()
+    # Nothing to do: nothing to write, so a finished read-only output_dir is fine.
+    assert "Nothing to be done" in snakemake(workdir, f"output_dir={finished}")
+    for output_dir, change in ((empty, ()), (finished, ("chunk_size=2",))):
+        run = subprocess.run(
+            snakemake_command(workdir, "--cores", "2", "--config", *BASE, "models=[unetr]",
+                              f"output_dir={output_dir}", *change),
+            capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        said = run.stdout + run.stderr
+        assert run.returncode != 0
+        assert "Traceback" not in said, said[-3000:]
+        assert f"fraudprep: cannot write outputs under {output_dir}" in said
+        assert "Read-only file system" in said
+
+
+def second_clone(root: Path) -> Path:
+    """This checkout's workflow as a new clone has it: the same content, every file new."""
+    for name in ("Snakefile", "config.yaml"):
+        shutil.copy(REPO / name, root / name)
+    for name in ("rules", "workflow", "src", "schemas", "profiles", "envs"):
+        ignore = shutil.ignore_patterns("__pycache__")
+        shutil.copytree(REPO / name, root / name, ignore=ignore, copy_function=shutil.copy)
+    return root
+
+
+def test_a_second_clone_decides_as_the_first(workdir: Path, tmp_path_factory):
+    """Its first run once redid every step ("Code has changed since last execution"): its
+    scripts were newer than outputs made by the first clone at the same commit."""
+    out = workdir / "shared-outputs"
+    snakemake(workdir, f"output_dir={out}")
+    clone = second_clone(tmp_path_factory.mktemp("clone"))
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    (elsewhere / "corpus").symlink_to(workdir / "corpus")
+
+    def from_clone() -> str:
+        run = subprocess.run(
+            [sys.executable, "-m", "snakemake", "--snakefile", str(clone / "Snakefile"),
+             "--configfile", str(clone / "config.yaml"), "--workflow-profile",
+             str(clone / "profiles" / "default"), "--directory", str(elsewhere), "--cores", "2",
+             "--config", *BASE, "models=[unetr]", f"output_dir={out}"],
+            capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr[-3000:]
+        return run.stdout + run.stderr
+
+    assert "Nothing to be done" in from_clone()
+    chunks_made = (out / "chunks.csv").stat().st_mtime_ns
+    with open(clone / "workflow" / "scripts" / "split_chunks.py", "a") as script:
+        script.write("# a changed script still reruns its step\n")
+    assert "split_chunks" in from_clone()
+    assert (out / "chunks.csv").stat().st_mtime_ns != chunks_made
+
+
+def test_a_run_after_one_from_elsewhere_sees_its_outputs_are_not_its_own(
+    workdir: Path, tmp_path_factory
+):
+    """Run here, then from another directory on another input, then here again: Snakemake's
+    records here held the checksum of the provenance record as it was again, and the third run
+    said "Nothing to be done" over the other input's manifest and features."""
+    out = workdir / "shared-outputs"
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    for i in range(3):
+        write_audio(elsewhere / "corpus" / "training" / "real" / f"{i}.wav", seed=i)
+    assert "11 files: 11 ok" in snakemake(workdir, f"output_dir={out}")
+    assert "3 files: 3 ok" in snakemake(elsewhere, f"output_dir={out}")
+    assert "11 files: 11 ok" in snakemake(workdir, f"output_dir={out}")
+    assert len((out / "manifest.csv").read_text().splitlines()) == 1 + 11
 
 
 def test_changed_settings_are_seen_without_snakemakes_records(workdir: Path):

@@ -32,6 +32,9 @@ DENIED_ERRNOS = (errno.EACCES, errno.EPERM)
 class OutputWriteError(OSError):
     """Outputs cannot be written (disk full, read-only, no permission); says what to do."""
 
+    def __str__(self) -> str:
+        return self.strerror or super().__str__()  # the sentence, without "[Errno 30]"
+
     @classmethod
     def from_os_error(cls, error: OSError, output_dir: str | Path) -> OSError:
         if isinstance(error, cls):
@@ -78,7 +81,10 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", **open_kwargs) 
     what appears atomically there.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:  # a read-only output folder fails here, before any file
+        raise OutputWriteError.from_os_error(error, target.parent) from error
     tmp = _aside(target)
     deferred = _in_scratch_dir(target)
     if not deferred:  # scratch directories are discarded whole, with what they hold

@@ -36,18 +36,29 @@ class LeakageError(ManifestError):
     """Identical audio crosses splits or labels and ``fail_on_leakage`` is set."""
 
 
-def _row_digest(row: ManifestRow) -> int:
+def _file_identity(path: str) -> str:
+    """What the file system says about a file's bytes without reading them.
+
+    Size and modification time alone miss a file rewritten in place with as many bytes and
+    its time set back (``cat other > file; touch -r old file``): the change time, which no
+    program can set, and the inode, new when a file is replaced by a rename, do not. The file
+    followed through symbolic links is the one that is read.
+    """
     try:
-        mtime = os.lstat(row.path).st_mtime_ns
+        info = os.stat(path)
     except (OSError, ValueError):  # ValueError: a NUL byte in the path (reported elsewhere)
-        mtime = -1
-    text = f"{'|'.join(map(str, row))}\0{mtime}\n".encode()
+        return "-"
+    return f"{info.st_mtime_ns}:{info.st_ctime_ns}:{info.st_ino}"
+
+
+def _row_digest(row: ManifestRow) -> int:
+    text = f"{'|'.join(map(str, row))}\0{_file_identity(row.path)}\n".encode()
     return int.from_bytes(hashlib.blake2b(text, digest_size=32).digest(), "big")
 
 
 def source_fingerprint(cfg: DatasetConfig) -> str:
     """Check the input (raising :class:`ManifestError`) and digest its files' paths, labels,
-    sizes and modification times.
+    sizes, modification and change times and inodes.
 
     The workflow passes it as a parameter of the manifest step, so problems surface before any
     job runs; adding, removing, replacing or relabelling a file rebuilds the manifest, and an

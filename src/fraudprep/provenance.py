@@ -40,6 +40,7 @@ FEATURE_MODULES = (
     "stats",
     "chunks",
 )
+REPORT_MODULES = ("report_plots", "report_shortcuts", "shortcuts")
 
 
 @functools.cache  # input functions ask for it again for every job of the DAG
@@ -50,6 +51,22 @@ def code_version(modules: tuple[str, ...]) -> str:
         for name, path in _module_sources(module):
             digest.update(name.encode() + b"\0")
             digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@functools.cache
+def scripts_version(scripts: tuple[str, ...]) -> str:
+    """SHA-256 of the named workflow scripts' content.
+
+    Snakemake reruns a ``script:`` rule whose script file is newer than its outputs: in a new
+    clone every file is new, so its first run redid every step over outputs another clone had
+    made at the same commit. The workflow's profiles turn that trigger off (``rerun-triggers``
+    without ``code``); the scripts' content, recorded here, reruns a step whose script changed.
+    """
+    digest = hashlib.sha256()
+    for script in scripts:
+        digest.update(Path(script).name.encode() + b"\0")
+        digest.update(Path(script).read_bytes())
     return digest.hexdigest()
 
 
