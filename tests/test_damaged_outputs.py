@@ -72,3 +72,22 @@ def test_a_rerun_rebuilds_deleted_and_truncated_outputs_to_the_same_bytes(tmp_pa
     fraudprep.load(out, "lfcc", "validation")
     again = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_aggregation_refuses_a_chunk_whose_batch_lost_its_data(for_tree: Path, tmp_path: Path):
+    """Batch files are not synced one by one: a power cut may publish a chunk whose batch
+    lost its data. Aggregation sees it by size, removes the chunk and says to rerun."""
+    from fraudprep.aggregate import DamagedChunkError, aggregate_model
+    from fraudprep.chunks import read_chunks
+
+    out = tmp_path / "out"
+    run_steps(out, "unetr", DatasetConfig(input_dir=str(for_tree)))
+    chunk_dirs = sorted((out / "unetr" / "chunks").iterdir())
+    lost = next(chunk_dirs[1].glob("batch_*.pkl"))
+    lost.write_bytes(b"")  # what a power cut leaves of a file whose data was not on disk
+    model_dir = out / "unetr"
+    with pytest.raises(DamagedChunkError, match=f"{lost.name} has 0 bytes where .* rerun"):
+        aggregate_model(read_chunks(out / "chunks.csv"), chunk_dirs, model_dir,
+                        model_dir / "batch_metadata.pkl", model_dir / "dataset_stats.pkl",
+                        model_dir / "failures.csv")  # fmt: skip
+    assert not chunk_dirs[1].exists()

@@ -33,7 +33,7 @@ def test_a_batch_comes_back_from_its_metadata_entry_alone(tmp_path, fmt: str):
     labels = np.array([0, 1], dtype=np.int64)
     digests = storage.write_batch(tmp_path, "training_batch_0", data, labels, ["a.wav", "b.wav"])
     written = sorted(tmp_path.iterdir(), key=lambda p: storage.batch_suffixes.index(p.name[16:]))
-    assert digests == [file_digest(path) for path in written]  # (bytes, CRC-32) per file
+    assert digests == [file_digest(path) for path in written]  # (bytes, checksum) per file
     entry = storage.batch_paths(tmp_path / "elsewhere", "training_batch_0")
     # The entry names files where the outputs were written; read where they are now.
     assert format_of_entry(entry) is storage

@@ -48,6 +48,7 @@ from fraudprep.stats import (
 )
 from fraudprep.store import stored_shape
 from fraudprep.summary import summary_line
+from fraudprep.verify import size_problem
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +80,11 @@ def _link_batches(
         index = next_index[split]
         next_index[split] += 1
         stem = storage.published_stem(split, index)
-        for suffix in storage.batch_suffixes:
-            link_or_copy(chunk_dir / f"{record['stem']}{suffix}", model_dir / f"{stem}{suffix}")
+        sizes = record.get("file_bytes") or [None] * len(storage.batch_suffixes)
+        for suffix, size in zip(storage.batch_suffixes, sizes, strict=True):
+            source = chunk_dir / f"{record['stem']}{suffix}"
+            _check_size(source, size, chunk_dir)
+            link_or_copy(source, model_dir / f"{stem}{suffix}")
         if storage.streams_samples:
             shard = {"url": f"{stem}.tar", "nsamples": record["num_samples"]}
             shard_lists.setdefault(split, []).append({**shard, "filesize": record["bytes"]})
@@ -98,10 +102,26 @@ def _link_batches(
                 "bytes": record["bytes"],
                 # Per file, in the order of the path keys: what the loader and a rerun check.
                 "file_bytes": record["file_bytes"],
-                "crc32": record["crc32"],
+                "checksums": record["checksums"],
                 # Augmented copies: the copy index and the parameters drawn, per sample.
                 **({"augmentations": record["augmentations"]} if "augmentations" in record else {}),
             }
+        )
+
+
+class DamagedChunkError(RuntimeError):
+    """A chunk's batch file is not the size it was written with (its data lost on disk)."""
+
+
+def _check_size(path: Path, expected: int | None, chunk_dir: Path) -> None:
+    """Batch files are not synced one by one (their sizes and checksums are recorded): one
+    whose data a power cut lost is found here, and its chunk made again by the rerun."""
+    problem = size_problem(path, expected)
+    if problem is not None:
+        shutil.rmtree(chunk_dir, ignore_errors=True)
+        raise DamagedChunkError(
+            f"{path} {problem} (its data was lost, e.g. in a power cut); the chunk was "
+            "removed: rerun the same command to extract it again"
         )
 
 

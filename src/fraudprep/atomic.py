@@ -73,20 +73,29 @@ def _in_scratch_dir(path: Path) -> bool:
 
 
 @contextlib.contextmanager
-def atomic_write(path: str | os.PathLike[str], mode: str = "wb", **open_kwargs) -> Iterator[IO]:
+def atomic_write(
+    path: str | os.PathLike[str], mode: str = "wb", *, verified: bool = False, **open_kwargs
+) -> Iterator[IO]:
     """Open ``path`` for writing so that it appears complete or not at all.
 
     Inside a scratch directory (see :func:`fresh_partial_dir`) the file's data is synced in
     the background, and :func:`publish_dir` waits for it: the directory, not the file, is
-    what appears atomically there.
+    what appears atomically there. ``verified``: the file's size and checksum are recorded
+    (batch files, in the chunk's metadata), so in a scratch directory it is written in place
+    and not synced: a power cut that loses its data is seen by its size or checksum and the
+    file rebuilt (fraudprep.verify), and syncing each cost more than writing it (0.3 ms of a
+    602 KB sample, on this project's test machine).
     """
     target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:  # a read-only output folder fails here, before any file
         raise OutputWriteError.from_os_error(error, target.parent) from error
-    tmp = _aside(target)
     deferred = _in_scratch_dir(target)
+    if deferred and verified:
+        yield from _written_in_place(target, mode, **open_kwargs)
+        return
+    tmp = _aside(target)
     if not deferred:  # scratch directories are discarded whole, with what they hold
         _remove_dead_asides(target)
     try:
@@ -109,10 +118,12 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", **open_kwargs) 
         _fsync_dir(target.parent)
 
 
-def sync_in_background(path: Path) -> None:
-    """A file written in a scratch directory without :func:`atomic_write` (a shard appended
-    sample by sample): synced before :func:`publish_dir` renames the directory into place."""
-    _background_syncs.submit(Path(path))
+def _written_in_place(target: Path, mode: str, **open_kwargs) -> Iterator[IO]:
+    try:
+        with open(target, mode, **open_kwargs) as handle:
+            yield handle
+    except OSError as error:
+        raise OutputWriteError.from_os_error(error, target.parent) from error
 
 
 def _fdatasync_path(path: Path) -> None:

@@ -24,7 +24,6 @@ import io
 import json
 import pickle
 import tarfile
-import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -39,41 +38,80 @@ PICKLE_PROTOCOL = 5
 
 
 # What a batch's metadata entry records of each of its files, to verify it before reading:
-# (bytes, CRC-32 of the bytes). CRC-32 runs at about 2 GB/s: 0.3 ms for a 602 KB sample.
-FileDigest = tuple[int, int]
+# (bytes, checksum). See :class:`StreamChecksum`.
+FileDigest = tuple[int, str]
+_WORD = 8
+_MASK = 2**64 - 1
+
+
+class StreamChecksum:
+    """The sum of a byte stream's 64-bit little-endian words (the last one padded with
+    zeros), modulo 2**64, as 16 hex digits: fed in pieces of any size, equal to that of the
+    whole.
+
+    Not a cryptographic hash: it catches what damages files on disk (any flipped bit, a lost
+    or zeroed page) at memory speed. CRC-32 cost 0.15 ms per 602 KB sample, as much as
+    writing the sample; numpy sums its words in 0.025 ms.
+    """
+
+    def __init__(self) -> None:
+        self.sum = 0
+        self._carry = b""  # the bytes of a word not yet complete
+
+    def update(self, view: memoryview) -> None:
+        if self._carry:
+            head = bytes(view[: _WORD - len(self._carry)])
+            self._carry += head
+            view = view[len(head) :]
+            if len(self._carry) < _WORD:
+                return
+            self._add(np.frombuffer(self._carry, "<u8"))
+            self._carry = b""
+        whole = len(view) - len(view) % _WORD
+        if whole:
+            self._add(np.frombuffer(view[:whole], "<u8"))
+        self._carry = bytes(view[whole:])
+
+    def _add(self, words: np.ndarray) -> None:
+        self.sum = (self.sum + int(words.sum(dtype=np.uint64))) & _MASK
+
+    def hexdigest(self) -> str:
+        last = int.from_bytes(self._carry.ljust(_WORD, b"\0"), "little") if self._carry else 0
+        return f"{(self.sum + last) & _MASK:016x}"
 
 
 class ChecksumWriter:
-    """Passes writes through to ``handle``, keeping their size and CRC-32 as they go: a
+    """Passes writes through to ``handle``, keeping their size and checksum as they go: a
     file's digest without reading it back."""
 
     def __init__(self, handle: IO[bytes]) -> None:
         self.handle = handle
         self.size = 0
-        self.crc = 0
+        self.checksum = StreamChecksum()
 
     def write(self, data: Any) -> int:
         view = memoryview(data).cast("B")
-        self.crc = zlib.crc32(view, self.crc)
+        self.checksum.update(view)
         self.size += view.nbytes
         return self.handle.write(view)
 
     def digest(self) -> FileDigest:
-        return self.size, self.crc
+        return self.size, self.checksum.hexdigest()
 
 
 def file_digest(path: str | Path, block: int = 2**20) -> FileDigest:
-    """Size and CRC-32 of a file, read in blocks."""
-    size, crc = 0, 0
+    """Size and checksum of a file, read in blocks."""
+    size, checksum = 0, StreamChecksum()
     with open(path, "rb") as handle:
         while chunk := handle.read(block):
-            size, crc = size + len(chunk), zlib.crc32(chunk, crc)
-    return size, crc
+            size += len(chunk)
+            checksum.update(memoryview(chunk))
+    return size, checksum.hexdigest()
 
 
 def _write_checked(path: Path, write: Any) -> FileDigest:
     """Write a batch file atomically through ``write(handle)``; return its digest."""
-    with atomic_write(path, "wb") as handle:
+    with atomic_write(path, "wb", verified=True) as handle:
         checked = ChecksumWriter(handle)
         write(checked)
         return checked.digest()

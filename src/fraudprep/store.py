@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from fraudprep.atomic import sync_in_background
 from fraudprep.formats import FORMATS, ChecksumWriter, StorageFormat, TarWriter
 
 log = logging.getLogger(__name__)
@@ -107,10 +106,10 @@ class BatchRecord:
     attacks: list[str] = field(default_factory=list)
     # Augmented copies only: per sample, the copy's index and the parameters drawn for it.
     augmentations: list[dict[str, Any]] | None = None
-    # Per file of the batch (in the format's suffix order): bytes and CRC-32, so that a
+    # Per file of the batch (in the format's suffix order): bytes and checksum, so that a
     # reader can tell a damaged or truncated file from a good one.
     file_bytes: list[int] = field(default_factory=list)
-    crc32: list[int] = field(default_factory=list)
+    checksums: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """For chunk.json: without the augmentations of clean batches, which have none (and
@@ -191,7 +190,7 @@ class BatchAccumulator:
             sum(size for size, _ in digests), self.split,
             list(self._speakers), list(self._attacks),
             list(self._augmentations) if self._augmentations else None,
-            [size for size, _ in digests], [crc for _, crc in digests],
+            [size for size, _ in digests], [checksum for _, checksum in digests],
         )  # fmt: skip
         if self.on_written is not None:
             self.on_written(record)
@@ -279,10 +278,9 @@ class ShardAccumulator:
             return None
         record, self._record = self._record, None
         self._tar.finish()
-        self._file.close()
-        size, crc = self._checked.digest()
-        record.bytes, record.file_bytes, record.crc32 = size, [size], [crc]
-        sync_in_background(self._path)  # on disk before the scratch directory is published
+        self._file.close()  # not synced: its size and checksum are recorded (atomic_write)
+        size, checksum = self._checked.digest()
+        record.bytes, record.file_bytes, record.checksums = size, [size], [checksum]
         self._tar = None
         if self.on_written is not None:
             self.on_written(record)

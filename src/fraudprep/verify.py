@@ -1,9 +1,10 @@
 """Published batch files checked against what their metadata recorded when they were written.
 
-Each ``batch_metadata`` entry records, per file, its bytes and CRC-32 (``file_bytes``,
-``crc32``). The loader verifies a file before it trusts it (once per process and version of
-the file: a training loop reads the same files every epoch), and a rerun of the workflow
-checks every file's presence and size, rebuilding what is missing or cut short.
+Each ``batch_metadata`` entry records, per file, its bytes and checksum (``file_bytes``,
+``checksums``; see :class:`fraudprep.formats.StreamChecksum`). The loader verifies a file
+before it trusts it (once per process and version of the file: a training loop reads the
+same files every epoch), and a rerun of the workflow checks every file's presence and size,
+rebuilding what is missing or cut short.
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ class DamagedOutputError(RuntimeError):
     """A batch file is missing, or not what was written (truncated, overwritten, bit rot)."""
 
 
-def _recorded(entry: Mapping[str, Any], index: int) -> tuple[int | None, int | None]:
-    """(bytes, CRC-32) recorded for the entry's ``index``-th file; None for outputs written
+def _recorded(entry: Mapping[str, Any], index: int) -> tuple[int | None, str | None]:
+    """(bytes, checksum) recorded for the entry's ``index``-th file; None for outputs written
     before they were recorded."""
-    sizes, crcs = entry.get("file_bytes"), entry.get("crc32")
-    return (sizes[index] if sizes else None), (crcs[index] if crcs else None)
+    sizes, checksums = entry.get("file_bytes"), entry.get("checksums")
+    return (sizes[index] if sizes else None), (checksums[index] if checksums else None)
 
 
 def size_problem(path: Path, expected: int | None) -> str | None:
@@ -47,14 +48,14 @@ def verify_files(paths: Sequence[Path], entry: Mapping[str, Any]) -> None:
     """Raise :class:`DamagedOutputError` naming the first file of a batch that is missing or
     whose bytes are not those written."""
     for index, path in enumerate(paths):
-        size, crc = _recorded(entry, index)
+        size, checksum = _recorded(entry, index)
         problem, advice = size_problem(path, size), REBUILD
-        if problem is None and crc is not None:
+        if problem is None and checksum is not None:
             info = path.stat()
             version = (str(path.resolve()), info.st_ino, info.st_size, info.st_mtime_ns)
             if version in _verified:
                 continue
-            if file_digest(path)[1] != crc:
+            if file_digest(path)[1] != checksum:
                 # Of the right size: a rerun does not read every file, so it must be deleted.
                 problem = "is not what was written (its checksum differs)"
                 advice = f"delete it and {REBUILD}"
