@@ -38,5 +38,6 @@ __all__ = [
     "load",
     "read_dataset_stats",
     "read_metadata",
+    "restored",
 ]
 __version__ = "0.1.0"

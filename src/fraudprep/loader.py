@@ -323,8 +323,7 @@ class BatchDataset:
 
     def _batch(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         if self._cached is None or self._cached[0] != index:
-            data, labels = read_batch(self._entries[index], self._model_dir)
-            self._cached = (index, (restored(data, self._stats), labels))
+            self._cached = (index, read_batch(self._entries[index], self._model_dir))
         return self._cached[1]
 
     def __getitem__(self, index: int) -> tuple:
@@ -335,8 +334,10 @@ class BatchDataset:
         batch_index = bisect.bisect_right(self._starts, index) - 1
         data, labels = self._batch(batch_index)
         offset = index - self._starts[batch_index]
-        # A copy: a memory-mapped sample is read-only, which torch warns about and cannot wrap.
-        sample = np.array(data[offset]), int(labels[offset])
+        # Restored alone: a whole batch's would be done again for every random access. A
+        # copy: a memory-mapped sample is read-only, which torch warns about and cannot wrap.
+        features = restored(np.array(data[offset : offset + 1]), self._stats)[0]
+        sample = features, int(labels[offset])
         if not self._with_info:
             return sample
         info = batch_info(self._entries[batch_index])

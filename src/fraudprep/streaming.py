@@ -104,6 +104,8 @@ def iter_shards(
     exactly_once: bool = False,
     shuffle: bool = True,
     buffer_size: int = 1000,
+    interleave: int = 8,
+    as_stored: bool = False,
     with_info: bool = False,
     normalize: str | None = None,
     channels_first: bool = False,
@@ -114,7 +116,12 @@ def iter_shards(
     ``x`` float32 in the profile's shape, as :func:`fraudprep.iter_batches` gives it.
 
     ``worker``: (id, count) of the DataLoader worker; found from torch when not given.
-    ``shuffle=False`` keeps the shard list's order and no buffer (for comparisons)."""
+    ``shuffle=False`` keeps the shard list's order and no buffer (for comparisons).
+    ``interleave``: shards read at once, each next sample from a random one of them: shards
+    hold one class each where the corpus is laid out by class, and a buffer alone would mix
+    only within one. ``as_stored``: samples as on disk (e.g. uint8, one channel), a quarter
+    to a twelfth of the bytes a DataLoader worker sends; restore the batches in the training
+    process with :func:`fraudprep.restored` and the dataset's statistics."""
     if not 0 <= rank < world_size:
         raise ValueError(f"rank {rank} is not in 0..{world_size - 1} (world_size {world_size})")
     worker_id, num_workers = worker if worker is not None else current_worker()
@@ -130,40 +137,64 @@ def iter_shards(
         )
     order = shard_order(entries, seed, epoch) if shuffle else list(range(len(entries)))
     mine = [entries[i] for i in dealt_shards(order, consumer)]
-    samples = _samples(mine, model_dir)
+    rng = np.random.default_rng([seed, epoch, consumer.index])
+    width = max(1, interleave) if shuffle else 1
+
+    def read() -> Iterator[tuple]:
+        return _interleaved([_samples(entry, model_dir) for entry in mine], rng, width)
+
+    samples = read()
     if not exactly_once:
         counts = [entry["num_samples"] for entry in entries]
-        samples = _exactly(samples, quota(counts, order, consumer), mine, model_dir)
+        samples = _exactly(samples, quota(counts, order, consumer), read)
     if shuffle:
-        rng = np.random.default_rng([seed, epoch, consumer.index])
         samples = _shuffled(samples, rng, buffer_size)
     for features, record in samples:
-        x = restored(features[None], stats, False, normalize, channels_first)[0]
+        x = features if as_stored else restored(features[None], stats, False, normalize,
+                                                  channels_first)[0]  # fmt: skip
         yield (x, record["label"], record) if with_info else (x, record["label"])
 
 
-def _samples(entries: Sequence[Mapping[str, Any]], model_dir: Path) -> Iterator[tuple]:
-    for entry in entries:
-        path = model_dir / Path(entry["shard_path"]).name
-        verify_files([path], entry)
-        for _, members in iter_shard_samples(path):
-            yield decode_sample(members)
+def _samples(entry: Mapping[str, Any], model_dir: Path) -> Iterator[tuple]:
+    """One shard's (features, record) pairs, read lazily: opened when first asked for."""
+    path = model_dir / Path(entry["shard_path"]).name
+    verify_files([path], entry)
+    for _, members in iter_shard_samples(path):
+        yield decode_sample(members)
 
 
-def _exactly(
-    samples: Iterator[tuple], count: int, entries: Sequence[Mapping[str, Any]], model_dir: Path
+def _interleaved(
+    shards: Sequence[Iterator[tuple]], rng: np.random.Generator, width: int
 ) -> Iterator[tuple]:
-    """``count`` samples: the stream cut short, or followed by its shards read again."""
+    """The shards' samples, ``width`` shards open at a time, each next sample from a random
+    one of them (in order when ``width`` is 1)."""
+    waiting = list(reversed(shards))
+    reading: list[Iterator[tuple]] = []
+    while waiting or reading:
+        while waiting and len(reading) < width:
+            reading.append(waiting.pop())
+        index = int(rng.integers(len(reading))) if len(reading) > 1 else 0
+        sample = next(reading[index], None)
+        if sample is None:
+            reading.pop(index)
+        else:
+            yield sample
+
+
+def _exactly(samples: Iterator[tuple], count: int, again: Any) -> Iterator[tuple]:
+    """``count`` samples: the stream cut short, or followed by ``again()`` (its shards read
+    again) until there are enough."""
     given = 0
     while given < count:
+        before = given
         for sample in samples:
             yield sample
             given += 1
             if given == count:
                 return
-        if not entries:
+        if given == before:  # no shards at all
             return
-        samples = _samples(entries, model_dir)
+        samples = again()
 
 
 def _shuffled(samples: Iterator[tuple], rng: np.random.Generator, size: int) -> Iterator[tuple]:
