@@ -46,6 +46,7 @@ from bench.corpus import (
 from bench.inloop import run_seed
 from bench.memory import job_log_peaks, read_tsv_column, tsv_column
 from bench.models import ALL_MODELS
+from bench.report import fmt, md_table, status
 from bench.runner import run_measured, wait_for_quiet
 from bench.workflow import OUTPUT_DIR, delete_batches, fresh_workdir, job_spans, workflow_phases
 
@@ -500,20 +501,6 @@ class ShardsReport:
     @property
     def main_run(self) -> EndToEnd | None:
         return max(self.runs, key=lambda run: run.files) if self.runs else None
-
-
-def fmt(value: float | None, digits: int = 1) -> str:
-    return "—" if value is None else f"{value:,.{digits}f}"
-
-
-def md_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def status(met: bool) -> str:
-    return "met" if met else "**missed**"
 
 
 def gb(count: float) -> str:

@@ -120,8 +120,25 @@ class BatchRecord:
         return values
 
 
+class SplitSink:
+    """What batches and shards share: samples come split by split, and what is being filled
+    is written when the split changes, so no file ever mixes splits."""
+
+    split: str
+
+    def start_split(self, split: str) -> None:
+        """Samples of ``split`` come next: what is being filled is written first, shorter if
+        need be."""
+        if split != self.split:
+            self.flush()
+            self.split = split
+
+    def flush(self) -> BatchRecord | None:
+        raise NotImplementedError
+
+
 @dataclass
-class BatchAccumulator:
+class BatchAccumulator(SplitSink):
     """Fills one preallocated batch buffer and writes it the moment it is full.
 
     Memory is one batch of features, whatever the chunk or dataset size.
@@ -146,13 +163,6 @@ class BatchAccumulator:
         self._speakers: list[str] = []
         self._attacks: list[str] = []
         self._augmentations: list[dict[str, Any]] = []
-
-    def start_split(self, split: str) -> None:
-        """Samples of ``split`` come next: a batch never mixes splits, so the one being
-        filled is written first, shorter if need be."""
-        if split != self.split:
-            self.flush()
-            self.split = split
 
     def add(
         self, features: np.ndarray, label: int, source_file: str, speaker: str = "",
@@ -205,7 +215,7 @@ class BatchAccumulator:
 
 
 @dataclass
-class ShardAccumulator:
+class ShardAccumulator(SplitSink):
     """Writes samples into tar shards as they come: a shard is closed (and reported, as a
     batch is) at ``max_samples`` samples or ``max_bytes`` bytes, or when the split changes.
 
@@ -229,12 +239,6 @@ class ShardAccumulator:
         self._tar: TarWriter | None = None
         self._samples = 0  # in this accumulator, for keys
         self._record: BatchRecord | None = None
-        self._augmented = False
-
-    def start_split(self, split: str) -> None:
-        if split != self.split:
-            self.flush()
-            self.split = split
 
     def add(
         self, features: np.ndarray, label: int, source_file: str, speaker: str = "",
