@@ -25,7 +25,7 @@ import json
 import pickle
 import tarfile
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any, ClassVar
 
@@ -332,21 +332,41 @@ def shard_member_size(sample_bytes: int, json_size: int = 300) -> int:
 def iter_shard_samples(path: Path) -> Iterator[tuple[str, dict[str, bytes]]]:
     """(key, {extension: bytes}) per sample of a shard, in order: members sharing the part of
     their name before the first dot, as WebDataset groups them."""
-    key, members = None, {}
+    for key, load in iter_shard_members(path):
+        yield key, load()
+
+
+def iter_shard_members(path: Path) -> Iterator[tuple[str, Callable[[], dict[str, bytes]]]]:
+    """(key, load) per sample of a shard, in order, reading only headers: ``load()`` reads
+    the sample's members, while the shard is open (before the next sample is asked for). A
+    reader that takes every n-th sample skips the others' bytes."""
+    key: str | None = None
+    members: dict[str, tarfile.TarInfo] = {}
     with tarfile.open(path, "r:") as archive:
+
+        def loader(found: dict[str, tarfile.TarInfo]) -> Callable[[], dict[str, bytes]]:
+            def load() -> dict[str, bytes]:
+                return {ext: _member_bytes(archive, member) for ext, member in found.items()}
+
+            return load
+
         for member in archive:
             if not member.isfile():
                 continue
             base, _, extension = member.name.partition(".")
             if key is not None and base != key:
-                yield key, members
+                yield key, loader(members)
                 members = {}
             key = base
-            handle = archive.extractfile(member)
-            assert handle is not None  # a regular file
-            members[extension] = handle.read()
-    if key is not None:
-        yield key, members
+            members[extension] = member
+        if key is not None:
+            yield key, loader(members)
+
+
+def _member_bytes(archive: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
+    handle = archive.extractfile(member)
+    assert handle is not None  # a regular file
+    return handle.read()
 
 
 def decode_sample(members: Mapping[str, bytes]) -> tuple[np.ndarray, dict[str, Any]]:

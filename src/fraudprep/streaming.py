@@ -6,12 +6,15 @@
     loader = torch.utils.data.DataLoader(dataset, batch_size=32, num_workers=2)
 
 Shards are dealt to ranks (rank ``r`` of ``world_size`` takes every ``world_size``-th shard
-from the ``r``-th), then a rank's to its DataLoader workers the same way, in an order shuffled
-by ``seed`` and ``epoch`` alone. Within a consumer, samples pass through a bounded shuffle
-buffer, so classes mix while memory stays ``buffer_size`` samples.
+from the ``r``-th) in an order shuffled by ``seed`` and ``epoch`` alone. A rank reads
+``interleave`` of its shards at a time, each next sample from a random one of them, and its
+DataLoader workers take every ``num_workers``-th sample of that one stream (each reads the
+shards' headers and only its own samples' bytes): a shard holds one class where the corpus is
+laid out by class, and dealing whole shards to workers gave batches of one class. Each worker
+then mixes its samples through a bounded buffer of ``buffer_size``.
 
-- ``exactly_once=True`` (evaluation): every sample exactly once over all consumers; ranks may
-  get different counts.
+- ``exactly_once=True`` (evaluation): every sample exactly once over all ranks and workers;
+  ranks may get different counts.
 - ``exactly_once=False`` (training, the default): every rank yields the same number of
   samples, ``total // world_size``, as DistributedDataParallel needs (a rank with fewer
   samples on its shards repeats some of them; one with more stops early), so no rank waits
@@ -20,35 +23,19 @@ buffer, so classes mix while memory stays ``buffer_size`` samples.
 
 from __future__ import annotations
 
+import itertools
 import sys
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from fraudprep.formats import decode_sample, iter_shard_samples
+from fraudprep.formats import decode_sample, iter_shard_members
 from fraudprep.loader import _model_dir, _split_entries, read_dataset_stats, restored
 from fraudprep.verify import verify_files
 
-
-@dataclass(frozen=True)
-class Consumer:
-    """Who reads: one DataLoader worker of one rank."""
-
-    rank: int = 0
-    world_size: int = 1
-    worker: int = 0
-    num_workers: int = 1
-
-    @property
-    def index(self) -> int:
-        return self.rank * self.num_workers + self.worker
-
-    @property
-    def count(self) -> int:
-        return self.world_size * self.num_workers
+Loader = Callable[[], dict[str, bytes]]
 
 
 def current_worker() -> tuple[int, int]:
@@ -64,32 +51,8 @@ def shard_order(entries: Sequence[Mapping[str, Any]], seed: int, epoch: int) -> 
     return np.random.default_rng([seed, epoch]).permutation(len(entries)).tolist()
 
 
-def dealt_shards(order: Sequence[int], consumer: Consumer) -> list[int]:
-    """Shards to ranks first, then a rank's to its workers: what a rank reads does not
-    depend on how many workers it has."""
-    ranks = order[consumer.rank :: consumer.world_size]
-    return list(ranks[consumer.worker :: consumer.num_workers])
-
-
-def quota(counts: Sequence[int], order: Sequence[int], consumer: Consumer) -> int:
-    """Samples a consumer yields in training mode: each rank ``total // world_size``, shared
-    among its workers by their dealt samples (so a worker with no shards yields none)."""
-    per_rank = sum(counts) // consumer.world_size
-    workers = [
-        Consumer(consumer.rank, consumer.world_size, w, consumer.num_workers)
-        for w in range(consumer.num_workers)
-    ]
-    dealt = [sum(counts[i] for i in dealt_shards(order, w)) for w in workers]
-    if not sum(dealt):
-        return 0
-    # Largest remainders: the workers' quotas add up to the rank's exactly.
-    shares = [per_rank * d / sum(dealt) for d in dealt]
-    floors = [int(share) for share in shares]
-    extra = per_rank - sum(floors)
-    ranked = sorted(range(len(shares)), key=lambda w: (floors[w] - shares[w], w))
-    for w in ranked[:extra]:
-        floors[w] += 1
-    return floors[consumer.worker]
+def rank_shards(order: Sequence[int], rank: int, world_size: int) -> list[int]:
+    return list(order[rank::world_size])
 
 
 def iter_shards(
@@ -112,20 +75,18 @@ def iter_shards(
     augmented: bool | str = False,
     worker: tuple[int, int] | None = None,
 ) -> Iterator[tuple]:
-    """Yield ``(x, y)`` (or ``(x, y, info)``) of the shards dealt to this rank and worker;
+    """Yield ``(x, y)`` (or ``(x, y, info)``) of this rank's and this worker's samples;
     ``x`` float32 in the profile's shape, as :func:`fraudprep.iter_batches` gives it.
 
     ``worker``: (id, count) of the DataLoader worker; found from torch when not given.
-    ``shuffle=False`` keeps the shard list's order and no buffer (for comparisons).
-    ``interleave``: shards read at once, each next sample from a random one of them: shards
-    hold one class each where the corpus is laid out by class, and a buffer alone would mix
-    only within one. ``as_stored``: samples as on disk (e.g. uint8, one channel), a quarter
-    to a twelfth of the bytes a DataLoader worker sends; restore the batches in the training
-    process with :func:`fraudprep.restored` and the dataset's statistics."""
+    ``shuffle=False`` keeps the shard list's order, one shard at a time, and no buffer.
+    ``interleave``: shards a rank reads at once. ``as_stored``: samples as on disk (e.g.
+    uint8, one channel), a quarter to a twelfth of the bytes a DataLoader worker sends;
+    restore the batches in the training process with :func:`fraudprep.restored` and the
+    dataset's statistics, as ``examples/train_detector.py`` does."""
     if not 0 <= rank < world_size:
         raise ValueError(f"rank {rank} is not in 0..{world_size - 1} (world_size {world_size})")
-    worker_id, num_workers = worker if worker is not None else current_worker()
-    consumer = Consumer(rank, world_size, worker_id, num_workers)
+    worker_id, workers = worker if worker is not None else current_worker()
     model_dir = _model_dir(output_dir, model)
     stats = read_dataset_stats(output_dir, model)
     entries = _split_entries(output_dir, model, split, augmented)
@@ -136,40 +97,47 @@ def iter_shards(
             "format: shards, or read them with fraudprep.iter_batches"
         )
     order = shard_order(entries, seed, epoch) if shuffle else list(range(len(entries)))
-    mine = [entries[i] for i in dealt_shards(order, consumer)]
-    rng = np.random.default_rng([seed, epoch, consumer.index])
+    mine = [entries[i] for i in rank_shards(order, rank, world_size)]
+    # One stream per rank, the same in each of its workers: seeded by the rank alone.
+    rng = np.random.default_rng([seed, epoch, rank])
     width = max(1, interleave) if shuffle else 1
 
-    def read() -> Iterator[tuple]:
-        return _interleaved([_samples(entry, model_dir) for entry in mine], rng, width)
+    def read() -> Iterator[Loader]:
+        return _interleaved([_members(entry, model_dir) for entry in mine], rng, width)
 
-    samples = read()
+    stream = read()
     if not exactly_once:
-        counts = [entry["num_samples"] for entry in entries]
-        samples = _exactly(samples, quota(counts, order, consumer), read)
+        total = sum(entry["num_samples"] for entry in entries)
+        stream = _exactly(stream, total // world_size, read)
+    samples = map(_decoded, itertools.islice(stream, worker_id, None, workers))
     if shuffle:
-        samples = _shuffled(samples, rng, buffer_size)
+        buffer_rng = np.random.default_rng([seed, epoch, rank, worker_id])
+        samples = _shuffled(samples, buffer_rng, buffer_size)
     for features, record in samples:
         x = features if as_stored else restored(features[None], stats, False, normalize,
                                                   channels_first)[0]  # fmt: skip
         yield (x, record["label"], record) if with_info else (x, record["label"])
 
 
-def _samples(entry: Mapping[str, Any], model_dir: Path) -> Iterator[tuple]:
-    """One shard's (features, record) pairs, read lazily: opened when first asked for."""
+def _members(entry: Mapping[str, Any], model_dir: Path) -> Iterator[Loader]:
+    """One shard's samples as loaders, opened when first asked for."""
     path = model_dir / Path(entry["shard_path"]).name
     verify_files([path], entry)
-    for _, members in iter_shard_samples(path):
-        yield decode_sample(members)
+    for _, load in iter_shard_members(path):
+        yield load
+
+
+def _decoded(load: Loader) -> tuple[np.ndarray, dict[str, Any]]:
+    return decode_sample(load())
 
 
 def _interleaved(
-    shards: Sequence[Iterator[tuple]], rng: np.random.Generator, width: int
-) -> Iterator[tuple]:
+    shards: Sequence[Iterator[Loader]], rng: np.random.Generator, width: int
+) -> Iterator[Loader]:
     """The shards' samples, ``width`` shards open at a time, each next sample from a random
     one of them (in order when ``width`` is 1)."""
     waiting = list(reversed(shards))
-    reading: list[Iterator[tuple]] = []
+    reading: list[Iterator[Loader]] = []
     while waiting or reading:
         while waiting and len(reading) < width:
             reading.append(waiting.pop())
@@ -181,20 +149,20 @@ def _interleaved(
             yield sample
 
 
-def _exactly(samples: Iterator[tuple], count: int, again: Any) -> Iterator[tuple]:
+def _exactly(stream: Iterator[Loader], count: int, again: Any) -> Iterator[Loader]:
     """``count`` samples: the stream cut short, or followed by ``again()`` (its shards read
     again) until there are enough."""
     given = 0
     while given < count:
         before = given
-        for sample in samples:
+        for sample in stream:
             yield sample
             given += 1
             if given == count:
                 return
         if given == before:  # no shards at all
             return
-        samples = again()
+        stream = again()
 
 
 def _shuffled(samples: Iterator[tuple], rng: np.random.Generator, size: int) -> Iterator[tuple]:
@@ -215,8 +183,8 @@ def _take_random(buffer: list, rng: np.random.Generator) -> Any:
 
 
 def _iterable_dataset_base() -> type:
-    """torch's IterableDataset where torch is installed (a DataLoader then deals shards to
-    its workers through :func:`current_worker`); a plain object otherwise."""
+    """torch's IterableDataset where torch is installed (a DataLoader's workers then take
+    their share of samples through :func:`current_worker`); a plain object otherwise."""
     try:
         from torch.utils.data import IterableDataset
     except ImportError:
@@ -247,7 +215,7 @@ class ShardDataset(_iterable_dataset_base()):  # type: ignore[misc]
         world_size, rank = self.options.get("world_size", 1), self.options.get("rank", 0)
         if not self.options.get("exactly_once", False):
             return sum(counts) // world_size
-        order = shard_order(entries, self.options.get("seed", 0), self.options["epoch"])
-        if not self.options.get("shuffle", True):
-            order = list(range(len(entries)))
-        return sum(counts[i] for i in order[rank::world_size])
+        order = list(range(len(entries)))
+        if self.options.get("shuffle", True):
+            order = shard_order(entries, self.options.get("seed", 0), self.options["epoch"])
+        return sum(counts[i] for i in rank_shards(order, rank, world_size))
