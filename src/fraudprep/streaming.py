@@ -200,6 +200,17 @@ class ShardDataset(_iterable_dataset_base()):  # type: ignore[misc]
     def __init__(self, output_dir: str | Path, model: str, split: str, **options: Any) -> None:
         self.output_dir, self.model, self.split = output_dir, model, split
         self.options = {"epoch": 0, **options}
+        self._check_shards()
+
+    def _check_shards(self) -> None:
+        """Every shard of the split checked against its recorded size and checksum, once, in
+        the process that makes the dataset: DataLoader workers, forked from it each epoch,
+        inherit what was checked and read only their own samples' bytes."""
+        model_dir = _model_dir(self.output_dir, self.model)
+        augmented = self.options.get("augmented", False)
+        for entry in _split_entries(self.output_dir, self.model, self.split, augmented):
+            if "shard_path" in entry:  # other formats: iter_shards says what to use instead
+                verify_files([model_dir / Path(entry["shard_path"]).name], entry)
 
     def set_epoch(self, epoch: int) -> None:
         self.options["epoch"] = epoch
