@@ -13,7 +13,6 @@ rule check_disk_space:
     conda:
         "../envs/fraudprep.yaml"
     params:
-        output_dir=OUT,
         augmentation=config.get("augmentation"),
     script:
         "../workflow/scripts/check_disk_space.py"
