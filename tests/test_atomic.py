@@ -147,3 +147,27 @@ def test_a_folder_that_cannot_be_made_is_the_one_line_error(tmp_path: Path, monk
     with pytest.raises(OutputWriteError) as failed, atomic_write(tmp_path / "new" / "x.json"):
         pass
     assert str(failed.value).startswith(f"cannot write outputs under {tmp_path / 'new'}: Read-only")
+
+
+def test_a_job_ended_by_a_full_disk_says_it_in_one_line(tmp_path):
+    """Issue 26 (also): a full disk during extraction printed three stacked tracebacks around
+    the one sentence that says what to do."""
+    import subprocess
+    import sys
+
+    script = (
+        "import errno, os\n"
+        "from fraudprep.atomic import OutputWriteError\n"
+        "from fraudprep.logs import one_line_on\n"
+        "with one_line_on(OutputWriteError):\n"
+        "    try:\n"
+        "        raise OSError(errno.ENOSPC, 'No space left on device', 'out/x.pkl')\n"
+        "    except OSError as error:\n"
+        "        raise OutputWriteError.from_os_error(error, 'out') from error\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         cwd=tmp_path, timeout=60)  # fmt: skip
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr + run.stdout
+    [line] = run.stderr.splitlines()
+    assert line.startswith("fraudprep: cannot write outputs under out") and "free disk" in line

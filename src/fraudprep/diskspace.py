@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import shutil
-import sys
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -22,6 +21,7 @@ import numpy as np
 
 from fraudprep.augment import AugmentationPlan
 from fraudprep.formats import shard_member_size, storage_format, write_json
+from fraudprep.logs import one_line_on
 from fraudprep.manifest import iter_manifest
 from fraudprep.settings import COMPACT_DTYPES, ModelSettings, read_settings
 from fraudprep.store import stored_shape
@@ -133,12 +133,8 @@ def run_disk_check(
     """The ``check_disk_space`` rule's entry point: the estimate to ``estimate_path``, or one
     ``fraudprep:`` line on the console (the job's log gets it too) and exit status 1."""
     models = [read_settings(path) for path in settings_paths]
-    try:
+    with one_line_on(DiskSpaceError):
         estimate = check_disk_space(manifest_path, models, output_dir, augmentation)
-    except DiskSpaceError as error:
-        print(f"fraudprep: {error}", flush=True)
-        print(f"fraudprep: {error}", file=sys.__stderr__, flush=True)
-        raise SystemExit(1) from None
     write_json(estimate_path, estimate)
     free = shutil.disk_usage(_existing(output_dir)).free
     print(f"Outputs need about {_size(estimate['needed'])}; {_size(free)} free")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import time
@@ -26,6 +27,21 @@ def log_job_to(log_path: str | Path) -> None:
     sys.stdout = sys.stderr = stream
     logging.basicConfig(stream=stream, level=logging.INFO, format=LOG_FORMAT, force=True)
     logging.captureWarnings(True)
+
+
+@contextlib.contextmanager
+def one_line_on(*errors: type[BaseException]) -> Iterator[None]:
+    """A job ended by one of ``errors`` (a full disk, outputs that will not fit) says it in
+    one ``fraudprep:`` line, in its log and on the console, and exits with status 1: its
+    message says what to do, and a stack of frames (three, for a chained OS error) would
+    only bury it."""
+    try:
+        yield
+    except errors as error:
+        line = f"fraudprep: {error}"
+        print(line, flush=True)  # the job's log (see log_job_to)
+        print(line, file=sys.__stderr__, flush=True)
+        raise SystemExit(1) from None
 
 
 @dataclass
