@@ -242,3 +242,18 @@ def test_uint8_rounding_error_is_at_most_half_a_step():
     values = np.random.default_rng(0).random((64, 64)).astype(np.float32)
     stored = to_stored(values, (64, 64), np.dtype(np.uint8))
     assert np.abs(stored / np.float32(UINT8_SCALE) - values).max() <= 0.5 / UINT8_SCALE + 1e-7
+
+
+def test_a_rank_without_shards_still_yields_its_share_in_training(shards_run: Path):
+    """More ranks than shards: in training every rank must yield total // world_size samples
+    (DistributedDataParallel waits for the slowest); in evaluation each sample once."""
+    world = len(list((shards_run / "resnet").glob("validation-*.tar"))) + 1
+
+    def count(rank: int, exactly_once: bool) -> int:
+        stream = iter_shards(shards_run, "resnet", "validation", rank=rank, world_size=world,
+                             exactly_once=exactly_once, worker=(0, 1))  # fmt: skip
+        return sum(1 for _ in stream)
+
+    assert [count(rank, False) for rank in range(world)] == [8 // world] * world
+    once = [count(rank, True) for rank in range(world)]
+    assert sum(once) == 8 and 0 in once

@@ -98,6 +98,10 @@ def iter_shards(
         )
     order = shard_order(entries, seed, epoch) if shuffle else list(range(len(entries)))
     mine = [entries[i] for i in rank_shards(order, rank, world_size)]
+    if not mine and not exactly_once:
+        # Fewer shards than ranks: a rank with none would yield nothing while the others
+        # yield their share, and DistributedDataParallel would wait for it forever.
+        mine = [entries[i] for i in order]
     # One stream per rank, the same in each of its workers: seeded by the rank alone.
     rng = np.random.default_rng([seed, epoch, rank])
     width = max(1, interleave) if shuffle else 1
