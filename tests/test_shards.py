@@ -257,3 +257,31 @@ def test_a_rank_without_shards_still_yields_its_share_in_training(shards_run: Pa
     assert [count(rank, False) for rank in range(world)] == [8 // world] * world
     once = [count(rank, True) for rank in range(world)]
     assert sum(once) == 8 and 0 in once
+
+
+def test_features_beyond_float16_are_a_failure_not_an_infinite_sample(
+    for_tree: Path, tmp_path: Path, monkeypatch
+):
+    """float16 tops out at 65504: a larger feature value would be stored as inf."""
+    from helpers import run_steps
+
+    from fraudprep.datasets import DatasetConfig
+    from fraudprep.features import Extracted, LfccExtractor
+
+    original = LfccExtractor.extract
+
+    def loud(self, samples, with_spectrum=False):
+        extracted = original(self, samples, with_spectrum)
+        if len(samples) > 40000:  # the longer files only: the others stay samples
+            return Extracted(extracted.features * 1e6, extracted.spectrum)
+        return extracted
+
+    monkeypatch.setattr(LfccExtractor, "extract", loud)
+    out = tmp_path / "out"
+    stats = run_steps(out, "lfcc", DatasetConfig(input_dir=str(for_tree)), storage="shards",
+                      profile_overrides={"dtype": "float16"})  # fmt: skip
+    reasons = stats["failure_reasons"]
+    assert any("beyond float16's 65504" in reason for reason in reasons), reasons
+    assert stats["total_samples"] + stats["total_failures"] == stats["total_files"]
+    x, _ = fraudprep.load(out, "lfcc", "training")
+    assert np.isfinite(x).all()

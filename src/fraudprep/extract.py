@@ -64,6 +64,7 @@ CHUNK_METADATA = "chunk.json"
 CHUNK_FAILURES = "failures.csv"
 PROPERTIES_FILE = "properties.csv"  # per sample, in batch order (see fraudprep.properties)
 PROPERTY_COLUMNS = ("path", "split", "label", *PROPERTIES)
+FLOAT16_MAX = float(np.finfo(np.float16).max)
 BATCH_RECORDS = ".batches.jsonl"  # scratch only: removed once chunk.json is written
 FAILURE_COLUMNS = ("path", "split", "label", "reason")
 # Augmented copies that could not be made (a broken noise file, a codec refusing a clip):
@@ -131,8 +132,15 @@ class _ModelPart:
 
     def _extracted(self, audio: DecodedAudio, with_spectrum: bool = False) -> Extracted:
         extracted = self.extractor.extract(audio.samples, with_spectrum)
-        if not np.isfinite(distinct_values(extracted.features)).all():
+        values = distinct_values(extracted.features)
+        if not np.isfinite(values).all():
             raise AudioError("features are not finite")
+        if self.settings.profile.dtype == "float16" and np.abs(values).max() > FLOAT16_MAX:
+            # Stored, they would be infinite: a failure, not a silent inf in a batch.
+            raise AudioError(
+                f"features reach {np.abs(values).max():.4g}, beyond float16's {FLOAT16_MAX:g}; "
+                "store this model as float32 (dtype)"
+            )
         return extracted
 
     @functools.cached_property
