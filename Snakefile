@@ -10,10 +10,14 @@ from snakemake.utils import min_version, validate
 # job, so the workflow always runs the code of this checkout, installed or not.
 LIBRARY = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, LIBRARY)
-from fraudprep.processes import import_path_for_jobs
+from fraudprep.base.processes import import_path_for_jobs
 
 import_path_for_jobs(LIBRARY)
-from fraudprep.config_types import RenamedKeyError, adopt_renamed_keys, coerce_config
+from fraudprep.base.config_types import (
+    RenamedKeyError,
+    adopt_renamed_keys,
+    coerce_config,
+)
 
 min_version("9.0")
 

@@ -54,7 +54,7 @@ from bench.shards import markdown as shards_markdown
 from bench.shards import measure as measure_shards
 from bench.stages import run_profile, worker_profile
 from bench.workflow import run_workflow, time_snakemake_import
-from fraudprep.memory import peak_rss_mb
+from fraudprep.base.memory import peak_rss_mb
 
 WORKERS: dict[str, Callable[..., None]] = {"_extract": worker_extract, "_profile": worker_profile}
 

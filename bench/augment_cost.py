@@ -16,7 +16,7 @@ import numpy as np
 import scipy.signal
 import soundfile as sf
 
-from fraudprep.augment import augment, copy_rng, parse_pool
+from fraudprep.extraction.augment import augment, copy_rng, parse_pool
 
 RATE = 16000
 SECONDS = 4.0

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from fraudprep.memory import THREAD_ENV_VARS
+from fraudprep.base.memory import THREAD_ENV_VARS
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH_DIR = REPO / "bench"
@@ -19,7 +19,7 @@ MODEL = "resnet"
 CORES = 2
 # One BLAS/OpenMP thread per process, as the workflow's jobs and the seed run: a process then
 # uses one core, and "per process" figures compare like with like. Forced, not defaulted
-# (unlike fraudprep.memory.limit_threads): a user's setting would change what is measured.
+# (unlike fraudprep.base.memory.limit_threads): a user's setting would change what is measured.
 THREAD_ENV = dict.fromkeys(THREAD_ENV_VARS, "1")
 
 
@@ -52,17 +52,17 @@ def default_chunk_size() -> int:
 def model_settings(model: str = MODEL) -> Any:
     """config.yaml's settings for ``model``, resolved as the workflow resolves them.
 
-    Kept apart from :func:`read_limits`: fraudprep.settings does not import numpy, so the
+    Kept apart from :func:`read_limits`: fraudprep.run.settings does not import numpy, so the
     bench's own process can ask for a profile and stay small (see corpus.demo_sources).
     """
-    from fraudprep.settings import resolve_model_settings
+    from fraudprep.run.settings import resolve_model_settings
 
     return resolve_model_settings(read_config(), model)
 
 
 def read_limits() -> Any:
     """config.yaml's input limits, as an extraction job gets them."""
-    from fraudprep.extract import ReadLimits
+    from fraudprep.extraction.extract import ReadLimits
 
     config = read_config()
     return ReadLimits(

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import BENCH_ROOT, REPO, BenchError, child_env, say
-from fraudprep.atomic import link_or_copy
-from fraudprep.datasets.folder import is_audio_name
-from fraudprep.manifest import LABELS, SPLITS
+from fraudprep.base.atomic import link_or_copy
+from fraudprep.inputs.datasets.folder import is_audio_name
+from fraudprep.inputs.manifest import LABELS, SPLITS
 
 DEMO_DIR = REPO / "data" / "demo"
 DEMO_LISTING = "CORPUS.json"  # the demo builder writes it last: present means complete
@@ -173,8 +173,8 @@ def split_counts(corpus: Path) -> dict[str, int]:
 
 def write_manifest(corpus: Path, manifest: Path) -> int:
     """The library's own manifest of ``corpus`` (the rows the workflow would extract)."""
-    from fraudprep.datasets.folder import scan_for_tree
-    from fraudprep.manifest import write_manifest as write_rows
+    from fraudprep.inputs.datasets.folder import scan_for_tree
+    from fraudprep.inputs.manifest import write_manifest as write_rows
 
     manifest.parent.mkdir(parents=True, exist_ok=True)
     return write_rows(scan_for_tree(corpus), manifest)
@@ -189,7 +189,7 @@ def evenly_spaced(rows: Sequence[Any], count: int) -> list[Any]:
 
 def write_subset_manifest(manifest: Path, count: int, target: Path) -> int:
     """``count`` evenly spaced rows of ``manifest``, as a manifest of their own."""
-    from fraudprep.manifest import iter_manifest
-    from fraudprep.manifest import write_manifest as write_rows
+    from fraudprep.inputs.manifest import iter_manifest
+    from fraudprep.inputs.manifest import write_manifest as write_rows
 
     return write_rows(evenly_spaced(list(iter_manifest(manifest)), count), target)

@@ -90,7 +90,7 @@ def run_plain(manifest: Path, files: int, workdir: Path, label: str) -> Result:
 
 
 def chunk_for(start: int, stop: int, index: int) -> Any:
-    from fraudprep.chunks import Chunk, chunk_id
+    from fraudprep.inputs.chunks import Chunk, chunk_id
 
     return Chunk(chunk_id(index), start, stop)
 
@@ -102,8 +102,8 @@ def worker_extract(
     import logging
 
     began = time.perf_counter()
-    from fraudprep.extract import extract_chunk
-    from fraudprep.memory import peak_rss_mb
+    from fraudprep.base.memory import peak_rss_mb
+    from fraudprep.extraction.extract import extract_chunk
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     settings, limits = model_settings(model), read_limits()

@@ -40,9 +40,9 @@ CHILD = r"""
 import json, resource, sys, time
 sys.path.insert(0, sys.argv[1])
 step, manifest, out = sys.argv[2], sys.argv[3], sys.argv[4]
-from fraudprep.datasets import DatasetConfig
-from fraudprep.manifest_build import build_manifest, source_fingerprint
-from fraudprep.chunks import write_chunks
+from fraudprep.inputs.datasets import DatasetConfig
+from fraudprep.inputs.manifest_build import build_manifest, source_fingerprint
+from fraudprep.inputs.chunks import write_chunks
 cfg = DatasetConfig("csv", listing=manifest)
 start = time.perf_counter()
 if step == "manifest":

@@ -9,9 +9,10 @@ import re
 import threading
 from pathlib import Path
 
-from fraudprep.memory import vm_hwm_mb
+from fraudprep.base.memory import vm_hwm_mb
 
-# What fraudprep.extract logs at the end of each chunk job. fraudprep.report_plots has the
+# What fraudprep.extraction.extract logs at the end of each chunk job.
+# fraudprep.report.report_plots has the
 # same pattern, but importing it imports numpy and matplotlib into the bench's own process,
 # whose RSS every child's ru_maxrss starts from (see corpus.demo_sources).
 PEAK_LINE = re.compile(r"Peak memory usage: ([0-9.]+) MB")

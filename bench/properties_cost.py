@@ -32,11 +32,11 @@ from bench.corpus import demo_sources, ensure_demo_corpus, main_corpus, write_ma
 
 
 def trimming_scan_only(samples):
-    """fraudprep.energy's scan as trimming alone needs it: the RMS frames, none of the
+    """fraudprep.extraction.energy's scan as trimming alone needs it: the RMS frames, none of the
     whole-signal figures the properties read off the same squares."""
     import numpy as np
 
-    from fraudprep.energy import TRIM_FRAME_LENGTH, TRIM_HOP_LENGTH, EnergyScan
+    from fraudprep.extraction.energy import TRIM_FRAME_LENGTH, TRIM_HOP_LENGTH, EnergyScan
 
     hop, blocks_per_frame = TRIM_HOP_LENGTH, TRIM_FRAME_LENGTH // TRIM_HOP_LENGTH
     frames, lead = 1 + len(samples) // hop, blocks_per_frame // 2
@@ -52,10 +52,10 @@ def properties_off() -> list[tuple[Any, str, Any]]:
     """(owner, name, replacement): the property measurements as constants, the features'
     spectrum (the bandwidth's source) as none, the energy scan as trimming's share of it.
     The extractor then finds its own silence span, as it would without the check."""
-    import fraudprep.energy as energy
-    import fraudprep.extract as extract
-    from fraudprep.features import SpectralExtractor
-    from fraudprep.properties import PROPERTIES, SignalLevels, TrimmedShape
+    import fraudprep.extraction.energy as energy
+    import fraudprep.extraction.extract as extract
+    from fraudprep.extraction.features import SpectralExtractor
+    from fraudprep.extraction.properties import PROPERTIES, SignalLevels, TrimmedShape
 
     levels, shape = SignalLevels(0.0, 0.0, 0.0, 0.0, 0.0), TrimmedShape(0.0, 0.0, 0.0)
     constant = [0] * len(PROPERTIES)
@@ -91,7 +91,7 @@ def worker(manifest: str, files: str, runs_of: str, rounds: str, models: str) ->
     over the next ``runs_of`` files of the first ``files``; prints one JSON line per run.
     Both variants first run once untimed, so that neither pays the process's first-time costs
     (imports, caches, plans) in a timed round."""
-    from fraudprep.chunks import Chunk, chunk_id
+    from fraudprep.inputs.chunks import Chunk, chunk_id
 
     settings = [model_settings(model) for model in models.split(",")]
     size, total = int(runs_of), int(files)
@@ -109,7 +109,7 @@ def worker(manifest: str, files: str, runs_of: str, rounds: str, models: str) ->
 
 def timed_run(manifest: str, chunk: Any, settings: list, variant: str) -> float:
     """Seconds ``extract_chunk_models`` takes over ``chunk`` with the properties ``variant``."""
-    from fraudprep.extract import extract_chunk_models
+    from fraudprep.extraction.extract import extract_chunk_models
 
     undo = patched(properties_off()) if variant == "off" else []
     scratch = Path(tempfile.mkdtemp(prefix="fraudprep-props-", dir=ram_disk()))

@@ -19,8 +19,8 @@ printed is a JSON summary (files, failures, import and loop seconds, peak RSS) f
 
 from __future__ import annotations
 
-# fraudprep.memory imports no numpy: it can set the threads before numpy is imported.
-from fraudprep.memory import limit_threads, peak_rss_mb
+# fraudprep.base.memory imports no numpy: it can set the threads before numpy is imported.
+from fraudprep.base.memory import limit_threads, peak_rss_mb
 
 # As the seed did: one BLAS/OpenMP thread, so that the reference uses one core like one
 # fraudprep job does. Must be set before numpy is imported.

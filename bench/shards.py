@@ -469,7 +469,7 @@ class Projection:
     def cluster_s(self, chunk_size: int | None = None) -> tuple[float, int]:
         """Wall on CLUSTER_NODES x CLUSTER_CORES: serial phases on one core as here; the chunks
         in waves of one per core. Returns (seconds, chunks)."""
-        from fraudprep.chunks import chunk_count
+        from fraudprep.inputs.chunks import chunk_count
 
         chunks = chunk_count(self.files, chunk_size or self.chunk_size)
         waves = math.ceil(chunks / (CLUSTER_NODES * CLUSTER_CORES))

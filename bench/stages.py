@@ -82,9 +82,9 @@ def worker_profile(manifest: str, count: str, workdir: str) -> None:
     import logging
 
     from bench import seed_reference
-    from fraudprep.extract import extract_chunk
-    from fraudprep.manifest import iter_manifest
-    from fraudprep.manifest import write_manifest as write_rows
+    from fraudprep.extraction.extract import extract_chunk
+    from fraudprep.inputs.manifest import iter_manifest
+    from fraudprep.inputs.manifest import write_manifest as write_rows
 
     logging.basicConfig(level=logging.WARNING)
     work = Path(workdir)

@@ -8,7 +8,7 @@ shuffled in bounded memory (``fraudprep.iter_shuffled``; with ``format: shards``
 DataLoader with ``--workers`` processes over ``fraudprep.ShardDataset``), standardises with the
 training statistics, scores every testing sample with its path (``with_info``), writes
 ``scores.csv`` (``path,score``; higher = more bona fide, as ASVspoof scores) and evaluates it
-with ``fraudprep.evaluate`` (overall, per split, per attack when the dataset names attacks).
+with ``fraudprep.report.evaluate`` (overall, per split, per attack when the dataset names attacks).
 Needs PyTorch (CPU is enough; ``make test`` installs it); fraudprep itself does not.
 """
 
@@ -26,8 +26,8 @@ import torch
 from torch import nn
 
 import fraudprep
-from fraudprep import evaluate
-from fraudprep.loader import normalized
+from fraudprep.outputs.loader import normalized
+from fraudprep.report import evaluate
 
 
 def small_cnn(channels: int) -> nn.Module:

@@ -3,19 +3,19 @@ import functools
 import os
 import sys
 
-from fraudprep.atomic import OutputWriteError
-from fraudprep.augment import AugmentationConfigError, AugmentationPlan
-from fraudprep.chunks import CHUNK_ID_PATTERN, read_chunks
-from fraudprep.datasets import DatasetConfig
-from fraudprep.formats import storage_format
-from fraudprep.manifest import ManifestError
-from fraudprep.manifest_build import source_fingerprint
-from fraudprep.outputlock import OutputDirInUseError, acquire_output_lock
-from fraudprep.properties import PROPERTIES
-from fraudprep.runlock import OrphanedJobsError
-from fraudprep.settings import ConfigError, job_memory_mb, resolve_model_settings
-from fraudprep.verify import prepare_rebuild
-from fraudprep.provenance import (
+from fraudprep.base.atomic import OutputWriteError
+from fraudprep.extraction.augment import AugmentationConfigError, AugmentationPlan
+from fraudprep.inputs.chunks import CHUNK_ID_PATTERN, read_chunks
+from fraudprep.inputs.datasets import DatasetConfig
+from fraudprep.base.formats import storage_format
+from fraudprep.inputs.manifest import ManifestError
+from fraudprep.inputs.manifest_build import source_fingerprint
+from fraudprep.run.outputlock import OutputDirInUseError, acquire_output_lock
+from fraudprep.extraction.properties import PROPERTIES
+from fraudprep.run.runlock import OrphanedJobsError
+from fraudprep.run.settings import ConfigError, job_memory_mb, resolve_model_settings
+from fraudprep.outputs.verify import prepare_rebuild
+from fraudprep.run.provenance import (
     FEATURE_MODULES,
     MANIFEST_MODULES,
     REPORT_MODULES,
@@ -98,7 +98,7 @@ def manifest_input(wildcards):
     return [DATASET.listing] if DATASET.dataset == "csv" else []
 
 
-# Provenance files (fraudprep.provenance): written while the DAG is built, rewritten only when
+# Provenance files (fraudprep.run.provenance): written while the DAG is built, rewritten only when
 # what a step's outputs are made from changes, so that a change reruns the step even without
 # Snakemake's records in .snakemake/. Only the process that starts the run writes them.
 
@@ -133,7 +133,7 @@ def _executing():
 
 @functools.cache
 def hold_output_dir():
-    """Take output_dir's lock (fraudprep.outputlock) for this run, once; released at exit.
+    """Take output_dir's lock (fraudprep.run.outputlock) for this run, once; released at exit.
 
     Taken while the DAG is built, before the run writes anything there, and again (a no-op)
     at onstart for runs whose targets need no provenance record.
@@ -154,7 +154,7 @@ def hold_output_dir():
 
 
 def scripts(*names):
-    """The content version of this checkout's workflow scripts (fraudprep.provenance)."""
+    """The content version of this checkout's workflow scripts (fraudprep.run.provenance)."""
     folder = Path(workflow.basedir) / "workflow" / "scripts"
     return scripts_version(tuple(str(folder / f"{name}.py") for name in names))
 
@@ -173,7 +173,7 @@ def manifest_provenance(wildcards):
 def chunks_provenance(wildcards):
     record = {
         "chunk_size": config["chunk_size"],
-        "code": code_version(("chunks",)),
+        "code": code_version(("inputs.chunks",)),
         "scripts": scripts("split_chunks"),
     }
     return _provenance("chunks", record)
@@ -211,7 +211,7 @@ def chunk_dirs(wildcards):
 @functools.cache
 def _rebuild_damaged(model):
     """A published batch file deleted or cut short since the last run: its chunk and the
-    model's final step are done again (fraudprep.verify). Evaluated while the DAG is built,
+    model's final step are done again (fraudprep.outputs.verify). Evaluated while the DAG is built,
     before Snakemake decides what is done; only by a run that executes jobs."""
     executing = workflow.executor_plugin is not None and not workflow.dryrun
     if workflow.is_main_process and executing:

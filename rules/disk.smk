@@ -1,5 +1,5 @@
 # Before the first extraction job: will every model's outputs fit on output_dir's disk? A run
-# that fills the disk after hours of work helps no one (see fraudprep.diskspace).
+# that fills the disk after hours of work helps no one (see fraudprep.outputs.diskspace).
 rule check_disk_space:
     input:
         manifest=f"{OUT}/manifest.csv",

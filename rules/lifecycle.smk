@@ -1,7 +1,7 @@
 # The run's lifecycle: what happens once when a run starts and ends, outside any rule.
-from fraudprep.memory import available_memory_gb, limit_threads
-from fraudprep.summary import run_summary_lines
-from fraudprep.runlock import (
+from fraudprep.base.memory import available_memory_gb, limit_threads
+from fraudprep.outputs.summary import run_summary_lines
+from fraudprep.run.runlock import (
     OrphanedJobsError,
     clear_stale_locks,
     forget_run_owner,
@@ -22,7 +22,7 @@ if workflow.is_main_process:
             f"{first.memory_mode} mode, batch size {first.batch_size}"
         )
     # A run killed with SIGKILL leaves Snakemake's lock behind; remove it when its owner is
-    # dead, so that rerunning the same command resumes (see fraudprep.runlock).
+    # dead, so that rerunning the same command resumes (see fraudprep.run.runlock).
     try:
         cleared = clear_stale_locks()
     except OrphanedJobsError as error:
@@ -56,7 +56,7 @@ def note_run_owner():
 
 
 def print_run_summary():
-    """What came out, what failed and what to look at, on the console (fraudprep.summary)."""
+    """What came out, what failed and what to look at, on the console (fraudprep.outputs.summary)."""
     for line in run_summary_lines(OUT, MODELS):
         print(line)
 

@@ -1,4 +1,4 @@
-# Figures for `snakemake --report report.html` (fraudprep.report_plots, docs/report.md).
+# Figures for `snakemake --report report.html` (fraudprep.report.report_plots, docs/report.md).
 # Data figures are a function of the outputs alone and live beside them; the job figure plots
 # measured times, so it lives with the benchmarks it reads (outputs stay byte-identical
 # across reruns).
@@ -12,7 +12,7 @@ REPORT_FIGURES = {
     "failures_table": "failures.html",
     "examples": "examples.png",
 }
-# The shortcut check: its table, and one figure a property (fraudprep.report_shortcuts).
+# The shortcut check: its table, and one figure a property (fraudprep.report.report_shortcuts).
 SHORTCUT_FIGURES = {
     "table": "shortcuts.html",
     **{name: f"shortcuts/{name}.png" for name in PROPERTIES},

@@ -1,5 +1,5 @@
 # Settings are resolved while the workflow is parsed, in the process that starts the run, and
-# written down here: a cluster job then uses exactly these (see fraudprep.settings).
+# written down here: a cluster job then uses exactly these (see fraudprep.run.settings).
 rule write_settings:
     input:
         model_provenance,

@@ -91,12 +91,12 @@ def run_steps(
 
     import yaml
 
-    from fraudprep.aggregate import aggregate_model
-    from fraudprep.chunks import write_chunks
-    from fraudprep.extract import ReadLimits, extract_chunk
-    from fraudprep.formats import storage_format
-    from fraudprep.manifest_build import build_manifest
-    from fraudprep.settings import resolve_model_settings
+    from fraudprep.base.formats import storage_format
+    from fraudprep.extraction.extract import ReadLimits, extract_chunk
+    from fraudprep.inputs.chunks import write_chunks
+    from fraudprep.inputs.manifest_build import build_manifest
+    from fraudprep.outputs.aggregate import aggregate_model
+    from fraudprep.run.settings import resolve_model_settings
 
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     config = {**config, "batch_size": batch_size, "format": storage}
@@ -129,23 +129,23 @@ def run_steps(
 
 def collect_rows(cfg):
     """The configured dataset's checked manifest rows, sorted by split and path."""
-    from fraudprep.datasets import iter_rows
-    from fraudprep.manifest import row_sort_key
+    from fraudprep.inputs.datasets import iter_rows
+    from fraudprep.inputs.manifest import row_sort_key
 
     return sorted(iter_rows(cfg), key=row_sort_key)
 
 
 def read_manifest_csv(manifest_path, columns=None, label_map=None):
     """A user's CSV or TSV as checked, sorted manifest rows."""
-    from fraudprep.datasets.csv_listing import iter_manifest_csv
-    from fraudprep.manifest import row_sort_key
+    from fraudprep.inputs.datasets.csv_listing import iter_manifest_csv
+    from fraudprep.inputs.manifest import row_sort_key
 
     return sorted(iter_manifest_csv(manifest_path, columns, label_map), key=row_sort_key)
 
 
 def find_leaks(rows):
     """Groups of byte-identical files that cross splits or carry both labels."""
-    from fraudprep.integrity import LeakFinder
+    from fraudprep.inputs.integrity import LeakFinder
 
     with LeakFinder() as finder:
         for row in rows:
@@ -155,7 +155,7 @@ def find_leaks(rows):
 
 def sorted_externally(items, key=None, spill_dir=None):
     """``sorted(items, key=key)`` through the library's bounded-memory external sort."""
-    from fraudprep.extsort import ExternalSort
+    from fraudprep.base.extsort import ExternalSort
 
     with ExternalSort(key, spill_dir) as sorter:
         sorter.extend(items)

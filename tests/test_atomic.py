@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from fraudprep import atomic
-from fraudprep.atomic import OutputWriteError, atomic_write, fresh_partial_dir, publish_dir
+from fraudprep.base import atomic
+from fraudprep.base.atomic import OutputWriteError, atomic_write, fresh_partial_dir, publish_dir
 
 
 def test_atomic_write_leaves_nothing_when_the_writer_fails(tmp_path: Path):
@@ -112,7 +112,7 @@ def test_relinking_an_already_linked_file_leaves_no_aside_name(tmp_path: Path):
 EXIT_WITH_A_SYNC_IN_FLIGHT = """
 import sys, threading, time
 from pathlib import Path
-from fraudprep import atomic
+from fraudprep.base import atomic
 started = threading.Event()
 def stuck(path):
     started.set()
@@ -157,8 +157,8 @@ def test_a_job_ended_by_a_full_disk_says_it_in_one_line(tmp_path):
 
     script = (
         "import errno, os\n"
-        "from fraudprep.atomic import OutputWriteError\n"
-        "from fraudprep.logs import one_line_on\n"
+        "from fraudprep.base.atomic import OutputWriteError\n"
+        "from fraudprep.base.logs import one_line_on\n"
         "with one_line_on(OutputWriteError):\n"
         "    try:\n"
         "        raise OSError(errno.ENOSPC, 'No space left on device', 'out/x.pkl')\n"

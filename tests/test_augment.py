@@ -1,4 +1,5 @@
-"""Augmented copies (fraudprep.augment): each kind on signals made here, alignment, determinism,
+"""Augmented copies (fraudprep.extraction.augment): each kind on signals made here, alignment,
+determinism,
 and the pool's parse errors."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import pytest
 import scipy.signal
 import soundfile as sf
 
-from fraudprep.augment import (
+from fraudprep.extraction.augment import (
     CODECS,
     AugmentationConfigError,
     AugmentationPlan,

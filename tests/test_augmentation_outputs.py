@@ -14,8 +14,8 @@ import pytest
 from helpers import build_tree, run_steps, snakemake_command
 
 import fraudprep
-from fraudprep.augment import AugmentationConfigError, AugmentationPlan
-from fraudprep.datasets import DatasetConfig
+from fraudprep.extraction.augment import AugmentationConfigError, AugmentationPlan
+from fraudprep.inputs.datasets import DatasetConfig
 
 POOL = [
     {"kind": "telephone"},
@@ -124,8 +124,8 @@ def test_a_bad_pool_is_refused_with_the_entry_and_key():
 
 
 def test_the_report_and_the_run_summary_count_the_copies(runs, tmp_path: Path):
-    from fraudprep.report_plots import plot_counts
-    from fraudprep.summary import run_summary_lines
+    from fraudprep.outputs.summary import run_summary_lines
+    from fraudprep.report.report_plots import plot_counts
 
     model_dir = runs["augmented"] / MODEL
     stats = pickle.loads((model_dir / "dataset_stats.pkl").read_bytes())

@@ -15,18 +15,18 @@ import yaml
 from helpers import REPO, run_steps, speechlike, write_audio
 
 import fraudprep
-from fraudprep.audio_io import AudioError, load_mono
-from fraudprep.chunks import write_chunks
-from fraudprep.datasets import DatasetConfig
-from fraudprep.extract import (
+from fraudprep.extraction.audio_io import AudioError, load_mono
+from fraudprep.extraction.extract import (
     CHUNK_FAILURES,
     OutputWriteError,
     ReadLimits,
     extract_chunk,
     read_chunk_metadata,
 )
-from fraudprep.manifest_build import build_manifest
-from fraudprep.settings import resolve_model_settings
+from fraudprep.inputs.chunks import write_chunks
+from fraudprep.inputs.datasets import DatasetConfig
+from fraudprep.inputs.manifest_build import build_manifest
+from fraudprep.run.settings import resolve_model_settings
 
 RATE = 16000
 

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from fraudprep.chunks import chunk_count, plan_chunks, read_chunks, write_chunks
-from fraudprep.manifest import ManifestRow, write_manifest
+from fraudprep.inputs.chunks import chunk_count, plan_chunks, read_chunks, write_chunks
+from fraudprep.inputs.manifest import ManifestRow, write_manifest
 
 
 def manifest_with(tmp_path: Path, counts: dict[str, int]) -> Path:

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from helpers import REPO, snakemake_command, write_audio
 
-from fraudprep.config_types import adopt_renamed_keys, coerce_to_schema
+from fraudprep.base.config_types import adopt_renamed_keys, coerce_to_schema
 
 
 def run(workdir: Path, *config: str) -> subprocess.CompletedProcess:

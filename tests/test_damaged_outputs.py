@@ -11,7 +11,7 @@ import pytest
 from helpers import run_steps, snakemake_command, write_audio
 
 import fraudprep
-from fraudprep.datasets import DatasetConfig
+from fraudprep.inputs.datasets import DatasetConfig
 
 
 @pytest.mark.parametrize("storage", ["pickle", "npy", "shards"])
@@ -77,8 +77,8 @@ def test_a_rerun_rebuilds_deleted_and_truncated_outputs_to_the_same_bytes(tmp_pa
 def test_aggregation_refuses_a_chunk_whose_batch_lost_its_data(for_tree: Path, tmp_path: Path):
     """Batch files are not synced one by one: a power cut may publish a chunk whose batch
     lost its data. Aggregation sees it by size, removes the chunk and says to rerun."""
-    from fraudprep.aggregate import DamagedChunkError, aggregate_model
-    from fraudprep.chunks import read_chunks
+    from fraudprep.inputs.chunks import read_chunks
+    from fraudprep.outputs.aggregate import DamagedChunkError, aggregate_model
 
     out = tmp_path / "out"
     run_steps(out, "unetr", DatasetConfig(input_dir=str(for_tree)))

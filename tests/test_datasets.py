@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from helpers import collect_rows, write_audio
 
-from fraudprep.datasets import DatasetConfig
-from fraudprep.datasets.in_the_wild import assign_speakers
-from fraudprep.integrity import read_leak_summary
-from fraudprep.manifest import ManifestError, iter_manifest
-from fraudprep.manifest_build import LeakageError, build_manifest
+from fraudprep.inputs.datasets import DatasetConfig
+from fraudprep.inputs.datasets.in_the_wild import assign_speakers
+from fraudprep.inputs.integrity import read_leak_summary
+from fraudprep.inputs.manifest import ManifestError, iter_manifest
+from fraudprep.inputs.manifest_build import LeakageError, build_manifest
 
 
 def flac(path: Path, seed: int = 0) -> None:

@@ -13,7 +13,7 @@ import soundfile as sf
 from encoders import needs_encoders, run
 from helpers import REPO, write_audio
 
-from fraudprep.audio_io import FFMPEG, LIBSNDFILE, AudioError, load_mono
+from fraudprep.extraction.audio_io import FFMPEG, LIBSNDFILE, AudioError, load_mono
 
 RATE = 16000
 
@@ -87,8 +87,8 @@ def test_ffmpeg_short_files_fail_like_libsndfile_ones(tmp_path: Path):
 
 PEAK_SCRIPT = """
 import sys
-from fraudprep.audio_io import load_mono
-from fraudprep.memory import peak_rss_mb
+from fraudprep.extraction.audio_io import load_mono
+from fraudprep.base.memory import peak_rss_mb
 load_mono(sys.argv[1], 16000, max_seconds=60)
 print(peak_rss_mb(), "av" in sys.modules)
 """

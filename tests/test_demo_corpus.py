@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from fraudprep.integrity import content_hash
+from fraudprep.inputs.integrity import content_hash
 from tools.demo_corpus import tts
 from tools.demo_corpus.__main__ import main
 from tools.demo_corpus.assemble import (

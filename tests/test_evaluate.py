@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from fraudprep.evaluate import (
+from fraudprep.inputs.manifest import ManifestRow, write_manifest
+from fraudprep.report.evaluate import (
     equal_error_rate,
     evaluate,
     join_scores,
@@ -17,7 +18,6 @@ from fraudprep.evaluate import (
     min_dcf,
     read_scores,
 )
-from fraudprep.manifest import ManifestRow, write_manifest
 
 
 def brute_force(bonafide: np.ndarray, spoof: np.ndarray) -> tuple[float, float]:

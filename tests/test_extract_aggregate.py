@@ -12,19 +12,19 @@ import pytest
 import yaml
 from helpers import REPO, TREE_FILES, build_tree, run_steps
 
-from fraudprep.aggregate import TooManyFailures
-from fraudprep.atomic import partial_dir_for
-from fraudprep.chunks import write_chunks
-from fraudprep.datasets import DatasetConfig
-from fraudprep.extract import (
+from fraudprep.base.atomic import partial_dir_for
+from fraudprep.extraction.extract import (
     ReadLimits,
     extract_chunk,
     extract_chunk_models,
     read_chunk_metadata,
 )
-from fraudprep.manifest import natural_key
-from fraudprep.manifest_build import build_manifest
-from fraudprep.settings import resolve_model_settings
+from fraudprep.inputs.chunks import write_chunks
+from fraudprep.inputs.datasets import DatasetConfig
+from fraudprep.inputs.manifest import natural_key
+from fraudprep.inputs.manifest_build import build_manifest
+from fraudprep.outputs.aggregate import TooManyFailures
+from fraudprep.run.settings import resolve_model_settings
 
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
 

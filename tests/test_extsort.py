@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 from helpers import collect_rows, find_leaks, read_manifest_csv, sorted_externally, write_audio
 
-from fraudprep import extsort
-from fraudprep.datasets import DatasetConfig
-from fraudprep.datasets.common import MAX_LISTED_PROBLEMS, Problems
-from fraudprep.extsort import ExternalSort
-from fraudprep.integrity import Leak, iter_with_hashes
-from fraudprep.manifest import SPLITS, ManifestError, ManifestRow, row_sort_key
-from fraudprep.manifest_build import build_manifest, source_fingerprint
+from fraudprep.base import extsort
+from fraudprep.base.extsort import ExternalSort
+from fraudprep.inputs.datasets import DatasetConfig
+from fraudprep.inputs.datasets.common import MAX_LISTED_PROBLEMS, Problems
+from fraudprep.inputs.integrity import Leak, iter_with_hashes
+from fraudprep.inputs.manifest import SPLITS, ManifestError, ManifestRow, row_sort_key
+from fraudprep.inputs.manifest_build import build_manifest, source_fingerprint
 
 
 @pytest.fixture

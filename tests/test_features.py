@@ -8,7 +8,8 @@ import pytest
 import yaml
 from helpers import REPO, speechlike
 
-from fraudprep.features import (
+from fraudprep.base.formats import read_pickle
+from fraudprep.extraction.features import (
     LinearResize,
     MelImageExtractor,
     distinct_values,
@@ -16,9 +17,8 @@ from fraudprep.features import (
     power_spectrogram,
     trim_silence,
 )
-from fraudprep.formats import read_pickle
-from fraudprep.settings import FeatureProfile, profile_from_mapping
-from fraudprep.store import BatchAccumulator
+from fraudprep.extraction.store import BatchAccumulator
+from fraudprep.run.settings import FeatureProfile, profile_from_mapping
 
 SHIPPED_PROFILES = {
     name: values

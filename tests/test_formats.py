@@ -9,7 +9,7 @@ import pytest
 import yaml
 from helpers import REPO
 
-from fraudprep.formats import (
+from fraudprep.base.formats import (
     FORMATS,
     PickleListsWriter,
     file_digest,

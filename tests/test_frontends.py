@@ -10,8 +10,8 @@ import soundfile as sf
 import yaml
 from helpers import REPO, speechlike
 
-from fraudprep.audio_io import _read_float32, mix_to_mono
-from fraudprep.features import (
+from fraudprep.extraction.audio_io import _read_float32, mix_to_mono
+from fraudprep.extraction.features import (
     LfccExtractor,
     RawExtractor,
     deltas,
@@ -19,8 +19,8 @@ from fraudprep.features import (
     linear_filterbank,
     make_extractor,
 )
-from fraudprep.settings import profile_from_mapping
-from fraudprep.store import to_storage_dtype
+from fraudprep.extraction.store import to_storage_dtype
+from fraudprep.run.settings import profile_from_mapping
 
 PROFILES = yaml.safe_load((REPO / "config.yaml").read_text())["feature_profiles"]
 

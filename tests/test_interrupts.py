@@ -16,10 +16,10 @@ import pytest
 import yaml
 from helpers import REPO, write_audio
 
-from fraudprep.chunks import write_chunks
-from fraudprep.datasets import DatasetConfig
-from fraudprep.manifest_build import build_manifest
-from fraudprep.settings import resolve_model_settings
+from fraudprep.inputs.chunks import write_chunks
+from fraudprep.inputs.datasets import DatasetConfig
+from fraudprep.inputs.manifest_build import build_manifest
+from fraudprep.run.settings import resolve_model_settings
 
 FILES = 120
 # Seconds after the job is ready (imports done) at which the signal lands: the first batch
@@ -29,9 +29,9 @@ PROMPT = 20  # seconds: a job that takes longer to die is hanging
 
 JOB = """
 import json, sys
-from fraudprep.chunks import read_chunks
-from fraudprep.extract import extract_chunk
-from fraudprep.settings import ModelSettings
+from fraudprep.inputs.chunks import read_chunks
+from fraudprep.extraction.extract import extract_chunk
+from fraudprep.run.settings import ModelSettings
 manifest, chunks, settings, target = sys.argv[1:]
 (chunk,) = read_chunks(chunks)
 settings = ModelSettings.from_dict(json.loads(settings))

@@ -12,12 +12,12 @@ import yaml
 from helpers import REPO, run_steps
 
 import fraudprep
-from fraudprep.aggregate import aggregate_model
-from fraudprep.chunks import write_chunks
-from fraudprep.datasets import DatasetConfig
-from fraudprep.extract import extract_chunk
-from fraudprep.manifest_build import build_manifest
-from fraudprep.settings import resolve_model_settings
+from fraudprep.extraction.extract import extract_chunk
+from fraudprep.inputs.chunks import write_chunks
+from fraudprep.inputs.datasets import DatasetConfig
+from fraudprep.inputs.manifest_build import build_manifest
+from fraudprep.outputs.aggregate import aggregate_model
+from fraudprep.run.settings import resolve_model_settings
 
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from helpers import read_manifest_csv, write_audio
 
-from fraudprep.datasets import DatasetConfig
-from fraudprep.datasets.folder import scan_for_tree
-from fraudprep.manifest import ManifestError, iter_manifest, natural_key
-from fraudprep.manifest_build import build_manifest
+from fraudprep.inputs.datasets import DatasetConfig
+from fraudprep.inputs.datasets.folder import scan_for_tree
+from fraudprep.inputs.manifest import ManifestError, iter_manifest, natural_key
+from fraudprep.inputs.manifest_build import build_manifest
 
 
 def test_natural_order_puts_clip2_before_clip10():

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from fraudprep.memory import release_freed_memory, reuse_freed_memory
+from fraudprep.base.memory import release_freed_memory, reuse_freed_memory
 
 BUFFER_FLOATS = 1 << 18  # 1 MB of float32, like one clip's STFT frames
 BUFFERS_PER_FILE = 4  # frames, spectrum, power, image: freed together after each file

@@ -16,9 +16,9 @@ import psutil
 import pytest
 from helpers import snakemake_command, write_audio
 
-from fraudprep import outputlock
-from fraudprep.outputlock import OutputDirInUseError, acquire_output_lock, lock_path
-from fraudprep.runlock import OrphanedJobsError
+from fraudprep.run import outputlock
+from fraudprep.run.outputlock import OutputDirInUseError, acquire_output_lock, lock_path
+from fraudprep.run.runlock import OrphanedJobsError
 
 
 def held_by(output_dir: Path, **holder) -> Path:

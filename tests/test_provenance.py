@@ -17,7 +17,7 @@ import pytest
 from helpers import REPO, build_tree, snakemake_command, write_audio
 
 import fraudprep
-from fraudprep.loader import StaleOutputsError
+from fraudprep.outputs.loader import StaleOutputsError
 
 OUT = "data/preprocessed"
 BASE = ("input_dir=corpus", "report_figures=False")
@@ -268,11 +268,11 @@ def test_leakage_reaches_the_console(workdir: Path):
 
 # The modules the extraction imports that cannot change what it writes, and why.
 NOT_DECIDING_FEATURES = {
-    "atomic": "how files are written, not what",
-    "logs": "log lines",
-    "memory": "memory checks and messages",
-    "processes": "process checks",
-    "manifest": "the manifest step's own code: its output is the extraction's input",
+    "base.atomic": "how files are written, not what",
+    "base.logs": "log lines",
+    "base.memory": "memory checks and messages",
+    "base.processes": "process checks",
+    "inputs.manifest": "the manifest step's own code: its output is the extraction's input",
 }
 
 
@@ -280,9 +280,9 @@ def imported_fraudprep_modules(module: str) -> set[str]:
     """The fraudprep modules ``module`` imports, at the top or inside functions."""
     import ast
 
-    package = Path(fraudprep.__file__).parent
-    path = package / f"{module}.py"
-    sources = [path] if path.exists() else sorted((package / module).rglob("*.py"))
+    package = Path(fraudprep.__file__).parent / module.replace(".", "/")
+    path = package.with_suffix(".py")
+    sources = [path] if path.exists() else sorted(package.rglob("*.py"))
     found = set()
     for source in sources:
         for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
@@ -293,17 +293,19 @@ def imported_fraudprep_modules(module: str) -> set[str]:
                 if isinstance(node, ast.Import)
                 else []
             )
-            found |= {name.split(".")[1] for name in names if name.startswith("fraudprep.")}
+            found |= {
+                name.removeprefix("fraudprep.") for name in names if name.startswith("fraudprep.")
+            }
     return found
 
 
 def test_every_module_the_extraction_runs_counts_in_its_code_version():
     """A new version of any module that decides what the extraction writes reruns it: the
     modules it imports, all the way down, are in FEATURE_MODULES (energy.py was once missed)."""
-    from fraudprep.provenance import FEATURE_MODULES
+    from fraudprep.run.provenance import FEATURE_MODULES
 
     seen: set[str] = set()
-    waiting = ["extract"]
+    waiting = ["extraction.extract"]
     while waiting:
         module = waiting.pop()
         if module not in seen:

@@ -27,7 +27,14 @@ from encoders import (
 )
 from helpers import snakemake_command
 
-from fraudprep.audio_io import FFMPEG, LIBSNDFILE, AudioError, DecodedAudio, load_mono, mix_to_mono
+from fraudprep.extraction.audio_io import (
+    FFMPEG,
+    LIBSNDFILE,
+    AudioError,
+    DecodedAudio,
+    load_mono,
+    mix_to_mono,
+)
 
 pytestmark = needs_encoders()
 

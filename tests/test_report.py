@@ -1,4 +1,5 @@
-"""The report: figures drawn by fraudprep.report_plots, and `snakemake --report` around them."""
+"""The report: figures drawn by fraudprep.report.report_plots, and `snakemake --report` around
+them."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ import pytest
 from helpers import snakemake_command, write_audio
 from matplotlib.image import imread
 
-from fraudprep import report_plots as rp
-from fraudprep.atomic import OutputWriteError
+from fraudprep.base.atomic import OutputWriteError
+from fraudprep.report import report_plots as rp
 
 OUT = "data/preprocessed"
 MODELS = ("unetr", "resnet")
@@ -74,7 +75,7 @@ def test_every_figure_is_a_png_that_shows_something(reported_run: Path, model: s
 def test_every_shortcut_figure_is_drawn_and_the_table_lists_every_property(
     reported_run: Path, model: str
 ):
-    from fraudprep.properties import PROPERTIES
+    from fraudprep.extraction.properties import PROPERTIES
 
     for name in PROPERTIES:
         assert_real_png(reported_run / OUT / "report" / model / "shortcuts" / f"{name}.png")

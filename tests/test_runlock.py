@@ -12,7 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from fraudprep.runlock import (
+from fraudprep.run.runlock import (
     OWNER_FILE,
     OrphanedJobsError,
     clear_stale_locks,

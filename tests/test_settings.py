@@ -4,8 +4,8 @@ import pytest
 import yaml
 from helpers import REPO
 
-from fraudprep.memory import GB, mode_for_available_memory, resolve_memory_mode
-from fraudprep.settings import ConfigError, ModelSettings, resolve_model_settings
+from fraudprep.base.memory import GB, mode_for_available_memory, resolve_memory_mode
+from fraudprep.run.settings import ConfigError, ModelSettings, resolve_model_settings
 
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
 

@@ -18,10 +18,10 @@ import pytest
 from helpers import snakemake_command, write_audio
 
 import fraudprep
-from fraudprep.formats import iter_shard_samples
-from fraudprep.manifest import iter_manifest
-from fraudprep.store import UINT8_SCALE, ShardAccumulator, to_stored
-from fraudprep.streaming import iter_shards
+from fraudprep.base.formats import iter_shard_samples
+from fraudprep.extraction.store import UINT8_SCALE, ShardAccumulator, to_stored
+from fraudprep.inputs.manifest import iter_manifest
+from fraudprep.outputs.streaming import iter_shards
 
 MODELS = "models=[resnet,mobilenet,lfcc]"
 SHARDS = ("format=shards", "dtype=uint8", "shard_samples=3", "chunk_size=8")
@@ -265,8 +265,8 @@ def test_features_beyond_float16_are_a_failure_not_an_infinite_sample(
     """float16 tops out at 65504: a larger feature value would be stored as inf."""
     from helpers import run_steps
 
-    from fraudprep.datasets import DatasetConfig
-    from fraudprep.features import Extracted, LfccExtractor
+    from fraudprep.extraction.features import Extracted, LfccExtractor
+    from fraudprep.inputs.datasets import DatasetConfig
 
     original = LfccExtractor.extract
 

@@ -15,9 +15,9 @@ import soundfile as sf
 import yaml
 from helpers import REPO, run_steps, speechlike
 
-from fraudprep.datasets import DatasetConfig
-from fraudprep.properties import CATEGORICAL, PROPERTIES, bandwidth, signal_levels
-from fraudprep.shortcuts import fit_logistic, roc_auc, shortcut_table
+from fraudprep.extraction.properties import CATEGORICAL, PROPERTIES, bandwidth, signal_levels
+from fraudprep.inputs.datasets import DatasetConfig
+from fraudprep.outputs.shortcuts import fit_logistic, roc_auc, shortcut_table
 
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
 RATE = 16000
@@ -106,9 +106,9 @@ def test_bandwidth_of_band_limited_noise_is_its_band():
 def test_bandwidth_read_off_the_features_spectrum_is_the_band():
     """The spectral features hand out the spectrum they were computed from, and the bandwidth
     read off it is the one measured apart; the raw waveform has none."""
-    from fraudprep.features import make_extractor
-    from fraudprep.properties import bandwidth_of_spectrum
-    from fraudprep.settings import resolve_model_settings
+    from fraudprep.extraction.features import make_extractor
+    from fraudprep.extraction.properties import bandwidth_of_spectrum
+    from fraudprep.run.settings import resolve_model_settings
 
     limited, white = band_limited_noise(3, 3400, seed=8), band_limited_noise(3, RATE, seed=9)
     for model in ("resnet", "lfcc"):
@@ -133,10 +133,10 @@ def test_every_kind_of_profile_measures_the_bandwidth_of_the_audio(tmp_path: Pat
     describes the audio before the option that removes the difference."""
     import dataclasses
 
-    from fraudprep.chunks import write_chunks
-    from fraudprep.extract import extract_chunk_models
-    from fraudprep.manifest_build import build_manifest
-    from fraudprep.settings import resolve_model_settings
+    from fraudprep.extraction.extract import extract_chunk_models
+    from fraudprep.inputs.chunks import write_chunks
+    from fraudprep.inputs.manifest_build import build_manifest
+    from fraudprep.run.settings import resolve_model_settings
 
     for index in range(2):
         write(tmp_path / "tree/training/real" / f"r{index}.wav", band_limited_noise(2, RATE, index))
@@ -252,14 +252,14 @@ def test_too_few_training_files_fit_no_combined_model(tmp_path: Path):
 
 
 def profile_with(**options):
-    from fraudprep.settings import FeatureProfile
+    from fraudprep.run.settings import FeatureProfile
 
     return FeatureProfile(kind="raw", sample_rate=RATE, duration=3.0, trim_top_db=None,
                           **options)  # fmt: skip
 
 
 def test_band_limiting_leaves_nothing_above_its_cutoff():
-    from fraudprep.features import make_extractor
+    from fraudprep.extraction.features import make_extractor
 
     noise = np.random.default_rng(6).standard_normal(3 * RATE).astype(np.float32) * 0.1
     limited = make_extractor(profile_with(lowpass_hz=3400))(noise)
@@ -268,7 +268,7 @@ def test_band_limiting_leaves_nothing_above_its_cutoff():
 
 
 def test_loudness_normalisation_sets_the_rms_level_without_clipping():
-    from fraudprep.features import make_extractor
+    from fraudprep.extraction.features import make_extractor
 
     quiet = 0.01 * speechlike(3.0, RATE, seed=7)
     louder = make_extractor(profile_with(loudness_dbfs=-26.0))(quiet)

@@ -12,12 +12,12 @@ import yaml
 from encoders import needs_encoders, real_encoder_files
 from helpers import REPO
 
-from fraudprep.chunks import write_chunks
-from fraudprep.datasets import DatasetConfig
-from fraudprep.extract import extract_chunk_models
-from fraudprep.manifest_build import build_manifest
-from fraudprep.settings import resolve_model_settings
-from fraudprep.shortcuts import roc_auc
+from fraudprep.extraction.extract import extract_chunk_models
+from fraudprep.inputs.chunks import write_chunks
+from fraudprep.inputs.datasets import DatasetConfig
+from fraudprep.inputs.manifest_build import build_manifest
+from fraudprep.outputs.shortcuts import roc_auc
+from fraudprep.run.settings import resolve_model_settings
 
 pytestmark = needs_encoders()
 

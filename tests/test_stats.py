@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fraudprep.stats import ChunkStats, Moments, sample_moments
+from fraudprep.extraction.stats import ChunkStats, Moments, sample_moments
 
 
 def test_chan_merge_equals_one_pass():

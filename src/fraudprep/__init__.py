@@ -2,8 +2,8 @@
 
 Reading outputs back: ``fraudprep.load``, ``fraudprep.iter_batches``,
 ``fraudprep.iter_shuffled``, ``fraudprep.BatchDataset``, ``fraudprep.read_metadata``,
-``fraudprep.read_dataset_stats`` (see :mod:`fraudprep.loader`); tar shards streamed with
-``fraudprep.iter_shards`` and ``fraudprep.ShardDataset`` (see :mod:`fraudprep.streaming`).
+``fraudprep.read_dataset_stats`` (see :mod:`fraudprep.outputs.loader`); tar shards streamed with
+``fraudprep.iter_shards`` and ``fraudprep.ShardDataset`` (see :mod:`fraudprep.outputs.streaming`).
 """
 
 from typing import Any
@@ -13,11 +13,11 @@ from typing import Any
 # chunks, settings) then start without importing numpy.
 def __getattr__(name: str) -> Any:
     if name in _STREAMING:
-        from fraudprep import streaming
+        from fraudprep.outputs import streaming
 
         return getattr(streaming, name)
     if name in __all__:
-        from fraudprep import loader
+        from fraudprep.outputs import loader
 
         return getattr(loader, name)
     raise AttributeError(f"module 'fraudprep' has no attribute {name!r}")

@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from fraudprep.atomic import atomic_write, fresh_partial_dir, publish_dir
-from fraudprep.integrity import content_hash
-from fraudprep.manifest import LABELS, SPLITS
+from fraudprep.base.atomic import atomic_write, fresh_partial_dir, publish_dir
+from fraudprep.inputs.integrity import content_hash
+from fraudprep.inputs.manifest import LABELS, SPLITS
 from tools.demo_corpus import sources, tts
 from tools.demo_corpus.errors import DemoCorpusError
 from tools.demo_corpus.output import OutputProfile, draw_profiles, file_name, write_clip
@@ -192,7 +192,7 @@ def build_demo_corpus(
     ``files_per_class_and_split`` maps each split to the number of files per class, or to
     ``{"real": n, "fake": m}``; default ``DEFAULT_FILES``. If out_dir already holds a
     complete corpus (its CORPUS.json exists) nothing is done and its counts are returned.
-    The build happens in a scratch directory beside out_dir (``fraudprep.atomic``) that is
+    The build happens in a scratch directory beside out_dir (``fraudprep.base.atomic``) that is
     renamed into place only when complete.
     """
     out_dir = Path(out_dir)

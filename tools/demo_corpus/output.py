@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from fraudprep.atomic import atomic_write
+from fraudprep.base.atomic import atomic_write
 from tools.demo_corpus.audio import resample
 
 OUTPUT_RATES: tuple[int, ...] = (8000, 16000, 22050, 44100, 48000)

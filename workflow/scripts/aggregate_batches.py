@@ -1,7 +1,7 @@
-"""Snakemake script: merge a model's chunks into the seed's layout (see fraudprep.aggregate)."""
+"""Snakemake script: merge a model's chunks into the seed's layout (fraudprep.outputs.aggregate)."""
 
-from fraudprep.aggregate import run_aggregation_job
-from fraudprep.logs import log_job_to
+from fraudprep.base.logs import log_job_to
+from fraudprep.outputs.aggregate import run_aggregation_job
 
 log_job_to(snakemake.log[0])
 run_aggregation_job(

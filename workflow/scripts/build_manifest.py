@@ -1,8 +1,8 @@
-"""Snakemake script: write the manifest table (see fraudprep.manifest_build)."""
+"""Snakemake script: write the manifest table (see fraudprep.inputs.manifest_build)."""
 
-from fraudprep.datasets import DatasetConfig
-from fraudprep.logs import log_job_to
-from fraudprep.manifest_build import build_manifest
+from fraudprep.base.logs import log_job_to
+from fraudprep.inputs.datasets import DatasetConfig
+from fraudprep.inputs.manifest_build import build_manifest
 
 log_job_to(snakemake.log[0])
 source = {k: v for k, v in dict(snakemake.params.source).items() if k != "fingerprint"}

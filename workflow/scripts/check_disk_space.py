@@ -1,9 +1,9 @@
-"""Snakemake script: refuse a run whose outputs will not fit (see fraudprep.diskspace)."""
+"""Snakemake script: refuse a run whose outputs will not fit (see fraudprep.outputs.diskspace)."""
 
 from pathlib import Path
 
-from fraudprep.diskspace import run_disk_check
-from fraudprep.logs import log_job_to
+from fraudprep.base.logs import log_job_to
+from fraudprep.outputs.diskspace import run_disk_check
 
 log_job_to(snakemake.log[0])
 run_disk_check(

@@ -1,8 +1,8 @@
-"""Snakemake script: extract one chunk for every model (see fraudprep.extract)."""
+"""Snakemake script: extract one chunk for every model (see fraudprep.extraction.extract)."""
 
-from fraudprep.atomic import OutputWriteError
-from fraudprep.extract import run_extraction_job
-from fraudprep.logs import log_job_to, one_line_on
+from fraudprep.base.atomic import OutputWriteError
+from fraudprep.base.logs import log_job_to, one_line_on
+from fraudprep.extraction.extract import run_extraction_job
 
 log_job_to(snakemake.log[0])
 with one_line_on(OutputWriteError):

@@ -1,7 +1,7 @@
-"""Snakemake script: the extraction jobs' runtime and memory figure (fraudprep.report_plots)."""
+"""Snakemake script: the extraction jobs' runtime and memory (fraudprep.report.report_plots)."""
 
-from fraudprep.logs import log_job_to
-from fraudprep.report_plots import resources_report
+from fraudprep.base.logs import log_job_to
+from fraudprep.report.report_plots import resources_report
 
 log_job_to(snakemake.log[0])
 resources_report(

@@ -1,7 +1,7 @@
-"""Snakemake script: a model's data figures (see fraudprep.report_plots and docs/report.md)."""
+"""Snakemake script: a model's data figures (fraudprep.report.report_plots, docs/report.md)."""
 
-from fraudprep.logs import log_job_to
-from fraudprep.report_plots import dataset_report
+from fraudprep.base.logs import log_job_to
+from fraudprep.report.report_plots import dataset_report
 
 log_job_to(snakemake.log[0])
 dataset_report(

@@ -1,8 +1,8 @@
-"""Snakemake script: the shortcut check's table and figures (see fraudprep.report_shortcuts)."""
+"""Snakemake script: the shortcut table and figures (fraudprep.report.report_shortcuts)."""
 
-from fraudprep.formats import format_of_document
-from fraudprep.logs import log_job_to
-from fraudprep.report_shortcuts import shortcut_figures
+from fraudprep.base.formats import format_of_document
+from fraudprep.base.logs import log_job_to
+from fraudprep.report.report_shortcuts import shortcut_figures
 
 log_job_to(snakemake.log[0])
 stats_path = snakemake.input.stats

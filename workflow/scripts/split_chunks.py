@@ -1,7 +1,7 @@
-"""Snakemake script: cut the manifest into chunks of chunk_size files (see fraudprep.chunks)."""
+"""Snakemake script: the manifest cut into chunks of chunk_size files (fraudprep.inputs.chunks)."""
 
-from fraudprep.chunks import write_chunks
-from fraudprep.logs import log_job_to
+from fraudprep.base.logs import log_job_to
+from fraudprep.inputs.chunks import write_chunks
 
 log_job_to(snakemake.log[0])
 chunks = write_chunks(snakemake.input.manifest, snakemake.params.chunk_size, snakemake.output[0])

@@ -1,0 +1,7 @@
+"""The ground floor: what every stage stands on and nothing of fraudprep's above it.
+
+Atomic writes and scratch folders (``atomic``), the storage formats and their checksums
+(``formats``), memory checks (``memory``), job logs (``logs``), process checks
+(``processes``), sorting in bounded memory (``extsort``), ``--config`` types
+(``config_types``). Imports nothing from the other sub-packages.
+"""

@@ -1,0 +1,56 @@
+"""ASVspoof-style protocol files (2019, 2021 and 5): ``SPEAKER FILE ... ATTACK KEY ...`` a line.
+
+The key is the field reading ``bonafide`` or ``spoof``; the attack/system id is the field just
+before it (``-`` for bona fide speech). Where the key stands differs between editions and
+tracks, so it is searched for from the third field on.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from fraudprep.inputs.datasets.common import Problems, file_size, open_listing
+from fraudprep.inputs.manifest import LABEL_ALIASES, ManifestRow
+
+# The keys as protocols spell them, with their labels from the one vocabulary. Only these mark
+# the key field: the wider vocabulary (0/1, real/fake) could match some other field.
+PROTOCOL_KEYS = {key: LABEL_ALIASES[key] for key in ("bonafide", "bona-fide", "spoof")}
+
+
+def parse_protocol(
+    protocol: Path,
+    split: str,
+    audio_dirs: list[Path],
+    source: str,
+    problems: Problems,
+    extension: str = ".flac",
+) -> Iterator[ManifestRow]:
+    """Rows from one protocol file, whose audio files are in one of ``audio_dirs``."""
+    with open_listing(protocol) as handle:
+        for line_number, line in enumerate(handle, start=1):
+            fields = line.split()
+            if not fields:
+                continue
+            where = f"{protocol}:{line_number}"
+            key_index = next(
+                (i for i, f in enumerate(fields[2:], 2) if f.lower() in PROTOCOL_KEYS), None
+            )
+            if len(fields) < 3 or key_index is None:
+                problems.add(f"{where}: cannot parse {line.strip()!r} (no bonafide/spoof key)")
+                continue
+            name = fields[1] if fields[1].lower().endswith(extension) else fields[1] + extension
+            path = next((d / name for d in audio_dirs if (d / name).exists()), audio_dirs[0] / name)
+            if not os.path.lexists(path):
+                problems.add(f"{where}: audio file {str(path)!r} does not exist")
+                continue
+            yield ManifestRow(
+                str(path),
+                split,
+                PROTOCOL_KEYS[fields[key_index].lower()],
+                file_size(str(path)),
+                fields[0],
+                fields[key_index - 1],
+                source,
+            )

@@ -1,0 +1,148 @@
+"""The manifest: one table of every input file with its split and label.
+
+Every dataset layout is turned into this one table (``manifest.csv``:
+``path,split,label,size,speaker,attack,source,hash``), sorted deterministically, before any
+feature is computed. Later steps read it by row ranges. The split and label names are defined
+here, once: the readers (:mod:`fraudprep.inputs.datasets`), the outputs and the loader all use them.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import os
+import re
+from collections.abc import Iterable, Iterator
+from typing import IO, NamedTuple
+
+from fraudprep.base.atomic import atomic_write
+
+SPLITS = ("training", "validation", "testing")
+TRAINING, VALIDATION, TESTING = SPLITS
+LABELS = {"real": 0, "fake": 1}
+REAL, FAKE = LABELS["real"], LABELS["fake"]
+LABEL_NAMES = {number: name for name, number in LABELS.items()}  # 0 -> "real"
+# The batches of a split's augmented copies (config augmentation): training -> training_aug.
+AUGMENTED_SUFFIX = "_aug"
+
+
+def augmented_split(split: str) -> str:
+    return f"{split}{AUGMENTED_SUFFIX}"
+
+
+# Other names for the same splits and classes: those users' own listings commonly use, and the
+# corpora's (ASVspoof's train/dev/eval and bonafide/spoof, In-the-Wild's bona-fide).
+SPLIT_ALIASES = {
+    **{split: split for split in SPLITS},
+    "train": TRAINING,
+    **dict.fromkeys(("valid", "val", "dev"), VALIDATION),
+    **dict.fromkeys(("test", "eval"), TESTING),
+}
+LABEL_ALIASES = {
+    **LABELS,
+    **{str(label): label for label in LABELS.values()},
+    **dict.fromkeys(("bonafide", "bona-fide", "genuine"), REAL),
+    **dict.fromkeys(("spoof", "synthetic"), FAKE),
+}
+MANIFEST_COLUMNS = ("path", "split", "label", "size", "speaker", "attack", "source", "hash")
+SKIPPED_COLUMNS = ("path", "split", "label", "reason")
+
+
+class ManifestError(ValueError):
+    """The input cannot become a manifest; the message names the file and what to fix."""
+
+
+class ManifestRow(NamedTuple):
+    path: str
+    split: str
+    label: int
+    size: int
+    speaker: str = ""
+    attack: str = ""  # attack / system id of a fake ("-" or "" for real or unknown)
+    source: str = ""  # which dataset reader produced the row
+    hash: str = ""  # content hash of the file's bytes, for leakage checks
+
+
+def natural_key(text: str) -> tuple:
+    """Sort key under which ``clip2`` comes before ``clip10``; ties broken by the exact text."""
+    parts = re.split(r"(\d+)", text)
+    folded = tuple(int(part) if i % 2 else part.casefold() for i, part in enumerate(parts))
+    return (folded, text)
+
+
+def row_sort_key(row: ManifestRow) -> tuple:
+    return (SPLITS.index(row.split), natural_key(row.path))
+
+
+class SkippedFile(NamedTuple):
+    """A file under a class folder that is not taken as audio: listed, never dropped silently."""
+
+    path: str
+    split: str
+    label: int
+    reason: str
+
+
+def skipped_sort_key(skipped: SkippedFile) -> tuple:
+    return (SPLITS.index(skipped.split), natural_key(skipped.path))
+
+
+def parse_split(text: str) -> str | None:
+    """One of SPLITS from a split as listings spell it (``train``, ``dev``...), or None."""
+    return SPLIT_ALIASES.get((text or "").strip().lower())
+
+
+def parse_label(text: str, label_map: dict[str, str] | None = None) -> int | None:
+    """0 (real) or 1 (fake) from a label as datasets spell it, or None if unknown."""
+    key = (text or "").strip().lower()
+    mapped = {k.lower(): v for k, v in (label_map or {}).items()}.get(key, key)
+    return LABEL_ALIASES.get(str(mapped).lower())
+
+
+def write_manifest(rows: Iterable[ManifestRow], path: str | os.PathLike[str]) -> int:
+    """Write rows as the manifest CSV (atomically); return how many were written."""
+    with atomic_write(path, "w", newline="", encoding="utf-8") as handle:
+        return write_manifest_rows(rows, handle)
+
+
+def write_manifest_rows(rows: Iterable[ManifestRow], handle: IO[str]) -> int:
+    """Write the header and rows to an open file; return how many rows were written."""
+    return _write_table(MANIFEST_COLUMNS, rows, handle)
+
+
+def write_skipped(skipped: Iterable[SkippedFile], path: str | os.PathLike[str]) -> int:
+    """``skipped.csv``: every file the scan did not take as audio, with the reason."""
+    with atomic_write(path, "w", newline="", encoding="utf-8") as handle:
+        return _write_table(SKIPPED_COLUMNS, skipped, handle)
+
+
+def _write_table(columns: Iterable[str], rows: Iterable[Iterable], handle: IO[str]) -> int:
+    count = 0
+    writer = csv.writer(handle, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(row)
+        count += 1
+    return count
+
+
+def count_table_rows(path: str | os.PathLike[str]) -> int:
+    """Rows of a CSV table we wrote (header excluded), streamed; 0 if it does not exist."""
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            return max(sum(1 for _ in csv.reader(handle)) - 1, 0)
+    except FileNotFoundError:
+        return 0
+
+
+def iter_manifest(
+    path: str | os.PathLike[str], start: int = 0, stop: int | None = None
+) -> Iterator[ManifestRow]:
+    """Stream rows ``start:stop`` (0-based, header excluded) without loading the whole table."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if tuple(header or ()) != MANIFEST_COLUMNS:
+            raise ManifestError(f"{path}: not a fraudprep manifest (header {header})")
+        for record in itertools.islice(reader, start, stop):
+            yield ManifestRow(record[0], record[1], int(record[2]), int(record[3]), *record[4:])

@@ -1,0 +1,150 @@
+"""Building the manifest: the configured dataset's rows, sorted, hashed, checked for leaks
+between splits and labels (:mod:`fraudprep.inputs.integrity`) and written as ``manifest.csv``; and
+the fingerprint of the input that decides when the manifest is built again."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from fraudprep.base.atomic import atomic_write
+from fraudprep.base.extsort import ExternalSort
+from fraudprep.base.logs import Progress
+from fraudprep.inputs.datasets import DatasetConfig, iter_rows
+from fraudprep.inputs.integrity import LeakFinder, LeakTally, iter_with_hashes, write_leaks
+from fraudprep.inputs.manifest import (
+    LABELS,
+    SPLITS,
+    ManifestError,
+    ManifestRow,
+    row_sort_key,
+    skipped_sort_key,
+    write_manifest_rows,
+    write_skipped,
+)
+
+log = logging.getLogger(__name__)
+
+FINGERPRINT_MODULUS = 1 << 256
+
+
+class LeakageError(ManifestError):
+    """Identical audio crosses splits or labels and ``fail_on_leakage`` is set."""
+
+
+def _file_identity(path: str) -> str:
+    """What the file system says about a file's bytes without reading them.
+
+    Size and modification time alone miss a file rewritten in place with as many bytes and
+    its time set back (``cat other > file; touch -r old file``): the change time, which no
+    program can set, and the inode, new when a file is replaced by a rename, do not. The file
+    followed through symbolic links is the one that is read.
+    """
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError):  # ValueError: a NUL byte in the path (reported elsewhere)
+        return "-"
+    return f"{info.st_mtime_ns}:{info.st_ctime_ns}:{info.st_ino}"
+
+
+def _row_digest(row: ManifestRow) -> int:
+    text = f"{'|'.join(map(str, row))}\0{_file_identity(row.path)}\n".encode()
+    return int.from_bytes(hashlib.blake2b(text, digest_size=32).digest(), "big")
+
+
+def source_fingerprint(cfg: DatasetConfig) -> str:
+    """Check the input (raising :class:`ManifestError`) and digest its files' paths, labels,
+    sizes, modification and change times and inodes.
+
+    The workflow passes it as a parameter of the manifest step, so problems surface before any
+    job runs; adding, removing, replacing or relabelling a file rebuilds the manifest, and an
+    untouched input rebuilds nothing. It runs in Snakemake's own process while the DAG is
+    built, so it streams: the row digests are summed (mod 2**256), which needs no sort and
+    does not depend on the order the input lists its files in, just as the manifest does not.
+    """
+    total, count = 0, 0
+    for row in iter_rows(cfg):
+        total = (total + _row_digest(row)) % FINGERPRINT_MODULUS
+        count += 1
+    return hashlib.sha256(f"{count}:{total:064x}".encode()).hexdigest()
+
+
+def build_manifest(
+    output_path: str | os.PathLike[str],
+    cfg: DatasetConfig,
+    leakage_path: str | os.PathLike[str] | None = None,
+    hash_files: bool = True,
+    fail_on_leakage: bool = False,
+    skipped_path: str | os.PathLike[str] | None = None,
+) -> int:
+    """Write the manifest (and the leakage and skipped-files tables) for the configured dataset.
+
+    Memory stays bounded whatever the number of rows: rows are sorted externally, hashed in
+    a bounded window, written as they come, and checked for leaks by another external sort.
+    Temporary files go next to the output (``/tmp`` may be memory-backed on cluster nodes)
+    and are removed on exit, also on error. A leak that stops the run leaves no manifest.
+    """
+    spill_dir = Path(output_path).parent
+    spill_dir.mkdir(parents=True, exist_ok=True)
+    counts: Counter[tuple[str, int]] = Counter()
+    with (
+        ExternalSort(row_sort_key, spill_dir) as ordered,
+        ExternalSort(skipped_sort_key, spill_dir) as skipped,
+        LeakFinder(spill_dir) as finder,
+    ):
+        ordered.extend(iter_rows(cfg, spill_dir, skipped.add))
+        if skipped_path is not None:
+            write_skipped(skipped, skipped_path)
+        rows: Iterable[ManifestRow] = ordered
+        if hash_files:
+            # Hashing reads every byte: minutes on a large dataset, so progress is shown.
+            rows = Progress("manifest: hashing", ordered.count).follow(iter_with_hashes(rows))
+        with atomic_write(output_path, "w", newline="", encoding="utf-8") as handle:
+            count = write_manifest_rows(_tallied(rows, counts, finder), handle)
+            # Still inside atomic_write: a LeakageError discards the manifest just written.
+            _check_leaks(finder, leakage_path, fail_on_leakage)
+    _log_counts(counts)
+    log.info("Manifest of %d files (dataset %s) written to %s", count, cfg.dataset, output_path)
+    return count
+
+
+def _tallied(
+    rows: Iterable[ManifestRow], counts: Counter[tuple[str, int]], finder: LeakFinder
+) -> Iterator[ManifestRow]:
+    """Pass rows through, counting them per split and label and handing them to the finder."""
+    for row in rows:
+        counts[(row.split, row.label)] += 1
+        finder.add(row)
+        yield row
+
+
+def _check_leaks(
+    finder: LeakFinder, leakage_path: str | os.PathLike[str] | None, fail_on_leakage: bool
+) -> None:
+    tally = LeakTally()
+    if leakage_path is not None:
+        write_leaks(tally.watch(finder), leakage_path)
+    else:
+        deque(tally.watch(finder), maxlen=0)
+    if not tally.count:
+        return
+    log.warning(
+        "%d group(s) of identical audio across splits or labels:\n%s",
+        tally.count,
+        tally.describe(),
+    )
+    if fail_on_leakage:
+        raise LeakageError(
+            f"{tally.count} group(s) of identical audio cross splits or labels "
+            f"(fail_on_leakage is set):\n{tally.describe()}"
+        )
+
+
+def _log_counts(counts: Counter[tuple[str, int]]) -> None:
+    for split in SPLITS:
+        for label_name, label in LABELS.items():
+            log.info("%s/%s: %d files", split, label_name, counts[(split, label)])

@@ -1,0 +1,574 @@
+"""The final step for one model: number batches globally, merge metadata, stats and failures.
+
+Batch files are hard-linked from the chunk directories to the seed's names
+(``<split>_batch_<k>.pkl``, k counting from 0 per split in manifest order), so aggregation
+moves no feature data; metadata and statistics are merged chunk by chunk.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import re
+import shutil
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fraudprep.base.atomic import atomic_write, link_or_copy
+from fraudprep.base.formats import FORMATS, ListsWriter, StorageFormat, storage_format, write_json
+from fraudprep.extraction.extract import (
+    CHUNK_FAILURES,
+    COPY_FAILURE_COLUMNS,
+    COPY_FAILURES,
+    FAILURE_COLUMNS,
+    PROPERTIES_FILE,
+    PROPERTY_COLUMNS,
+    read_chunk_metadata,
+)
+from fraudprep.extraction.stats import (
+    DURATION_BIN_EDGES,
+    ChunkStats,
+    count_key,
+    duration_bin,
+    split_attack_label,
+)
+from fraudprep.extraction.store import stored_shape
+from fraudprep.inputs.chunks import Chunk, read_chunks
+from fraudprep.inputs.integrity import content_hash, read_leak_summary
+from fraudprep.inputs.manifest import (
+    AUGMENTED_SUFFIX,
+    LABEL_NAMES,
+    LABELS,
+    SPLITS,
+    TRAINING,
+    augmented_split,
+)
+from fraudprep.outputs.shortcuts import DEFAULT_THRESHOLD, shortcut_table
+from fraudprep.outputs.summary import summary_line
+from fraudprep.outputs.verify import size_problem
+
+log = logging.getLogger(__name__)
+
+# Where the failures table of a run that failed for too many failures is kept: Snakemake
+# removes a failed step's outputs, failures.csv among them, so the message points here.
+KEPT_FAILURES = "failures-of-the-failed-run.csv"
+
+
+class TooManyFailures(RuntimeError):
+    """More files failed than ``max_failure_fraction`` allows."""
+
+
+def _link_batches(
+    chunk: Chunk,
+    chunk_metadata: dict,
+    chunk_dir: Path,
+    model_dir: Path,
+    split: str,
+    next_index: Counter,
+    metadata: ListsWriter,
+    shard_lists: dict[str, list[dict[str, Any]]],
+) -> None:
+    """Give a chunk's batches of ``split`` their global names (the next numbers of that split)
+    and write their metadata entries."""
+    storage = storage_format(chunk_metadata["settings"]["storage_format"])
+    for record in chunk_metadata["batches"]:
+        if record["split"] != split:
+            continue
+        index = next_index[split]
+        next_index[split] += 1
+        stem = storage.published_stem(split, index)
+        sizes = record.get("file_bytes") or [None] * len(storage.batch_suffixes)
+        for suffix, size in zip(storage.batch_suffixes, sizes, strict=True):
+            source = chunk_dir / f"{record['stem']}{suffix}"
+            _check_size(source, size, chunk_dir)
+            link_or_copy(source, model_dir / f"{stem}{suffix}")
+        if storage.streams_samples:
+            shard = {"url": f"{stem}.tar", "nsamples": record["num_samples"]}
+            shard_lists.setdefault(split, []).append({**shard, "filesize": record["bytes"]})
+        metadata.add(
+            {
+                **storage.batch_paths(model_dir, stem),
+                "batch_index": index,
+                "num_samples": record["num_samples"],
+                "labels": record["labels"],
+                "source_files": record["source_files"],
+                "speakers": record["speakers"],
+                "attacks": record["attacks"],
+                "split": split,
+                "chunk": chunk.id,
+                "bytes": record["bytes"],
+                # Per file, in the order of the path keys: what the loader and a rerun check.
+                "file_bytes": record["file_bytes"],
+                "checksums": record["checksums"],
+                # Augmented copies: the copy index and the parameters drawn, per sample.
+                **({"augmentations": record["augmentations"]} if "augmentations" in record else {}),
+            }
+        )
+
+
+class DamagedChunkError(RuntimeError):
+    """A chunk's batch file is not the size it was written with (its data lost on disk)."""
+
+
+def _check_size(path: Path, expected: int | None, chunk_dir: Path) -> None:
+    """Batch files are not synced one by one (their sizes and checksums are recorded): one
+    whose data a power cut lost is found here, and its chunk made again by the rerun."""
+    problem = size_problem(path, expected)
+    if problem is not None:
+        shutil.rmtree(chunk_dir, ignore_errors=True)
+        raise DamagedChunkError(
+            f"{path} {problem} (its data was lost, e.g. in a power cut); the chunk was "
+            "removed: rerun the same command to extract it again"
+        )
+
+
+def _remove_stale_batches(model_dir: Path, batch_counts: Counter, current: StorageFormat) -> int:
+    """Delete batch files a previous, larger run (or another format) left behind."""
+    removed = 0
+    suffixes = "|".join(re.escape(s) for f in FORMATS.values() for s in f.batch_suffixes)
+    splits = "|".join(SPLITS)
+    pattern = re.compile(rf"((?:{splits})(?:{AUGMENTED_SUFFIX})?)(?:_batch_|-)(\d+)({suffixes})")
+    for path in model_dir.iterdir():
+        match = pattern.fullmatch(path.name)
+        if match and (
+            int(match.group(2)) >= batch_counts[match.group(1)]
+            or match.group(3) not in current.batch_suffixes
+        ):
+            path.unlink()
+            removed += 1
+    return removed
+
+
+def _remove_leftovers(model_dir: Path, storage: StorageFormat, chunk_dirs: list[Path]) -> None:
+    """The other format's metadata and statistics, and chunk folders no longer in the chunk
+    table: outputs of earlier runs that a reader could take for this run's."""
+    ours = (storage.metadata_name, storage.stats_name)
+    for other in FORMATS.values():
+        if other is not storage:
+            for name in (other.metadata_name, other.stats_name):
+                if name not in ours and (model_dir / name).exists():
+                    (model_dir / name).unlink()
+                    log.info("Removed %s, left by a run with format %s", name, other.name)
+    current = {path.name for path in chunk_dirs}
+    chunks_dir = model_dir / "chunks"
+    for entry in sorted(chunks_dir.iterdir()) if chunks_dir.is_dir() else []:
+        # Scratch folders (".partial-<pid>") belong to jobs: atomic.py removes dead ones.
+        if entry.is_dir() and entry.name not in current and ".partial" not in entry.name:
+            shutil.rmtree(entry)
+            log.info("Removed chunk folder %s, not in this run's chunk table", entry.name)
+
+
+SHARD_LIST_SUFFIX = ".shards.json"
+
+
+def shard_list_path(model_dir: Path, split: str) -> Path:
+    """The ``wids`` shard list of a split: ``<split>.shards.json`` beside its shards."""
+    return model_dir / f"{split}{SHARD_LIST_SUFFIX}"
+
+
+def write_shard_lists(model_dir: Path, shard_lists: dict[str, list[dict[str, Any]]]) -> None:
+    """One ``wids`` shard list per split that has shards (urls relative to the list, so the
+    folder can move), and none left from an earlier run for a split that now has none."""
+    for split, shards in shard_lists.items():
+        document = {
+            "__kind__": "wids-shard-index-v1",
+            "wids_version": 1,
+            "name": f"{model_dir.name}-{split}",
+            "shardlist": shards,
+        }
+        write_json(shard_list_path(model_dir, split), document)
+    for path in model_dir.glob(f"*{SHARD_LIST_SUFFIX}"):
+        if path.name[: -len(SHARD_LIST_SUFFIX)] not in shard_lists:
+            path.unlink()
+            log.info("Removed %s, left by an earlier run", path.name)
+
+
+def _chunk_rows(chunk_dirs: Sequence[Path], table: str) -> Iterator[list[str]]:
+    """The rows of every chunk's ``table``, chunk after chunk, headers left out."""
+    for chunk_dir in chunk_dirs:
+        with open(chunk_dir / table, newline="", encoding="utf-8") as handle:
+            reader = csv.reader(handle)
+            next(reader)
+            yield from reader
+
+
+def _concatenate(
+    chunk_dirs: Sequence[Path],
+    table: str,
+    columns: Sequence[str],
+    path: Path,
+    count_column: int,
+) -> Counter:
+    """Every chunk's ``table`` into one file at ``path``; return the rows counted by the
+    values of their column ``count_column``."""
+    counts: Counter = Counter()
+    with atomic_write(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(columns)
+        for row in _chunk_rows(chunk_dirs, table):
+            writer.writerow(row)
+            counts[row[count_column]] += 1
+    return counts
+
+
+def write_failures(chunk_dirs: Sequence[Path], path: Path) -> Counter:
+    """Concatenate the chunks' failure tables; return counts per reason."""
+    return _concatenate(chunk_dirs, CHUNK_FAILURES, FAILURE_COLUMNS, path, count_column=3)
+
+
+def write_copy_failures(chunk_dirs: Sequence[Path], path: Path) -> Counter:
+    """Concatenate the chunks' tables of augmented copies that failed; return counts per
+    split (the copies' splits, ``training_aug``...)."""
+    return _concatenate(chunk_dirs, COPY_FAILURES, COPY_FAILURE_COLUMNS, path, count_column=1)
+
+
+def write_properties(chunk_dirs: Sequence[Path], path: Path) -> None:
+    """Concatenate the chunks' per-sample properties in the order of the batches: split by
+    split, chunks in manifest order (a chunk may hold the end of one split and the start of
+    the next)."""
+    with atomic_write(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(PROPERTY_COLUMNS)
+        for split in SPLITS:
+            rows = _chunk_rows(chunk_dirs, PROPERTIES_FILE)
+            writer.writerows(row for row in rows if row[1] == split)
+
+
+def _split_label_counts(counter: Counter) -> dict[str, dict[str, int]]:
+    return {
+        split: {
+            name: counter.get(count_key(split, number), 0) for number, name in LABEL_NAMES.items()
+        }
+        for split in SPLITS
+    }
+
+
+def histogram_in_bin_order(histogram: Counter) -> dict[str, int]:
+    """Duration bins from shortest to longest, empty bins included, for plotting."""
+    labels = [duration_bin(edge - 1e-9) for edge in DURATION_BIN_EDGES]
+    labels.append(duration_bin(DURATION_BIN_EDGES[-1]))
+    return {label: histogram.get(label, 0) for label in labels}
+
+
+def dataset_statistics(
+    stats: ChunkStats,
+    chunk_metadata: dict,
+    batch_counts: Counter,
+    output_bytes: int,
+    reasons: Counter,
+    total_files: int,
+) -> dict[str, Any]:
+    """The ``dataset_stats.pkl`` dictionary."""
+    samples = sum(stats.samples.values())
+    duration = stats.duration
+    return {
+        "model": chunk_metadata["settings"]["model"],
+        "settings": chunk_metadata["settings"],
+        "feature_shape": tuple(chunk_metadata["feature_shape"]),
+        # As on disk (images with one channel, outside pickle); the loader restores the above.
+        "stored_shape": stored_shape(
+            tuple(chunk_metadata["feature_shape"]),
+            storage_format(chunk_metadata["settings"]["storage_format"]),
+        ),
+        "dtype": chunk_metadata["settings"]["profile"]["dtype"],
+        "total_files": total_files,
+        "total_samples": samples,
+        "total_failures": sum(stats.failures.values()),
+        "samples": _split_label_counts(stats.samples),
+        "failures": _split_label_counts(stats.failures),
+        "failure_reasons": dict(reasons.most_common()),
+        "duration_seconds": {
+            "mean": float(duration.mean[0]) if samples else 0.0,
+            "std": float(duration.std[0]) if samples else 0.0,
+            "min": stats.duration_min if samples else 0.0,
+            "max": stats.duration_max,
+            "total": float(duration.mean[0] * duration.count) if samples else 0.0,
+        },
+        "duration_histogram": histogram_in_bin_order(stats.duration_histogram),
+        "original_sample_rates": {int(k): v for k, v in stats.sample_rates.items()},
+        "original_channels": {int(k): v for k, v in stats.channels.items()},
+        # Which decoder read how many samples, and from which container/codec.
+        "decoders": _most_common_first(stats.decoders),
+        "formats": _most_common_first(stats.formats),
+        # Files whose float samples past full scale (at most +6 dBFS) were clipped.
+        "clipped_overs": _split_label_counts(stats.clipped_overs),
+        "normalization": {
+            "split": TRAINING,
+            "num_samples": sum(stats.samples[count_key(TRAINING, label)] for label in LABEL_NAMES),
+            "band_mean": stats.band_moments.mean.astype("float32"),
+            "band_std": stats.band_moments.std.astype("float32"),
+            "channel_mean": stats.channel_moments.mean.astype("float32"),
+            "channel_std": stats.channel_moments.std.astype("float32"),
+        },
+        "batches": {split: batch_counts[split] for split in SPLITS},
+        "total_batches": sum(batch_counts[split] for split in SPLITS),
+        "output_bytes": output_bytes,
+        # The model whose batch files these are too (hard links: on disk once), if any.
+        "shared_with": chunk_metadata.get("shared_with"),
+    }
+
+
+def _most_common_first(counts: Counter) -> dict[str, int]:
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def attack_counts(stats: ChunkStats) -> dict[str, dict[str, dict[str, int]]]:
+    """samples[split][attack][real|fake]; attack "-" is bona fide or unknown."""
+    nested: dict[str, dict[str, dict[str, int]]] = {split: {} for split in SPLITS}
+    for key, count in sorted(stats.attacks.items()):
+        split, attack, label = split_attack_label(key)
+        per_label = nested[split].setdefault(attack, dict.fromkeys(LABELS, 0))
+        per_label[LABEL_NAMES[label]] += count
+    return nested
+
+
+def balance_warnings(samples: dict[str, dict[str, int]]) -> list[str]:
+    """A split with samples of only one class, or none, cannot train or evaluate a detector."""
+    warnings = []
+    for split, counts in samples.items():
+        present = [name for name, n in counts.items() if n]
+        if not present:
+            warnings.append(f"{split} has no samples")
+        elif len(present) == 1:
+            warnings.append(f"{split} has only {present[0]} samples ({counts[present[0]]})")
+    return warnings
+
+
+def aggregate_model(
+    chunks: Sequence[Chunk],
+    chunk_dirs: Sequence[Path],
+    model_dir: str | Path,
+    metadata_path: str | Path,
+    stats_path: str | Path,
+    failures_path: str | Path,
+    max_failure_fraction: float = 1.0,
+    leakage_path: str | Path | None = None,
+    manifest_path: str | Path | None = None,
+    properties_path: str | Path | None = None,
+    shortcut_threshold: float = DEFAULT_THRESHOLD,
+    copy_failures_path: str | Path | None = None,
+) -> dict[str, Any]:
+    """Merge a model's chunk outputs into the seed's layout; return the dataset statistics.
+    With augmented copies, ``copy_failures_path`` lists those that could not be made.
+
+    Chunks are merged one at a time and each batch's metadata entry is written as soon as it
+    is known, so memory does not grow with the dataset. The metadata file appears last, after
+    the statistics: its presence means the model's outputs are complete.
+    """
+    model_dir = Path(model_dir)
+    ordered = sorted(zip(chunks, chunk_dirs, strict=True), key=lambda pair: pair[0].start)
+    storage = storage_format(read_chunk_metadata(ordered[0][1])["settings"]["storage_format"])
+    with storage.lists_document(metadata_path) as metadata:
+        merged = _merge_chunks(ordered, model_dir, metadata)
+        removed = _remove_stale_batches(model_dir, merged.batch_counts, storage)
+        if removed:
+            log.info("Removed %d batch files left by an earlier, larger run", removed)
+        _remove_leftovers(model_dir, storage, [Path(d) for _, d in ordered])
+        write_shard_lists(model_dir, merged.shard_lists)
+        reasons = write_failures([Path(d) for _, d in ordered], Path(failures_path))
+        properties_path = Path(properties_path or model_dir / PROPERTIES_FILE)
+        write_properties([Path(d) for _, d in ordered], properties_path)
+        total_files = sum(chunk.size for chunk in chunks)
+        summary = dataset_statistics(
+            merged.stats,
+            merged.last_chunk_metadata,
+            merged.batch_counts,
+            merged.output_bytes,
+            reasons,
+            total_files,
+        )
+        failed_copies: Counter = Counter()
+        if copy_failures_path is not None:
+            chunk_paths = [Path(d) for _, d in ordered]
+            failed_copies = write_copy_failures(chunk_paths, Path(copy_failures_path))
+        elif (model_dir / COPY_FAILURES).exists():  # an earlier run's, with augmentation
+            (model_dir / COPY_FAILURES).unlink()
+            log.info("Removed %s, left by a run with augmentation", COPY_FAILURES)
+        if merged.augmented or failed_copies:
+            summary["augmented"] = _copy_counts(merged.augmented, failed_copies)
+        _check_identity(summary, total_files)
+        summary["shortcuts"] = shortcut_table(properties_path, shortcut_threshold)
+        _add_warnings(summary, merged.stats, leakage_path, failed_copies, copy_failures_path)
+        # What the loader checks before it trusts these outputs (see fraudprep.outputs.loader).
+        summary["provenance"] = {
+            "manifest_sha256": content_hash(str(manifest_path)) if manifest_path else ""
+        }
+        storage.write_document(stats_path, summary)
+    _log_and_check_failures(summary, failures_path, max_failure_fraction)
+    return summary
+
+
+@dataclass
+class _Merged:
+    stats: ChunkStats = field(default_factory=ChunkStats)
+    batch_counts: Counter = field(default_factory=Counter)  # split -> batches so far
+    output_bytes: int = 0
+    last_chunk_metadata: dict = field(default_factory=dict)
+    augmented: dict[str, dict[str, Any]] = field(default_factory=dict)  # split_aug -> counts
+    # format shards: split -> its shards (name, samples, bytes), for the wids shard lists
+    shard_lists: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+def _merge_chunks(
+    ordered: Sequence[tuple[Chunk, Path]], model_dir: Path, metadata: ListsWriter
+) -> _Merged:
+    """Link every chunk's batches and write their metadata, split by split, each split's in
+    manifest order (a chunk may hold the end of one split and the start of the next), then
+    the augmented copies' splits, if any; merge stats. Chunk metadata is read again for each
+    split rather than held: memory stays flat."""
+    merged = _Merged()
+    for split in SPLITS:
+        _merge_split(split, ordered, model_dir, metadata, merged)
+    for split in [augmented_split(split) for split in SPLITS]:
+        if split in merged.augmented:
+            _merge_split(split, ordered, model_dir, metadata, merged)
+    return merged
+
+
+def _merge_split(
+    split: str,
+    ordered: Sequence[tuple[Chunk, Path]],
+    model_dir: Path,
+    metadata: ListsWriter,
+    merged: _Merged,
+) -> None:
+    metadata.start(split)
+    for chunk, chunk_dir in ordered:
+        chunk_metadata = read_chunk_metadata(chunk_dir)
+        _link_batches(
+            chunk, chunk_metadata, Path(chunk_dir), model_dir, split, merged.batch_counts,
+            metadata, merged.shard_lists,
+        )  # fmt: skip
+        if split == SPLITS[0]:  # once per chunk
+            merged.stats = merged.stats.merge(ChunkStats.from_json(chunk_metadata["stats"]))
+            merged.output_bytes += sum(r["bytes"] for r in chunk_metadata["batches"])
+            merged.last_chunk_metadata = chunk_metadata
+            _count_copies(chunk_metadata["batches"], merged.augmented)
+
+
+def _copy_counts(augmented: dict[str, dict[str, Any]], failed: Counter) -> dict[str, Any]:
+    """``dataset_stats['augmented']``: per copies' split, samples, batches, kinds and the
+    copies that failed, in split order."""
+    splits = [augmented_split(split) for split in SPLITS]
+    return {
+        split: {
+            **augmented.get(split, {"samples": 0, "batches": 0}),
+            "kinds": dict(sorted(augmented.get(split, {}).get("kinds", Counter()).items())),
+            "failed": failed.get(split, 0),
+        }
+        for split in splits
+        if split in augmented or split in failed
+    }
+
+
+def _count_copies(records: Sequence[dict], augmented: dict[str, dict[str, Any]]) -> None:
+    """Samples, batches and kinds of the augmented copies, by their split."""
+    for record in records:
+        if "augmentations" not in record:
+            continue
+        counts = augmented.setdefault(
+            record["split"], {"samples": 0, "batches": 0, "kinds": Counter()}
+        )
+        counts["samples"] += record["num_samples"]
+        counts["batches"] += 1
+        counts["kinds"].update(_kind_name(drawn) for drawn in record["augmentations"])
+
+
+def _kind_name(drawn: dict[str, Any]) -> str:
+    """ "codec mp3", "rawboost 3", "telephone": the pool entry a copy was drawn from."""
+    detail = drawn.get("codec") or drawn.get("algorithm")
+    return f"{drawn['kind']} {detail}" if detail else drawn["kind"]
+
+
+def _add_warnings(
+    summary: dict[str, Any],
+    stats: ChunkStats,
+    leakage_path: str | Path | None,
+    failed_copies: Counter,
+    copy_failures_path: str | Path | None,
+) -> None:
+    summary["attacks"] = attack_counts(stats)
+    summary["warnings"] = balance_warnings(summary["samples"])
+    if leakage_path is not None:
+        summary["leakage"] = read_leak_summary(leakage_path)
+        if summary["leakage"]["files_involved"]:
+            summary["warnings"].append(
+                f"identical audio across splits or labels: {summary['leakage']}; see {leakage_path}"
+            )
+    summary["warnings"].extend(item["message"] for item in summary["shortcuts"]["flagged"])
+    summary["warnings"].extend(
+        f"{failed} augmented copies of {split} could not be made; see {copy_failures_path}"
+        for split, failed in failed_copies.items()
+    )
+    for warning in summary["warnings"]:
+        log.warning("%s", warning)
+
+
+def _check_identity(summary: dict[str, Any], total_files: int) -> None:
+    accounted = summary["total_samples"] + summary["total_failures"]
+    if accounted != total_files:
+        raise RuntimeError(
+            f"accounting error: manifest has {total_files} files but {summary['total_samples']} "
+            f"samples + {summary['total_failures']} failures = {accounted}"
+        )
+
+
+def _log_and_check_failures(
+    summary: dict[str, Any], failures_path: str | Path, max_failure_fraction: float
+) -> None:
+    total, failed = summary["total_files"], summary["total_failures"]
+    log.info("%s: %s", summary["model"], summary_line(summary, failures_path))
+    for split in SPLITS:
+        log.info(
+            "  %s: %s samples in %d batches",
+            split,
+            summary["samples"][split],
+            summary["batches"][split],
+        )
+    for reason, count in list(summary["failure_reasons"].items())[:10]:
+        log.info("  failed %d x: %s", count, reason)
+    kept = Path(failures_path).with_name(KEPT_FAILURES)
+    if total and failed / total > max_failure_fraction:
+        link_or_copy(Path(failures_path), kept)
+        raise TooManyFailures(
+            f"{failed} of {total} files failed ({failed / total:.1%}), more than "
+            f"max_failure_fraction {max_failure_fraction:.1%}; the most common reasons are "
+            f"listed above and every failed file in {kept}; fix the inputs or raise "
+            "max_failure_fraction"
+        )
+    kept.unlink(missing_ok=True)  # an earlier failed run's: this run's table is the truth
+
+
+def run_aggregation_job(
+    chunks_path: str,
+    leakage_path: str,
+    chunk_dirs: Sequence[str],
+    model_dir: str,
+    metadata_path: str,
+    stats_path: str,
+    failures_path: str,
+    max_failure_fraction: float,
+    manifest_path: str | None = None,
+    properties_path: str | None = None,
+    shortcut_threshold: float = DEFAULT_THRESHOLD,
+    copy_failures_path: str | None = None,
+) -> dict[str, Any]:
+    """The ``aggregate_batches`` rule's entry point: chunk dirs come in chunks-table order."""
+    chunks = read_chunks(chunks_path)
+    return aggregate_model(
+        chunks,
+        [Path(d) for d in chunk_dirs],
+        model_dir,
+        metadata_path,
+        stats_path,
+        failures_path,
+        max_failure_fraction,
+        leakage_path,
+        manifest_path,
+        properties_path,
+        shortcut_threshold,
+        copy_failures_path,
+    )

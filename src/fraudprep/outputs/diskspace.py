@@ -1,0 +1,140 @@
+"""Will the outputs fit? The bytes every model will write, checked against the free space of
+``output_dir``'s filesystem before the first extraction job (rule ``check_disk_space``).
+
+The estimate is the bytes a sample takes in its format and dtype (known exactly from the
+profile) times the samples to come: every file of the manifest, plus the augmented copies,
+as if none failed. Models whose arrays another model already writes (see
+:func:`fraudprep.extraction.extract.twins`) cost nothing more: they are hard links.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import shutil
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fraudprep.base.formats import shard_member_size, storage_format, write_json
+from fraudprep.base.logs import one_line_on
+from fraudprep.extraction.augment import AugmentationPlan
+from fraudprep.extraction.store import stored_shape
+from fraudprep.inputs.manifest import iter_manifest
+from fraudprep.run.settings import COMPACT_DTYPES, ModelSettings, read_settings
+
+# Room kept beyond the estimate: metadata, tables, logs, figures and a filesystem's own use.
+MARGIN_FRACTION = 0.05
+MARGIN_BYTES = 100 * 2**20
+# Per sample beyond the array in the seed's pickles and npy batches (paths, labels, headers).
+PICKLE_SAMPLE_OVERHEAD = 200
+NPY_BATCH_OVERHEAD = 2 * 128
+
+
+class DiskSpaceError(OSError):
+    """The outputs will not fit; the message says what is needed, what is free and how to
+    need less."""
+
+
+def sample_bytes(settings: ModelSettings) -> int:
+    """Bytes one sample of ``settings`` takes on disk, in its format and dtype."""
+    storage = storage_format(settings.storage_format)
+    shape = stored_shape(settings.profile.output_shape, storage)
+    array = math.prod(shape) * np.dtype(settings.profile.dtype).itemsize
+    if storage.streams_samples:
+        return shard_member_size(array)
+    if storage.name == "npy":
+        return array + 8 + math.ceil(NPY_BATCH_OVERHEAD / settings.batch_size)
+    return array + 8 + PICKLE_SAMPLE_OVERHEAD
+
+
+def samples_to_write(manifest_path: str | Path, augmentation: Mapping[str, Any] | None) -> int:
+    """Every manifest row, and each augmented split's rows once more per copy."""
+    per_split: Counter = Counter(row.split for row in iter_manifest(manifest_path))
+    samples = sum(per_split.values())
+    plan = AugmentationPlan.from_config(augmentation)
+    if plan is not None:
+        samples += sum(per_split[split] for split in plan.splits) * plan.copies
+    return samples
+
+
+def output_bytes(models: Sequence[ModelSettings], samples: int) -> dict[str, int]:
+    """Bytes per model; a model whose arrays an earlier one writes costs 0 (hard links)."""
+    from fraudprep.extraction.extract import twins  # the extraction's own rule, not a copy of it
+
+    shared = twins(models)
+    return {
+        settings.model: 0 if index in shared else samples * sample_bytes(settings)
+        for index, settings in enumerate(models)
+    }
+
+
+def compact(settings: ModelSettings) -> ModelSettings:
+    """The same model in the most compact choice: shards, mel images as uint8, float16."""
+    profile = dataclasses.replace(settings.profile, dtype=COMPACT_DTYPES[settings.profile.kind])
+    return dataclasses.replace(
+        settings, profile=profile, storage_format="shards",
+        shard_samples=settings.shard_samples or 1000, shard_mb=settings.shard_mb or 100.0,
+    )  # fmt: skip
+
+
+def check_disk_space(
+    manifest_path: str | Path,
+    models: Sequence[ModelSettings],
+    output_dir: str | Path,
+    augmentation: Mapping[str, Any] | None = None,
+    free_bytes: int | None = None,
+) -> dict[str, Any]:
+    """The estimate, or :class:`DiskSpaceError` when it does not fit in the free space."""
+    samples = samples_to_write(manifest_path, augmentation)
+    per_model = output_bytes(models, samples)
+    needed = int(sum(per_model.values()) * (1 + MARGIN_FRACTION)) + MARGIN_BYTES
+    free = shutil.disk_usage(_existing(output_dir)).free if free_bytes is None else free_bytes
+    # The free space is logged, not kept: the record is the same on every run of the inputs.
+    estimate = {"samples": samples, "bytes_per_model": per_model, "needed": needed}
+    if needed > free:
+        smallest = sum(output_bytes([compact(m) for m in models], samples).values())
+        raise DiskSpaceError(
+            f"the outputs need {_size(needed)} under {output_dir} ({len(models)} model(s), "
+            f"{samples:,} samples, with a {MARGIN_FRACTION:.0%} margin) but its filesystem "
+            f"has {_size(free)} free; with format: shards and dtype: uint8 they would need "
+            f"{_size(smallest)}. Free space, set output_dir to a larger disk, or choose "
+            "compact outputs (README: Choosing a format)"
+        )
+    return estimate
+
+
+def _existing(path: str | Path) -> Path:
+    """The nearest folder that exists: output_dir may not be made yet."""
+    path = Path(path).absolute()
+    while not path.exists():
+        path = path.parent
+    return path
+
+
+def _size(count: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if count < 1000:
+            return f"{count:.1f} {unit}" if unit != "B" else f"{int(count)} B"
+        count /= 1000
+    return f"{count:.1f} TB"
+
+
+def run_disk_check(
+    manifest_path: str,
+    settings_paths: Sequence[str],
+    output_dir: str,
+    augmentation: Mapping[str, Any] | None,
+    estimate_path: str,
+) -> None:
+    """The ``check_disk_space`` rule's entry point: the estimate to ``estimate_path``, or one
+    ``fraudprep:`` line on the console (the job's log gets it too) and exit status 1."""
+    models = [read_settings(path) for path in settings_paths]
+    with one_line_on(DiskSpaceError):
+        estimate = check_disk_space(manifest_path, models, output_dir, augmentation)
+    write_json(estimate_path, estimate)
+    free = shutil.disk_usage(_existing(output_dir)).free
+    print(f"Outputs need about {_size(estimate['needed'])}; {_size(free)} free")

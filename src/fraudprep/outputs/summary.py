@@ -1,0 +1,83 @@
+"""What a finished run tells its user: one summary line per model and where outputs are."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fraudprep.inputs.manifest import count_table_rows
+from fraudprep.outputs.loader import StaleOutputsError, check_current, read_dataset_stats
+from fraudprep.run.settings import SETTINGS_FILE
+
+
+def summary_line(stats: dict[str, Any], failures_path: str | Path) -> str:
+    return (
+        f"{stats['total_files']} files: {stats['total_samples']} ok, "
+        f"{stats['total_failures']} failed — see {failures_path}"
+    )
+
+
+def run_summary_lines(output_dir: str | Path, models: list[str]) -> list[str]:
+    lines = [f"fraudprep outputs in {output_dir}/:"]
+    skipped_path = Path(output_dir) / "skipped.csv"
+    skipped = count_table_rows(skipped_path)
+    if skipped:
+        lines.append(
+            f"  {skipped} file(s) under the input's class folders skipped "
+            f"(not an audio extension) — see {skipped_path}"
+        )
+    for model in models:
+        model_dir = Path(output_dir) / model
+        try:
+            stats = read_dataset_stats(output_dir, model)
+        except FileNotFoundError:
+            lines.append(f"  {model}: not produced by this run")
+            continue
+        batches = ", ".join(f"{split} {n}" for split, n in stats["batches"].items())
+        files = "shards" if stats["settings"].get("storage_format") == "shards" else "batches"
+        lines.append(f"  {model}: {summary_line(stats, model_dir / 'failures.csv')}")
+        lines.append(
+            f"    {stats['total_batches']} {files} ({batches}) of shape "
+            f"{tuple(stats['feature_shape'])} {stats['dtype']}, {_written(stats, models)}; "
+            f"metadata {model_dir}/"
+        )
+        for split, copies in (stats.get("augmented") or {}).items():
+            kinds = ", ".join(f"{kind} {n}" for kind, n in copies["kinds"].items())
+            lines.append(
+                f"    {split}: {copies['samples']} augmented copies in {copies['batches']} {files}"
+                + (f" ({kinds})" if kinds else "")
+            )
+        # Said on the console, not only in the job's log: each one can spoil a training run.
+        lines.extend(f"    warning: {warning}" for warning in stats.get("warnings", []))
+    lines.extend(_leftover_lines(output_dir, models))
+    return lines
+
+
+def _written(stats: dict[str, Any], models: list[str]) -> str:
+    """Bytes of the model's batch files, and with which model it shares them (hard links)."""
+    size = _megabytes(stats["output_bytes"])
+    shared = stats.get("shared_with")
+    return f"{size} (shared with {shared})" if shared in models else size
+
+
+def _megabytes(count: int) -> str:
+    return f"{count / 1e6:.1f} MB" if count < 1e9 else f"{count / 1e9:.2f} GB"
+
+
+def _leftover_lines(output_dir: str | Path, models: list[str]) -> list[str]:
+    """Models in ``output_dir`` that this run did not produce: say whether they still match."""
+    lines = []
+    for settings in sorted(Path(output_dir).glob(f"*/{SETTINGS_FILE}")):
+        model = settings.parent.name
+        if model in models:
+            continue
+        try:
+            check_current(output_dir, model)
+        except StaleOutputsError:
+            state = "made from another manifest or settings: fraudprep.load refuses it"
+        except (FileNotFoundError, KeyError, ValueError):
+            state = "incomplete"
+        else:
+            state = "still matches the manifest"
+        lines.append(f"  {model}: left by an earlier run (not in models), {state}")
+    return lines

@@ -1,0 +1,106 @@
+"""What each step's outputs were made from, kept beside them in ``output_dir``.
+
+Snakemake decides what to rerun from file times and from its records in ``.snakemake/``
+(parameters, code). Without those records (a second clone pointed at the same output_dir, a
+deleted ``.snakemake/``, a run started from another directory) a changed input tree or
+feature setting used to give "Nothing to be done" over stale outputs. So each step also reads
+a small provenance file that the run writes while it builds the DAG, and rewrites only when
+its content changes: a changed input or setting gives the file a new modification time, and
+Snakemake's own time check reruns the step and everything after it, whatever ``.snakemake/``
+holds. Unchanged, the file is left alone and nothing reruns.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from fraudprep.base.atomic import atomic_write
+
+PROVENANCE_DIR = "provenance"
+PACKAGE_DIR = Path(__file__).resolve().parent.parent  # fraudprep/
+# The modules whose code decides what a step writes, by dotted name under fraudprep: a new
+# version of them reruns the step. A subpackage (inputs.datasets) counts with all its
+# modules. tests/test_provenance.py checks that every module the extraction imports is here
+# or says why not.
+MANIFEST_MODULES = (
+    "inputs.manifest",
+    "inputs.manifest_build",
+    "inputs.datasets",
+    "inputs.integrity",
+    "base.extsort",
+)
+FEATURE_MODULES = (
+    "extraction.audio_io",
+    "extraction.features",
+    "extraction.energy",
+    "run.settings",
+    "extraction.extract",
+    "extraction.store",
+    "base.formats",
+    "extraction.augment",
+    "extraction.properties",
+    "extraction.stats",
+    "inputs.chunks",
+)
+REPORT_MODULES = ("report.report_plots", "report.report_shortcuts", "outputs.shortcuts")
+
+
+@functools.cache  # input functions ask for it again for every job of the DAG
+def code_version(modules: tuple[str, ...]) -> str:
+    """SHA-256 of the named modules' source, so that two checkouts of the same code agree."""
+    digest = hashlib.sha256()
+    for module in modules:
+        for name, path in _module_sources(module):
+            digest.update(name.encode() + b"\0")
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@functools.cache
+def scripts_version(scripts: tuple[str, ...]) -> str:
+    """SHA-256 of the named workflow scripts' content.
+
+    Snakemake reruns a ``script:`` rule whose script file is newer than its outputs: in a new
+    clone every file is new, so its first run redid every step over outputs another clone had
+    made at the same commit. The workflow's profiles turn that trigger off (``rerun-triggers``
+    without ``code``); the scripts' content, recorded here, reruns a step whose script changed.
+    """
+    digest = hashlib.sha256()
+    for script in scripts:
+        digest.update(Path(script).name.encode() + b"\0")
+        digest.update(Path(script).read_bytes())
+    return digest.hexdigest()
+
+
+def _module_sources(module: str) -> list[tuple[str, Path]]:
+    """(name, path) of a module's source file, or of every one of a subpackage's, in order."""
+    package = PACKAGE_DIR / module.replace(".", "/")
+    if not package.is_dir():
+        return [(module, package.with_suffix(".py"))]
+    return [
+        (f"{module}/{path.relative_to(package).as_posix()}", path)
+        for path in sorted(package.rglob("*.py"))
+    ]
+
+
+def provenance_path(output_dir: str | os.PathLike[str], step: str) -> Path:
+    return Path(output_dir) / PROVENANCE_DIR / f"{step}.json"
+
+
+def record_provenance(path: str | os.PathLike[str], record: dict[str, Any]) -> bool:
+    """Write ``record`` to ``path`` unless the file already holds it; True if written."""
+    text = json.dumps(record, indent=1, sort_keys=True) + "\n"
+    path = Path(path)
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return False
+    except (FileNotFoundError, UnicodeDecodeError):
+        pass
+    with atomic_write(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return True
