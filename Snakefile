@@ -57,4 +57,4 @@ rule all:
         final_outputs(),
         REPORT_OUTPUTS if config["report_figures"] else [],
         # Known before the split_chunks checkpoint: write_settings runs beside build_manifest.
-        expand(f"{OUT}/{{model}}/settings.json", model=MODELS),
+        ALL_SETTINGS,

@@ -1,15 +1,15 @@
 rule aggregate_batches:
     input:
-        manifest=f"{OUT}/manifest.csv",
-        chunks=f"{OUT}/chunks.csv",
-        leakage=f"{OUT}/leakage.csv",
+        manifest=PATHS.manifest,
+        chunks=PATHS.chunks,
+        leakage=PATHS.leakage,
         chunk_dirs=chunk_dirs,
     output:
         **AUGMENTATION_OUTPUTS,
-        metadata=f"{OUT}/{{model}}/{STORAGE.metadata_name}",
-        stats=f"{OUT}/{{model}}/{STORAGE.stats_name}",
-        failures=f"{OUT}/{{model}}/failures.csv",
-        properties=f"{OUT}/{{model}}/properties.csv",
+        metadata=f"{PATHS.model_dir('{model}')}/{STORAGE.metadata_name}",
+        stats=f"{PATHS.model_dir('{model}')}/{STORAGE.stats_name}",
+        failures=PATHS.failures("{model}"),
+        properties=PATHS.properties("{model}"),
     log:
         f"{LOGS}/aggregate_batches/{{model}}.log",
     benchmark:

@@ -1,10 +1,10 @@
 # A checkpoint: how many chunks there are is known only once the manifest exists.
 checkpoint split_chunks:
     input:
-        manifest=f"{OUT}/manifest.csv",
+        manifest=PATHS.manifest,
         provenance=chunks_provenance,
     output:
-        f"{OUT}/chunks.csv",
+        PATHS.chunks,
     log:
         f"{LOGS}/split_chunks.log",
     benchmark:

@@ -8,6 +8,7 @@ from fraudprep.extraction.augment import AugmentationConfigError, AugmentationPl
 from fraudprep.inputs.chunks import CHUNK_ID_PATTERN, read_chunks
 from fraudprep.inputs.datasets import DatasetConfig
 from fraudprep.base.formats import storage_format
+from fraudprep.base.layout import FAILURES, OutputPaths
 from fraudprep.inputs.manifest import ManifestError
 from fraudprep.inputs.manifest_build import source_fingerprint
 from fraudprep.run.outputlock import OutputDirInUseError, acquire_output_lock
@@ -48,12 +49,15 @@ def checked_output_dir(path):
 
 try:
     OUT = checked_output_dir(config["output_dir"])
+    # Every output's path, from the one module that names them (fraudprep.base.layout).
+    PATHS = OutputPaths(OUT)
     # Everything a run writes lives under its output_dir: runs into other folders never see
     # each other's logs or job timings.
     LOGS = f"{OUT}/logs"
     BENCHMARKS = f"{OUT}/benchmarks"
     STORAGE = storage_format(config["format"])
     MODELS = config["models"]
+    ALL_SETTINGS = [PATHS.settings(model) for model in MODELS]
     SETTINGS = {model: resolve_model_settings(config, model) for model in MODELS}
     DATASET = DatasetConfig.from_config(config)
     # Parsed here so that a bad pool stops the run before any job; jobs parse it again.
@@ -63,7 +67,7 @@ except (ConfigError, ManifestError, AugmentationConfigError) as error:
 
 # With augmented copies, aggregation also lists the copies that could not be made.
 AUGMENTATION_OUTPUTS = (
-    {"copy_failures": f"{OUT}/{{model}}/copy_failures.csv"} if AUGMENTATION else {}
+    {"copy_failures": PATHS.copy_failures("{model}")} if AUGMENTATION else {}
 )
 
 
@@ -73,7 +77,7 @@ wildcard_constraints:
 
 
 def model_dir(model):
-    return f"{OUT}/{model}"
+    return PATHS.model_dir(model)
 
 
 def manifest_source(wildcards):
@@ -227,7 +231,7 @@ def all_chunk_dirs(wildcards):
 def _chunk_dirs(models):
     chunks_table = checkpoints.split_chunks.get().output[0]
     return [
-        f"{OUT}/{model}/chunks/{chunk.id}"
+        PATHS.chunk_dir(model, chunk.id)
         for model in models
         for chunk in read_chunks(chunks_table)
     ]
@@ -245,7 +249,7 @@ def extract_mem_mb(wildcards, attempt):
 def chunk_priority(wildcards):
     """Larger chunks first: with the longest jobs started early, no core idles while one long
     job finishes last (chunks of different splits differ in size)."""
-    sizes = _chunk_sizes(f"{OUT}/chunks.csv", _mtime(f"{OUT}/chunks.csv"))
+    sizes = _chunk_sizes(PATHS.chunks, _mtime(PATHS.chunks))
     return sizes.get(wildcards.chunk, 0)
 
 
@@ -269,5 +273,5 @@ def final_outputs():
     return [
         f"{model_dir(model)}/{name}"
         for model in MODELS
-        for name in (STORAGE.metadata_name, STORAGE.stats_name, "failures.csv")
+        for name in (STORAGE.metadata_name, STORAGE.stats_name, FAILURES)
     ]

@@ -2,10 +2,10 @@
 # that fills the disk after hours of work helps no one (see fraudprep.outputs.diskspace).
 rule check_disk_space:
     input:
-        manifest=f"{OUT}/manifest.csv",
-        settings=expand(f"{OUT}/{{model}}/settings.json", model=MODELS),
+        manifest=PATHS.manifest,
+        settings=ALL_SETTINGS,
     output:
-        f"{OUT}/disk_space.json",
+        PATHS.disk_space,
     log:
         f"{LOGS}/check_disk_space.log",
     retries: NO_RETRIES

@@ -3,12 +3,12 @@
 # changing one model's settings, redoes the chunk's jobs for every model.
 rule extract_features:
     input:
-        manifest=f"{OUT}/manifest.csv",
-        chunks=f"{OUT}/chunks.csv",
-        settings=expand(f"{OUT}/{{model}}/settings.json", model=MODELS),
-        disk_space=f"{OUT}/disk_space.json",
+        manifest=PATHS.manifest,
+        chunks=PATHS.chunks,
+        settings=ALL_SETTINGS,
+        disk_space=PATHS.disk_space,
     output:
-        [directory(f"{OUT}/{model}/chunks/{{chunk}}") for model in MODELS],
+        [directory(PATHS.chunk_dir(model, "{chunk}")) for model in MODELS],
     log:
         f"{LOGS}/extract_features/{{chunk}}.log",
     benchmark:

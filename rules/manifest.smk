@@ -3,9 +3,9 @@ rule build_manifest:
         manifest_input,
         provenance=manifest_provenance,
     output:
-        manifest=f"{OUT}/manifest.csv",
-        leakage=f"{OUT}/leakage.csv",
-        skipped=f"{OUT}/skipped.csv",
+        manifest=PATHS.manifest,
+        leakage=PATHS.leakage,
+        skipped=PATHS.skipped,
     log:
         f"{LOGS}/build_manifest.log",
     benchmark:

@@ -4,7 +4,7 @@ rule write_settings:
     input:
         model_provenance,
     output:
-        f"{OUT}/{{model}}/settings.json",
+        PATHS.settings("{model}"),
     log:
         f"{LOGS}/write_settings/{{model}}.log",
     benchmark:

@@ -15,14 +15,9 @@ import yaml
 from helpers import REPO, run_steps, speechlike, write_audio
 
 import fraudprep
+from fraudprep.base.layout import FAILURES, read_chunk_metadata
 from fraudprep.extraction.audio_io import AudioError, load_mono
-from fraudprep.extraction.extract import (
-    CHUNK_FAILURES,
-    OutputWriteError,
-    ReadLimits,
-    extract_chunk,
-    read_chunk_metadata,
-)
+from fraudprep.extraction.extract import OutputWriteError, ReadLimits, extract_chunk
 from fraudprep.inputs.chunks import write_chunks
 from fraudprep.inputs.datasets import DatasetConfig
 from fraudprep.inputs.manifest_build import build_manifest
@@ -180,7 +175,7 @@ def extracted(tmp_path_factory) -> tuple[Path, dict[str, str], list[str]]:
 
 def test_each_bad_file_is_a_failure_with_its_reason(extracted):
     chunk_dir, expected, _ = extracted
-    with open(chunk_dir / CHUNK_FAILURES, newline="", encoding="utf-8") as handle:
+    with open(chunk_dir / FAILURES, newline="", encoding="utf-8") as handle:
         reasons = {Path(row["path"]).name: row["reason"] for row in csv.DictReader(handle)}
     assert sorted(reasons) == sorted(expected)
     for name, fragment in expected.items():

@@ -13,12 +13,8 @@ import yaml
 from helpers import REPO, TREE_FILES, build_tree, run_steps
 
 from fraudprep.base.atomic import partial_dir_for
-from fraudprep.extraction.extract import (
-    ReadLimits,
-    extract_chunk,
-    extract_chunk_models,
-    read_chunk_metadata,
-)
+from fraudprep.base.layout import read_chunk_metadata
+from fraudprep.extraction.extract import ReadLimits, extract_chunk, extract_chunk_models
 from fraudprep.inputs.chunks import write_chunks
 from fraudprep.inputs.datasets import DatasetConfig
 from fraudprep.inputs.manifest import natural_key

@@ -31,6 +31,15 @@ from fraudprep.base.atomic import (
     publish_dir,
 )
 from fraudprep.base.formats import storage_format
+from fraudprep.base.layout import (
+    CHUNK_METADATA,
+    COPY_FAILURE_COLUMNS,
+    COPY_FAILURES,
+    FAILURE_COLUMNS,
+    FAILURES,
+    PROPERTIES,
+    read_chunk_metadata,
+)
 from fraudprep.base.logs import Progress
 from fraudprep.base.memory import (
     check_system_memory,
@@ -43,7 +52,7 @@ from fraudprep.extraction.audio_io import AudioError, DecodedAudio, decode_mono,
 from fraudprep.extraction.augment import AugmentationPlan, augment
 from fraudprep.extraction.features import Extracted, Extractor, distinct_values, make_extractor
 from fraudprep.extraction.properties import (
-    PROPERTIES,
+    PROPERTY_COLUMNS,
     SignalLevels,
     TrimmedShape,
     bandwidth,
@@ -60,19 +69,8 @@ from fraudprep.run.settings import ModelSettings, read_settings
 
 log = logging.getLogger(__name__)
 
-CHUNK_METADATA = "chunk.json"
-CHUNK_FAILURES = "failures.csv"
-PROPERTIES_FILE = (
-    "properties.csv"  # per sample, in batch order (see fraudprep.extraction.properties)
-)
-PROPERTY_COLUMNS = ("path", "split", "label", *PROPERTIES)
 FLOAT16_MAX = float(np.finfo(np.float16).max)
 BATCH_RECORDS = ".batches.jsonl"  # scratch only: removed once chunk.json is written
-FAILURE_COLUMNS = ("path", "split", "label", "reason")
-# Augmented copies that could not be made (a broken noise file, a codec refusing a clip):
-# the file itself is a sample, the copy is listed here, its split the copies' one.
-COPY_FAILURES = "copy_failures.csv"
-COPY_FAILURE_COLUMNS = ("path", "split", "label", "copy", "reason")
 
 
 @dataclass(frozen=True)
@@ -336,14 +334,14 @@ def _open_part(
 ) -> _ModelPart:
     extractor = make_extractor(settings.profile)
     failed = stack.enter_context(
-        atomic_write(scratch / CHUNK_FAILURES, "w", newline="", encoding="utf-8")
+        atomic_write(scratch / FAILURES, "w", newline="", encoding="utf-8")
     )
     records_path = scratch / BATCH_RECORDS
     records = stack.enter_context(open(records_path, "w", encoding="utf-8"))  # noqa: SIM115
     failures = csv.writer(failed, lineterminator="\n")
     failures.writerow(FAILURE_COLUMNS)
     properties_file = stack.enter_context(
-        atomic_write(scratch / PROPERTIES_FILE, "w", newline="", encoding="utf-8")
+        atomic_write(scratch / PROPERTIES, "w", newline="", encoding="utf-8")
     )
     properties = csv.writer(properties_file, lineterminator="\n")
     properties.writerow(PROPERTY_COLUMNS)
@@ -517,11 +515,6 @@ def _write_chunk_metadata(
         for index, line in enumerate(records):
             handle.write(("," if index else "") + "\n  " + line.rstrip("\n"))
         handle.write('\n ],\n "stats": ' + json.dumps(stats.to_json()) + "\n}\n")
-
-
-def read_chunk_metadata(chunk_dir: str | Path) -> dict:
-    with open(Path(chunk_dir) / CHUNK_METADATA, encoding="utf-8") as handle:
-        return json.load(handle)
 
 
 def run_extraction_job(

@@ -47,6 +47,8 @@ NUMERIC = (
     "bandwidth_hz",
 )
 PROPERTIES = (*CATEGORICAL, *NUMERIC)
+# The columns of properties.csv, one row per sample in batch order.
+PROPERTY_COLUMNS = ("path", "split", "label", *PROPERTIES)
 # What each property is, in the words of the end-of-run warning and the report.
 DESCRIPTIONS = {
     "sample_rate": "original sample rate",

@@ -19,15 +19,15 @@ from typing import Any
 
 from fraudprep.base.atomic import atomic_write, link_or_copy
 from fraudprep.base.formats import FORMATS, ListsWriter, StorageFormat, storage_format, write_json
-from fraudprep.extraction.extract import (
-    CHUNK_FAILURES,
+from fraudprep.base.layout import (
     COPY_FAILURE_COLUMNS,
     COPY_FAILURES,
     FAILURE_COLUMNS,
-    PROPERTIES_FILE,
-    PROPERTY_COLUMNS,
+    FAILURES,
+    PROPERTIES,
     read_chunk_metadata,
 )
+from fraudprep.extraction.properties import PROPERTY_COLUMNS
 from fraudprep.extraction.stats import (
     DURATION_BIN_EDGES,
     ChunkStats,
@@ -216,7 +216,7 @@ def _concatenate(
 
 def write_failures(chunk_dirs: Sequence[Path], path: Path) -> Counter:
     """Concatenate the chunks' failure tables; return counts per reason."""
-    return _concatenate(chunk_dirs, CHUNK_FAILURES, FAILURE_COLUMNS, path, count_column=3)
+    return _concatenate(chunk_dirs, FAILURES, FAILURE_COLUMNS, path, count_column=3)
 
 
 def write_copy_failures(chunk_dirs: Sequence[Path], path: Path) -> Counter:
@@ -233,7 +233,7 @@ def write_properties(chunk_dirs: Sequence[Path], path: Path) -> None:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(PROPERTY_COLUMNS)
         for split in SPLITS:
-            rows = _chunk_rows(chunk_dirs, PROPERTIES_FILE)
+            rows = _chunk_rows(chunk_dirs, PROPERTIES)
             writer.writerows(row for row in rows if row[1] == split)
 
 
@@ -369,7 +369,7 @@ def aggregate_model(
         _remove_leftovers(model_dir, storage, [Path(d) for _, d in ordered])
         write_shard_lists(model_dir, merged.shard_lists)
         reasons = write_failures([Path(d) for _, d in ordered], Path(failures_path))
-        properties_path = Path(properties_path or model_dir / PROPERTIES_FILE)
+        properties_path = Path(properties_path or model_dir / PROPERTIES)
         write_properties([Path(d) for _, d in ordered], properties_path)
         total_files = sum(chunk.size for chunk in chunks)
         summary = dataset_statistics(

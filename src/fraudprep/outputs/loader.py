@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from fraudprep.base.formats import StorageFormat, format_of_entry, storage_format
+from fraudprep.base.layout import MANIFEST
 from fraudprep.extraction.store import as_float32, is_compact
 from fraudprep.inputs.integrity import content_hash
 from fraudprep.inputs.manifest import SPLITS, augmented_split, parse_split
@@ -31,7 +32,7 @@ from fraudprep.inputs.manifest import SPLITS, augmented_split, parse_split
 from fraudprep.outputs.verify import DamagedOutputError, verify_files  # noqa: F401
 from fraudprep.run.settings import SETTINGS_FILE, read_settings_dict
 
-MANIFEST_FILE = "manifest.csv"
+MANIFEST_FILE = MANIFEST  # fraudprep.base.layout owns the name
 
 
 class StaleOutputsError(RuntimeError):

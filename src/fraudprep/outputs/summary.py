@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from fraudprep.base.layout import FAILURES, SKIPPED
 from fraudprep.inputs.manifest import count_table_rows
 from fraudprep.outputs.loader import StaleOutputsError, check_current, read_dataset_stats
 from fraudprep.run.settings import SETTINGS_FILE
@@ -19,7 +20,7 @@ def summary_line(stats: dict[str, Any], failures_path: str | Path) -> str:
 
 def run_summary_lines(output_dir: str | Path, models: list[str]) -> list[str]:
     lines = [f"fraudprep outputs in {output_dir}/:"]
-    skipped_path = Path(output_dir) / "skipped.csv"
+    skipped_path = Path(output_dir) / SKIPPED
     skipped = count_table_rows(skipped_path)
     if skipped:
         lines.append(
@@ -35,7 +36,7 @@ def run_summary_lines(output_dir: str | Path, models: list[str]) -> list[str]:
             continue
         batches = ", ".join(f"{split} {n}" for split, n in stats["batches"].items())
         files = "shards" if stats["settings"].get("storage_format") == "shards" else "batches"
-        lines.append(f"  {model}: {summary_line(stats, model_dir / 'failures.csv')}")
+        lines.append(f"  {model}: {summary_line(stats, model_dir / FAILURES)}")
         lines.append(
             f"    {stats['total_batches']} {files} ({batches}) of shape "
             f"{tuple(stats['feature_shape'])} {stats['dtype']}, {_written(stats, models)}; "

@@ -32,6 +32,7 @@ from typing import IO, NamedTuple
 
 import numpy as np
 
+from fraudprep.base.layout import MANIFEST
 from fraudprep.inputs.datasets.common import open_listing
 from fraudprep.inputs.manifest import SPLITS, ManifestError, ManifestRow, iter_manifest
 
@@ -309,7 +310,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def report(args: argparse.Namespace) -> int:
     """Print the warnings and the table (and draw the DET curve); raise what stops it."""
-    manifest = Path(args.output_dir) / "manifest.csv"
+    manifest = Path(args.output_dir) / MANIFEST
     scores = read_scores(args.scores)
     if not scores:
         raise ScoreError(f"{args.scores}: holds no score; write one path,score line per file")

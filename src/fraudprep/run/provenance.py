@@ -46,6 +46,7 @@ FEATURE_MODULES = (
     "extraction.properties",
     "extraction.stats",
     "inputs.chunks",
+    "base.layout",
 )
 REPORT_MODULES = ("report.report_plots", "report.report_shortcuts", "outputs.shortcuts")
 

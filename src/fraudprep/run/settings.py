@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from fraudprep.base.atomic import atomic_write
+from fraudprep.base.layout import SETTINGS
 from fraudprep.base.memory import MEMORY_MODES, resolve_memory_mode
 
 
@@ -36,7 +37,7 @@ COMPACT_DTYPES = {"mel_image": "uint8", "lfcc": "float16", "raw": "float16"}
 log = logging.getLogger(__name__)
 
 # Each model's resolved settings, next to its outputs.
-SETTINGS_FILE = "settings.json"
+SETTINGS_FILE = SETTINGS  # fraudprep.base.layout owns the name
 
 
 @dataclass(frozen=True)
