@@ -4,6 +4,7 @@ the ones a run starts inherit."""
 from __future__ import annotations
 
 import os
+import socket
 
 import psutil
 
@@ -21,6 +22,18 @@ def process_is_gone(pid: int, started: float | None = None) -> bool:
         return True
     except psutil.Error:
         return False
+
+
+def recorded_process_is_gone(record: dict) -> bool:
+    """True when the process a lock's record names (``host``, ``pid``, ``started``) is
+    provably gone: on this host, and dead or its pid reused. A process on another host, or a
+    record this project did not write, is never taken for gone."""
+    if record.get("host") != socket.gethostname():
+        return False  # a process on another host cannot be checked from here
+    try:
+        return process_is_gone(int(record["pid"]), float(record["started"]))
+    except (KeyError, TypeError, ValueError):
+        return False  # not a record written here: leave it to the user
 
 
 def import_path_for_jobs(library: str) -> None:

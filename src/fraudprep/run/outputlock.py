@@ -22,7 +22,7 @@ from pathlib import Path
 
 import psutil
 
-from fraudprep.base.processes import process_is_gone
+from fraudprep.base.processes import recorded_process_is_gone
 from fraudprep.run.runlock import OrphanedJobsError, cluster_jobs_in
 
 LOCK_NAME = ".fraudprep.lock"
@@ -150,22 +150,13 @@ def _parsed(text: str) -> dict:
     return holder if isinstance(holder, dict) else {}
 
 
-def _holder_is_gone(holder: dict) -> bool:
-    if holder.get("host") != socket.gethostname():
-        return False  # a process on another host cannot be checked from here
-    try:
-        return process_is_gone(int(holder["pid"]), float(holder["started"]))
-    except (KeyError, TypeError, ValueError):
-        return False  # not a record this module wrote: leave it to the user
-
-
 def _clear_if_stale(path: Path) -> bool:
     """Remove the lock when its holder is provably gone (True); otherwise refuse, naming it."""
     text = _read_text(path)
     if text is None:
         return False  # released meanwhile: try again
     holder = _parsed(text)
-    if not _holder_is_gone(holder):
+    if not recorded_process_is_gone(holder):
         raise OutputDirInUseError(describe_holder(path, holder))
     _refuse_orphaned_jobs(path, holder)
     # Only the record judged stale: a run that cleared it first may have made a new one since.

@@ -24,7 +24,7 @@ from pathlib import Path
 import psutil
 
 from fraudprep.base.atomic import atomic_write
-from fraudprep.base.processes import process_is_gone
+from fraudprep.base.processes import recorded_process_is_gone
 
 OWNER_FILE = "fraudprep-run-owner.json"
 
@@ -70,15 +70,6 @@ def forget_run_owner(workdir: str | os.PathLike[str] = ".") -> None:
     (_snakemake_dir(workdir) / OWNER_FILE).unlink(missing_ok=True)
 
 
-def _owner_is_gone(owner: dict) -> bool:
-    if owner.get("host") != socket.gethostname():
-        return False  # a process on another host cannot be checked from here
-    try:
-        return process_is_gone(int(owner["pid"]), float(owner["started"]))
-    except (KeyError, TypeError, ValueError):
-        return False
-
-
 class OrphanedJobsError(RuntimeError):
     """Cluster jobs of a killed run still work in this directory; resuming now would race them."""
 
@@ -119,7 +110,7 @@ def clear_stale_locks(workdir: str | os.PathLike[str] = ".") -> list[str]:
         return []
     if owner.get("locks") != _identities(locks):
         return []  # these locks are not the ones the record describes: their owner is unknown
-    if not _owner_is_gone(owner):
+    if not recorded_process_is_gone(owner):
         return []
     orphans = [] if owner.get("local_jobs") else cluster_jobs_in(workdir)
     if orphans:
