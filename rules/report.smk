@@ -1,4 +1,4 @@
-# Figures for `snakemake --report report.html` (fraudprep.report.report_plots, docs/report.md).
+# Figures for `snakemake --report report.html` (fraudprep.report, docs/report.md).
 # Data figures are a function of the outputs alone and live beside them; the job figure plots
 # measured times, so it lives with the benchmarks it reads (outputs stay byte-identical
 # across reruns).

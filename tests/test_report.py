@@ -14,6 +14,7 @@ from helpers import snakemake_command, write_audio
 from matplotlib.image import imread
 
 from fraudprep.base.atomic import OutputWriteError
+from fraudprep.report import job_resources
 from fraudprep.report import report_plots as rp
 
 OUT = "data/preprocessed"
@@ -259,13 +260,13 @@ def test_job_resources_from_benchmarks_and_logs(tmp_path: Path):
     benchmarks = [tmp_path / "training-00000.tsv", tmp_path / "training-00001.tsv",
                   tmp_path / "testing-00000.tsv"]  # fmt: skip
     logs = [path.with_suffix(".log") for path in benchmarks]
-    jobs = rp.read_job_resources(benchmarks, logs)
+    jobs = job_resources.read_job_resources(benchmarks, logs)
     assert [job.chunk for job in jobs] == ["training-00000", "training-00001", "testing-00000"]
     assert (jobs[0].seconds, jobs[0].max_rss_mb, jobs[0].peak_mb) == (2.5, 74.9, 129.57)
     assert jobs[1].seconds == 0.2 and math.isnan(jobs[1].max_rss_mb) and math.isnan(jobs[1].peak_mb)
     assert math.isnan(jobs[2].seconds)  # no benchmark file: still a row, no crash
-    assert_real_png(rp.plot_job_resources(jobs, tmp_path / "jobs.png"))
-    assert_real_png(rp.plot_job_resources([], tmp_path / "none.png"), min_bytes=2000)
+    assert_real_png(job_resources.plot_job_resources(jobs, tmp_path / "jobs.png"))
+    assert_real_png(job_resources.plot_job_resources([], tmp_path / "none.png"), min_bytes=2000)
 
 
 def test_dataset_report_writes_what_it_is_asked_for(tmp_path: Path):

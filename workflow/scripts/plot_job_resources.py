@@ -1,7 +1,7 @@
-"""Snakemake script: the extraction jobs' runtime and memory (fraudprep.report.report_plots)."""
+"""Snakemake script: the extraction jobs' runtime and memory (fraudprep.report.job_resources)."""
 
 from fraudprep.base.logs import log_job_to
-from fraudprep.report.report_plots import resources_report
+from fraudprep.report.job_resources import resources_report
 
 log_job_to(snakemake.log[0])
 resources_report(

@@ -1,4 +1,6 @@
-"""The figures of ``snakemake --report``: what went in, what came out, what it cost.
+"""The data figures of ``snakemake --report``: what went in and what came out (counts,
+durations, sample rates and formats, failures, example features). What the jobs cost is
+:mod:`fraudprep.report.job_resources`; the style and writers, :mod:`fraudprep.report.kit`.
 
 Every function takes plain data (the ``dataset_stats`` dictionary, the batch metadata, file
 paths) and writes one PNG, so all of it is testable without Snakemake. Figures are drawn with
@@ -10,59 +12,33 @@ the same data gives the same bytes on every run.
 from __future__ import annotations
 
 import csv
-import functools
-import html
-import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import matplotlib
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
-from fraudprep.base.atomic import atomic_write
 from fraudprep.base.formats import format_of_document, format_of_entry
 from fraudprep.extraction.store import as_float32
-from fraudprep.inputs.chunks import read_chunks
 from fraudprep.inputs.manifest import LABEL_NAMES, LABELS, SPLITS, TRAINING
 from fraudprep.outputs.loader import read_batch
-
-T = TypeVar("T")
+from fraudprep.report.kit import (
+    COLOURS,
+    integer_axis,
+    label_bars,
+    message,
+    new_figure,
+    save_png,
+    styled,
+    write_html_table,
+)
 
 CLASSES = tuple(LABELS)  # ("real", "fake")
-COLOURS = {"real": "#2b83ba", "fake": "#d7191c", "failed": "#bdbdbd"}
-DPI = 100
 UNKNOWN_ATTACK = "-"
 # Numbers in failure reasons (not digits inside words such as "mp3").
 NUMBER = re.compile(r"(?<![A-Za-z0-9_.])\d+(?:\.\d+)?(?:e[-+]?\d+)?")
-PEAK_MEMORY = re.compile(r"Peak memory usage: ([0-9.]+) MB")
-
-# Fixed fonts and sizes; DejaVu Sans ships with matplotlib, so text renders the same anywhere.
-STYLE = {
-    "font.family": "DejaVu Sans",
-    "font.size": 9,
-    "axes.titlesize": 10,
-    "figure.titlesize": 11,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "savefig.dpi": DPI,
-}
-
-
-def styled(function: Callable[..., T]) -> Callable[..., T]:
-    """Run a plotting function under :data:`STYLE` (rcParams are read as artists are made)."""
-
-    @functools.wraps(function)
-    def wrapper(*args, **kwargs):
-        with matplotlib.rc_context(STYLE):
-            return function(*args, **kwargs)
-
-    return wrapper
 
 
 # ----------------------------------------------------------------------------- reading inputs
@@ -70,41 +46,6 @@ def styled(function: Callable[..., T]) -> Callable[..., T]:
 
 def _count(value: Any) -> int:
     return int(value or 0)
-
-
-def new_figure(width: float, height: float, layout: str | None = "constrained") -> Figure:
-    """A figure of fixed size on its own Agg canvas: no pyplot, no display, no global state."""
-    figure = Figure(figsize=(width, height), dpi=DPI, layout=layout)
-    FigureCanvasAgg(figure)
-    return figure
-
-
-def save_png(figure: Figure, path: str | Path) -> Path:
-    """Write ``figure`` as a PNG atomically, with no software version or date in it."""
-    path = Path(path)
-    with atomic_write(path, "wb") as handle:
-        figure.savefig(handle, format="png", dpi=DPI, metadata={"Software": None})
-    return path
-
-
-def _message(ax, text: str) -> None:
-    ax.text(0.5, 0.5, text, ha="center", va="center", wrap=True, transform=ax.transAxes)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    for spine in ax.spines.values():
-        spine.set_visible(False)
-
-
-def _label_bars(ax, bars, values: Sequence[Any] | None = None, horizontal: bool = False) -> None:
-    """Numbers at the ends of bars; none on empty bars."""
-    if values is None:
-        values = [round(bar.get_width() if horizontal else bar.get_height()) for bar in bars]
-    labels = [str(value) if value else "" for value in values]
-    ax.bar_label(bars, labels=labels, padding=2, fontsize=7)
-
-
-def _integer_axis(axis) -> None:
-    axis.set_major_locator(MaxNLocator(integer=True))
 
 
 def _title(stats: Mapping[str, Any], what: str) -> str:
@@ -155,10 +96,10 @@ def plot_counts(stats: Mapping[str, Any], path: str | Path) -> Path:
                 edgecolor="white",
                 label="failed files" if cls == "real" else None,
             )
-        _label_bars(ax, bars, [f"{n} + {f}" if f else n for n, f in zip(ok, failed, strict=True)])
+        label_bars(ax, bars, [f"{n} + {f}" if f else n for n, f in zip(ok, failed, strict=True)])
     ax.set_xticks(x, SPLITS)
     ax.set_ylabel("files")
-    _integer_axis(ax.yaxis)
+    integer_axis(ax.yaxis)
     total = stats.get("total_files")
     suffix = f" ({stats.get('total_samples')} of {total} files)" if total is not None else ""
     ax.set_title(_title(stats, f"samples per split and class{suffix}"))
@@ -193,10 +134,10 @@ def _plot_attacks(ax, attacks: Sequence[tuple[str, str, dict[str, int]]]) -> Non
     for offset, cls in zip((height / 2, -height / 2), CLASSES, strict=True):
         values = [counts[cls] for _, _, counts in attacks]
         bars = ax.barh(y + offset, values, height, color=COLOURS[cls], label=cls)
-        _label_bars(ax, bars, horizontal=True)
+        label_bars(ax, bars, horizontal=True)
     ax.set_yticks(y, [f"{split} / {name}" for split, name, _ in attacks], fontsize=7)
     ax.set_xlabel("samples")
-    _integer_axis(ax.xaxis)
+    integer_axis(ax.xaxis)
     ax.set_title("samples per attack or system")
     ax.legend(loc="lower right", fontsize=8, frameon=False)
     ax.margins(x=0.12)
@@ -216,15 +157,15 @@ def plot_durations(stats: Mapping[str, Any], path: str | Path) -> Path:
     figure = new_figure(8.0, 4.0)
     ax = figure.subplots()
     if not histogram or not any(histogram.values()):
-        _message(ax, "no samples: no durations to show")
+        message(ax, "no samples: no durations to show")
     else:
         labels, counts = list(histogram), [_count(v) for v in histogram.values()]
         bars = ax.bar(np.arange(len(labels)), counts, 0.8, color="#5e3c99")
-        _label_bars(ax, bars)
+        label_bars(ax, bars)
         ax.set_xticks(np.arange(len(labels)), labels, rotation=30, ha="right")
         ax.set_xlabel("seconds of audio in the file")
         ax.set_ylabel("samples")
-        _integer_axis(ax.yaxis)
+        integer_axis(ax.yaxis)
         ax.margins(y=0.15)
     summary = stats.get("duration_seconds") or {}
     extra = ""
@@ -245,16 +186,16 @@ def plot_sample_rates(stats: Mapping[str, Any], path: str | Path) -> Path:
     figure = new_figure(11.0, 4.0)
     ax, formats_ax = figure.subplots(1, 2, width_ratios=(3, 2))
     if not rates:
-        _message(ax, "no samples: no sample rates to show")
+        message(ax, "no samples: no sample rates to show")
     else:
         ordered = sorted(rates)
         x = np.arange(len(ordered))
         bars = ax.bar(x, [rates[r] for r in ordered], 0.7, color="#4dac26")
-        _label_bars(ax, bars)
+        label_bars(ax, bars)
         ax.set_xticks(x, [f"{r / 1000:g} kHz" for r in ordered])
         ax.set_xlabel("original sample rate")
         ax.set_ylabel("samples")
-        _integer_axis(ax.yaxis)
+        integer_axis(ax.yaxis)
         ax.margins(y=0.15)
     target = (stats.get("settings") or {}).get("sample_rate")
     note = f", all resampled to {target / 1000:g} kHz" if target else ""
@@ -265,14 +206,14 @@ def plot_sample_rates(stats: Mapping[str, Any], path: str | Path) -> Path:
 
 def _plot_formats(ax, formats: Mapping[str, Any], decoders: Mapping[str, Any]) -> None:
     if not formats:
-        _message(ax, "no samples: no formats to show")
+        message(ax, "no samples: no formats to show")
         return
     names = list(formats)[::-1]  # most common on top
     bars = ax.barh(np.arange(len(names)), [_count(formats[n]) for n in names], color="#5e3c99")
-    _label_bars(ax, bars, horizontal=True)
+    label_bars(ax, bars, horizontal=True)
     ax.set_yticks(np.arange(len(names)), [_shorten(n, 28) for n in names])
     ax.set_xlabel("samples")
-    _integer_axis(ax.xaxis)
+    integer_axis(ax.xaxis)
     ax.margins(x=0.2)
     read_by = ", ".join(f"{name} {_count(count)}" for name, count in decoders.items())
     ax.set_title(f"container/codec (decoded by {read_by})")
@@ -308,15 +249,15 @@ def plot_failure_reasons(stats: Mapping[str, Any], path: str | Path, limit: int 
     total = stats.get("total_files")
     if not shown:
         files = f"all {total} files" if total is not None else "every file"
-        _message(ax, f"No failures: {files} became samples.")
+        message(ax, f"No failures: {files} became samples.")
         ax.set_title(_title(stats, "failure reasons"))
         return save_png(figure, path)
     y = np.arange(len(shown))[::-1]
     bars = ax.barh(y, [count for _, count in shown], 0.6, color="#e66101")
-    _label_bars(ax, bars, horizontal=True)
+    label_bars(ax, bars, horizontal=True)
     ax.set_yticks(y, [_shorten(kind, 70) for kind, _ in shown], fontsize=8)
     ax.set_xlabel("files")
-    _integer_axis(ax.xaxis)
+    integer_axis(ax.xaxis)
     ax.set_ylim(len(shown) - max(len(shown), 4) - 0.75, len(shown) - 0.25)  # bars at the top
     ax.margins(x=0.1)
     failed = sum(kinds.values())
@@ -341,48 +282,6 @@ def write_failures_table(
     if count > max_rows:
         note += f" The first {max_rows} are shown; all are in {failures_csv}."
     return write_html_table(path, title or "failures", note, header, shown)
-
-
-def write_html_table(
-    path: str | Path,
-    title: str,
-    note: str,
-    header: Sequence[str],
-    rows: Iterable[Sequence[str]],
-    marked: Callable[[Sequence[str]], bool] = lambda row: False,
-) -> Path:
-    """A self-contained HTML page with one table (the report shows HTML inline); rows for
-    which ``marked`` is true are highlighted. Every text is escaped."""
-    cell = "<td>{}</td>".format
-    lines = [
-        ('<tr class="marked">' if marked(row) else "<tr>")
-        + "".join(cell(html.escape(str(v))) for v in row)
-        + "</tr>"
-        for row in rows
-    ]
-    body = "\n".join(lines)
-    # The highlight's style only where a row uses it: pages without marks stay as they were.
-    marks = any(line.startswith('<tr class="marked">') for line in lines)
-    mark_style = "tr.marked td { background: #fde0dd; }\n" if marks else ""
-    page = f"""<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>
-body {{ font-family: sans-serif; font-size: 13px; margin: 1em; }}
-table {{ border-collapse: collapse; }}
-th, td {{ border: 1px solid #ccc; padding: 2px 6px; text-align: left; vertical-align: top; }}
-th {{ background: #eee; }}
-{mark_style}</style></head><body>
-<h3>{html.escape(title)}</h3>
-<p>{html.escape(note)}</p>
-<table>
-<tr>{"".join(f"<th>{html.escape(h)}</th>" for h in header)}</tr>
-{body}
-</table>
-</body></html>
-"""
-    with atomic_write(path, "w", encoding="utf-8") as handle:
-        handle.write(page)
-    return Path(path)
 
 
 # ----------------------------------------------------------------------------- examples
@@ -488,7 +387,7 @@ def plot_examples(
         for column in range(per_class):
             ax = axes[row][column]
             if column >= len(found):
-                _message(ax, f"no {LABEL_NAMES[label]} sample")
+                message(ax, f"no {LABEL_NAMES[label]} sample")
                 continue
             example, sample = found[column]
             name = _shorten(Path(example.source_file).name, 34)
@@ -522,108 +421,6 @@ def plot_examples(
 
 
 # ----------------------------------------------------------------------------- job resources
-
-
-@dataclass(frozen=True)
-class JobResources:
-    """One extraction job: its wall time and memory as measured two ways."""
-
-    chunk: str
-    seconds: float
-    max_rss_mb: float
-    peak_mb: float
-
-
-def _float(value: str | None) -> float:
-    try:
-        return float(value) if value not in (None, "", "NA", "-") else math.nan
-    except ValueError:
-        return math.nan
-
-
-def read_benchmark(path: str | Path) -> dict[str, float]:
-    """A Snakemake benchmark TSV (s, h:m:s, max_rss, ...): the first (or only) repeat.
-
-    NaN for a file that is missing or empty (a job run before benchmarks were kept).
-    """
-    rows = []
-    if Path(path).exists():
-        with open(path, newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle, delimiter="\t"))
-    if not rows:
-        return {"s": math.nan, "max_rss": math.nan}
-    return {key: _float(rows[0].get(key)) for key in ("s", "max_rss")}
-
-
-def read_peak_memory(path: str | Path) -> float:
-    """The last ``Peak memory usage: X MB`` of a job log (a retried job appends), else NaN."""
-    if not Path(path).exists():
-        return math.nan
-    peaks = PEAK_MEMORY.findall(Path(path).read_text(encoding="utf-8", errors="replace"))
-    return float(peaks[-1]) if peaks else math.nan
-
-
-def read_job_resources(
-    benchmarks: Sequence[str | Path], logs: Sequence[str | Path] = ()
-) -> list[JobResources]:
-    """One row per benchmark file, named by its stem (the chunk), logs matched by stem."""
-    peak_by_chunk = {Path(log).stem: read_peak_memory(log) for log in logs}
-    rows = []
-    for bench in benchmarks:
-        values = read_benchmark(bench)
-        chunk = Path(bench).stem
-        rows.append(
-            JobResources(chunk, values["s"], values["max_rss"], peak_by_chunk.get(chunk, math.nan))
-        )
-    return rows
-
-
-@styled
-def plot_job_resources(
-    jobs: Sequence[JobResources], path: str | Path, title: str = "extraction jobs"
-) -> Path:
-    """Runtime and peak memory per extraction job, in chunk order."""
-    figure = new_figure(10.0, 6.5)
-    top, bottom = figure.subplots(2, 1, sharex=True)
-    if not jobs:
-        _message(top, "no extraction jobs recorded")
-        bottom.set_visible(False)
-        figure.suptitle(title)
-        return save_png(figure, path)
-    x = np.arange(len(jobs))
-    seconds = np.array([job.seconds for job in jobs])
-    top.bar(x, np.nan_to_num(seconds), 0.7, color="#5e3c99")
-    total = float(np.nansum(seconds))
-    top.set_ylabel("wall time (s)")
-    top.set_title(f"runtime per job (benchmark 's'; {len(jobs)} jobs, {total:.1f} s in all)")
-    peak = np.array([job.peak_mb for job in jobs])
-    rss = np.array([job.max_rss_mb for job in jobs])
-    if np.isfinite(peak).any():
-        bottom.bar(
-            x, np.nan_to_num(peak), 0.7, color="#e66101", label="peak RSS from the job log (exact)"
-        )
-    if np.isfinite(rss).any():
-        bottom.plot(
-            x,
-            rss,
-            "o",
-            color="black",
-            markersize=3,
-            label="benchmark max_rss (sampled; ~0 for short jobs)",
-        )
-    bottom.set_ylabel("memory (MB)")
-    most = np.nanmax(np.concatenate([peak, rss])) if np.isfinite([*peak, *rss]).any() else 0
-    bottom.set_title(f"peak memory per job (highest {most:.0f} MB)")
-    if most > 0:
-        bottom.set_ylim(0, most * 1.35)  # room for the legend above the bars
-    bottom.legend(loc="upper right", ncols=2, fontsize=8, frameon=False)
-    step = max(1, math.ceil(len(jobs) / 40))
-    bottom.set_xticks(
-        x[::step], [job.chunk for job in jobs][::step], rotation=60, ha="right", fontsize=7
-    )
-    bottom.set_xlabel("chunk")
-    figure.suptitle(title)
-    return save_png(figure, path)
 
 
 # ----------------------------------------------------------------------------- entry points
@@ -668,19 +465,3 @@ def dataset_report(
     for name, path in outputs.items():
         written[name] = makers[name](path)
     return written
-
-
-def resources_report(
-    chunks_path: str | Path,
-    benchmark_pattern: str,
-    log_pattern: str,
-    path: str | Path,
-) -> Path:
-    """The runtime and memory figure of the run's extraction jobs, from the Snakemake
-    benchmark file and log of each chunk's job (paths with ``{chunk}`` to fill in)."""
-    chunk_ids = [chunk.id for chunk in read_chunks(chunks_path)]
-    jobs = read_job_resources(
-        [benchmark_pattern.format(chunk=c) for c in chunk_ids],
-        [log_pattern.format(chunk=c) for c in chunk_ids],
-    )
-    return plot_job_resources(jobs, path, "extraction jobs (every model)")

@@ -12,7 +12,7 @@ import numpy as np
 from fraudprep.extraction.properties import CATEGORICAL, DESCRIPTIONS, PROPERTIES
 from fraudprep.inputs.manifest import SPLITS
 from fraudprep.outputs.shortcuts import COMBINED, PropertyTable
-from fraudprep.report.report_plots import COLOURS, new_figure, save_png, styled, write_html_table
+from fraudprep.report.kit import COLOURS, new_figure, save_png, styled, write_html_table
 
 BINS = 30
 MOST_CATEGORIES = 8  # categories drawn per panel; the rest are summed as "other"

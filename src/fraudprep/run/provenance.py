@@ -48,7 +48,13 @@ FEATURE_MODULES = (
     "inputs.chunks",
     "base.layout",
 )
-REPORT_MODULES = ("report.report_plots", "report.report_shortcuts", "outputs.shortcuts")
+REPORT_MODULES = (
+    "report.kit",
+    "report.report_plots",
+    "report.job_resources",
+    "report.report_shortcuts",
+    "outputs.shortcuts",
+)
 
 
 @functools.cache  # input functions ask for it again for every job of the DAG
