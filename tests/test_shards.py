@@ -285,3 +285,26 @@ def test_features_beyond_float16_are_a_failure_not_an_infinite_sample(
     assert stats["total_samples"] + stats["total_failures"] == stats["total_files"]
     x, _ = fraudprep.load(out, "lfcc", "training")
     assert np.isfinite(x).all()
+
+
+def test_a_tar_of_other_member_types_reads_alike_through_tarfile(tmp_path: Path):
+    """Our reader parses our own ustar shards directly; a WebDataset tar written by another
+    tool (pax headers, long names) is read through tarfile, grouped by key the same way."""
+    import tarfile
+
+    from fraudprep.base.formats import decode_sample, npy_bytes
+
+    path = tmp_path / "other.tar"
+    with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as archive:
+        for index in range(3):
+            key = f"{'long-key-' * 14}{index}"  # over ustar's 100 characters
+            members = {
+                "npy": npy_bytes(np.full(4, index, np.float32)),
+                "json": json.dumps({"label": index % 2}).encode(),
+            }
+            for extension, data in members.items():
+                member = tarfile.TarInfo(f"{key}.{extension}")
+                member.size = len(data)
+                archive.addfile(member, io.BytesIO(data))
+    samples = [decode_sample(members) for _, members in iter_shard_samples(path)]
+    assert [(float(x[0]), record["label"]) for x, record in samples] == [(0, 0), (1, 1), (2, 0)]

@@ -26,9 +26,9 @@ import mmap
 import pickle
 import tarfile
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any, ClassVar
+from typing import IO, Any, ClassVar, TypeVar
 
 import numpy as np
 
@@ -36,6 +36,12 @@ from fraudprep.base.atomic import atomic_write
 
 # A fixed protocol keeps the bytes identical across Python versions that support it.
 PICKLE_PROTOCOL = 5
+T = TypeVar("T")
+# For the disk check's estimates (bytes_per_sample): a .npy file's header, a sample's record
+# in a shard (.json), and a pickled batch's per-sample share beyond the array (its path).
+NPY_HEADER = 128
+SHARD_JSON_BYTES = 300
+PICKLE_SAMPLE_OVERHEAD = 200
 
 
 # What a batch's metadata entry records of each of its files, to verify it before reading:
@@ -315,19 +321,12 @@ class TarWriter:
 
 def npy_bytes(array: np.ndarray) -> bytes:
     buffer = io.BytesIO()
-    np.save(buffer, array, allow_pickle=False)
+    _save(buffer, array)
     return buffer.getvalue()
 
 
 def json_bytes(obj: Any) -> bytes:
     return json.dumps(_json_ready(obj), sort_keys=True, separators=(",", ":")).encode()
-
-
-def shard_member_size(sample_bytes: int, json_size: int = 300) -> int:
-    """Bytes a sample takes in a shard: its .npy (a 128-byte header) and .json members,
-    each a header block and data padded to whole blocks."""
-    blocks = -(-(sample_bytes + 128) // TAR_BLOCK) + -(-json_size // TAR_BLOCK)
-    return (blocks + 2) * TAR_BLOCK
 
 
 def iter_shard_samples(path: Path) -> Iterator[tuple[str, dict[str, bytes]]]:
@@ -357,13 +356,13 @@ def iter_shard_members(path: Path) -> Iterator[tuple[str, Callable[[], Members]]
     except _NotPlainTar:
         yield from _tarfile_members(path)
         return
-    for key, found in _grouped(members):
+    for key, found in _by_key(members):
         yield key, functools.partial(_slices, view, found)
 
 
-def _ustar_members(view: memoryview) -> Iterator[tuple[str, int, int]]:
-    """(name, data offset, size) of each member; raises _NotPlain at anything but a regular
-    file's ustar header, or a truncated archive."""
+def _ustar_members(view: memoryview) -> Iterator[tuple[str, tuple[int, int]]]:
+    """(name, (data offset, size)) of each member; raises _NotPlainTar at anything but a
+    regular file's ustar header, or a truncated archive."""
     position = 0
     while position + TAR_BLOCK <= len(view):
         header = view[position : position + TAR_BLOCK]
@@ -377,7 +376,7 @@ def _ustar_members(view: memoryview) -> Iterator[tuple[str, int, int]]:
         start = position + TAR_BLOCK
         if start + size > len(view):
             raise _NotPlainTar
-        yield (f"{prefix}/{name}" if prefix else name), start, size
+        yield (f"{prefix}/{name}" if prefix else name), (start, size)
         position = start + size + (-size % TAR_BLOCK)
 
 
@@ -385,36 +384,42 @@ class _NotPlainTar(Exception):
     pass
 
 
-def _grouped(members: list[tuple[str, int, int]]) -> Iterator[tuple[str, list]]:
-    """Members by sample key (the name before its first dot), in order."""
+def _by_key(members: Iterable[tuple[str, T]]) -> Iterator[tuple[str, dict[str, T]]]:
+    """Consecutive members grouped by sample key, the name before its first dot, as
+    WebDataset groups them: (key, {extension: what was given for the member})."""
     key: str | None = None
-    found: list[tuple[str, int, int]] = []
-    for name, start, size in members:
+    found: dict[str, T] = {}
+    for name, value in members:
         base, _, extension = name.partition(".")
         if key is not None and base != key:
             yield key, found
-            found = []
+            found = {}
         key = base
-        found.append((extension, start, size))
+        found[extension] = value
     if key is not None:
         yield key, found
 
 
-def _slices(view: memoryview, found: list[tuple[str, int, int]]) -> Members:
-    return {extension: view[start : start + size] for extension, start, size in found}
+def _slices(view: memoryview, found: Mapping[str, tuple[int, int]]) -> Members:
+    return {extension: view[start : start + size] for extension, (start, size) in found.items()}
 
 
 def _tarfile_members(path: Path) -> Iterator[tuple[str, Callable[[], Members]]]:
+    """What iter_shard_members gives, for any tar: each sample read as it comes."""
     with tarfile.open(path, "r:") as archive:
-        grouped: dict[str, dict[str, bytes]] = {}
-        for member in archive:
-            handle = archive.extractfile(member) if member.isfile() else None
-            if handle is not None:
-                base, _, extension = member.name.partition(".")
-                grouped.setdefault(base, {})[extension] = handle.read()
-    for key, members in grouped.items():
-        loaded = {extension: memoryview(data) for extension, data in members.items()}
-        yield key, functools.partial(dict, loaded)
+        files = (
+            (member.name, memoryview(_member_bytes(archive, member)))
+            for member in archive
+            if member.isfile()
+        )
+        for key, found in _by_key(files):
+            yield key, functools.partial(dict, found)
+
+
+def _member_bytes(archive: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
+    handle = archive.extractfile(member)
+    assert handle is not None  # a regular file
+    return handle.read()
 
 
 def npy_array(data: memoryview | bytes) -> np.ndarray:
@@ -479,6 +484,11 @@ class StorageFormat(ABC):
         """The name the final step gives the ``index``-th batch file of ``split``."""
         return f"{split}_batch_{index}"
 
+    @abstractmethod
+    def bytes_per_sample(self, array_bytes: int, batch_size: int) -> int:
+        """What one sample whose array has ``array_bytes`` takes on disk (for the disk
+        check before a run): the array and this format's share of headers and records."""
+
     def batch_paths(self, directory: Path, stem: str) -> dict[str, str]:
         """A batch's files, under the metadata keys readers use."""
         return {
@@ -518,6 +528,9 @@ class PickleFormat(StorageFormat):
 
         return [_write_checked(directory / f"{stem}.pkl", dump)]
 
+    def bytes_per_sample(self, array_bytes: int, batch_size: int) -> int:
+        return array_bytes + 8 + PICKLE_SAMPLE_OVERHEAD  # the label, the path's pickle
+
     def read_batch(self, paths: list[Path], mmap: bool) -> tuple[np.ndarray, np.ndarray]:
         batch = read_pickle(paths[0])  # a pickle cannot be memory-mapped: mmap is moot
         return batch["data"], batch["labels"]
@@ -545,6 +558,10 @@ class NpyFormat(StorageFormat):
             for suffix, array in zip(self.batch_suffixes, (data, labels), strict=True)
         ]
 
+    def bytes_per_sample(self, array_bytes: int, batch_size: int) -> int:
+        # The label, and two .npy headers a batch.
+        return array_bytes + 8 + -(-2 * NPY_HEADER // batch_size)
+
     def read_batch(self, paths: list[Path], mmap: bool) -> tuple[np.ndarray, np.ndarray]:
         data = np.load(paths[0], mmap_mode="r" if mmap else None, allow_pickle=False)
         return data, np.load(paths[1], allow_pickle=False)
@@ -571,6 +588,12 @@ class ShardsFormat(StorageFormat):
 
     def published_stem(self, split: str, index: int) -> str:
         return f"{split}-{index:06d}"  # WebDataset's <prefix>-NNNNNN.tar
+
+    def bytes_per_sample(self, array_bytes: int, batch_size: int) -> int:
+        """Its .npy (a header before the array) and .json (about 300 bytes) members, each a
+        header block and data padded to whole blocks."""
+        blocks = -(-(array_bytes + NPY_HEADER) // TAR_BLOCK) + -(-SHARD_JSON_BYTES // TAR_BLOCK)
+        return (blocks + 2) * TAR_BLOCK
 
     def write_batch(self, directory: Path, stem: str, data: np.ndarray, labels: np.ndarray,
                     sources: list[str]) -> list[FileDigest]:  # fmt: skip

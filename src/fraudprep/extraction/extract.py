@@ -65,7 +65,7 @@ from fraudprep.extraction.stats import ChunkStats
 from fraudprep.extraction.store import BatchAccumulator, BatchRecord, ShardAccumulator, stored_shape
 from fraudprep.inputs.chunks import CHUNK_COLUMNS, Chunk, find_chunk
 from fraudprep.inputs.manifest import ManifestRow, augmented_split, iter_manifest
-from fraudprep.run.settings import ModelSettings, read_settings
+from fraudprep.run.settings import ModelSettings, read_settings, twins
 
 log = logging.getLogger(__name__)
 
@@ -260,19 +260,6 @@ def extract_chunk_models(
     log_memory(f"after {chunk.id}")
     log.info("Peak memory usage: %.2f MB", peak_rss_mb())
     return stats
-
-
-def twins(models: Sequence[ModelSettings]) -> dict[int, int]:
-    """Models whose arrays another model of the job already makes (the same profile, batch
-    size and format under another name, as ``resnet`` and ``mobilenet`` by default): index
-    -> the index of the first such model. Computed and stored once, hard-linked after."""
-    first: dict[str, int] = {}
-    twin_of = {}
-    for index, settings in enumerate(models):
-        original = first.setdefault(settings.arrays_key(), index)
-        if original != index:
-            twin_of[index] = original
-    return twin_of
 
 
 def _share_outputs(

@@ -42,14 +42,6 @@ def is_compact(data: np.ndarray) -> bool:
     return data.dtype in (np.float16, np.uint8)
 
 
-def with_channels(data: np.ndarray, feature_shape: tuple[int, ...]) -> np.ndarray:
-    """A batch ``(n, H, W)`` of one-channel images as the profile's ``(n, H, W, C)``: images
-    are stored with one channel where the C channels are copies of it."""
-    if data.ndim == len(feature_shape) and len(feature_shape) == 3:
-        return np.repeat(data[..., None], feature_shape[-1], axis=-1)
-    return data
-
-
 def stored_shape(feature_shape: tuple[int, ...], storage: StorageFormat) -> tuple[int, ...]:
     """The shape a sample is stored in: channels-last images as one plane, where the format
     keeps one channel (their channels are copies of one another)."""
@@ -71,10 +63,15 @@ def to_storage_dtype(features: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return np.clip(np.rint(features * scale), info.min, info.max)
 
 
+def one_plane(features: np.ndarray, ndim: int) -> np.ndarray:
+    """An image's first channel where it is stored with ``ndim`` axes, one fewer than it has
+    (its channels are copies of one another); other features as they are."""
+    return features[..., 0] if features.ndim == ndim + 1 else features
+
+
 def to_stored(features: np.ndarray, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     """One sample as stored: one channel where ``shape`` has none, in ``dtype``."""
-    if features.ndim == len(shape) + 1:
-        features = features[..., 0]
+    features = one_plane(features, len(shape))
     return to_storage_dtype(features, dtype).astype(dtype, copy=False)
 
 
@@ -172,8 +169,7 @@ class BatchAccumulator(SplitSink):
         ``augmentation``: what made an augmented copy (all samples of a batch have one, or
         none do)."""
         slot = self._data[len(self._labels)]
-        if features.ndim == slot.ndim + 1:  # an image stored with one channel
-            features = features[..., 0]
+        features = one_plane(features, slot.ndim)
         _copy_sample(slot, to_storage_dtype(features, self._data.dtype))
         self._labels.append(label)
         self._sources.append(source_file)
@@ -269,8 +265,7 @@ class ShardAccumulator(SplitSink):
         if self._tar is None or self._record is None:
             stem = f"{self.stem_prefix}_{self.written:05d}"
             # In the job's scratch directory, published whole: no file of its own aside.
-            self._path = self.directory / f"{stem}.tar"
-            self._file = open(self._path, "wb")  # noqa: SIM115 (closed in flush)
+            self._file = open(self.directory / f"{stem}.tar", "wb")  # noqa: SIM115 (flush)
             self._checked = ChecksumWriter(self._file)
             self._tar = TarWriter(self._checked)
             self._record = BatchRecord(stem, 0, [], [], 0, self.split, [], [], None)

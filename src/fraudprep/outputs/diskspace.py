@@ -4,7 +4,7 @@
 The estimate is the bytes a sample takes in its format and dtype (known exactly from the
 profile) times the samples to come: every file of the manifest, plus the augmented copies,
 as if none failed. Models whose arrays another model already writes (see
-:func:`fraudprep.extraction.extract.twins`) cost nothing more: they are hard links.
+:func:`fraudprep.run.settings.twins`) cost nothing more: they are hard links.
 """
 
 from __future__ import annotations
@@ -19,19 +19,16 @@ from typing import Any
 
 import numpy as np
 
-from fraudprep.base.formats import shard_member_size, storage_format, write_json
+from fraudprep.base.formats import storage_format, write_json
 from fraudprep.base.logs import one_line_on
 from fraudprep.extraction.augment import AugmentationPlan
 from fraudprep.extraction.store import stored_shape
 from fraudprep.inputs.manifest import iter_manifest
-from fraudprep.run.settings import COMPACT_DTYPES, ModelSettings, read_settings
+from fraudprep.run.settings import COMPACT_DTYPES, ModelSettings, read_settings, twins
 
 # Room kept beyond the estimate: metadata, tables, logs, figures and a filesystem's own use.
 MARGIN_FRACTION = 0.05
 MARGIN_BYTES = 100 * 2**20
-# Per sample beyond the array in the seed's pickles and npy batches (paths, labels, headers).
-PICKLE_SAMPLE_OVERHEAD = 200
-NPY_BATCH_OVERHEAD = 2 * 128
 
 
 class DiskSpaceError(OSError):
@@ -44,11 +41,7 @@ def sample_bytes(settings: ModelSettings) -> int:
     storage = storage_format(settings.storage_format)
     shape = stored_shape(settings.profile.output_shape, storage)
     array = math.prod(shape) * np.dtype(settings.profile.dtype).itemsize
-    if storage.streams_samples:
-        return shard_member_size(array)
-    if storage.name == "npy":
-        return array + 8 + math.ceil(NPY_BATCH_OVERHEAD / settings.batch_size)
-    return array + 8 + PICKLE_SAMPLE_OVERHEAD
+    return storage.bytes_per_sample(array, settings.batch_size)
 
 
 def samples_to_write(manifest_path: str | Path, augmentation: Mapping[str, Any] | None) -> int:
@@ -63,8 +56,6 @@ def samples_to_write(manifest_path: str | Path, augmentation: Mapping[str, Any] 
 
 def output_bytes(models: Sequence[ModelSettings], samples: int) -> dict[str, int]:
     """Bytes per model; a model whose arrays an earlier one writes costs 0 (hard links)."""
-    from fraudprep.extraction.extract import twins  # the extraction's own rule, not a copy of it
-
     shared = twins(models)
     return {
         settings.model: 0 if index in shared else samples * sample_bytes(settings)

@@ -185,7 +185,7 @@ def _from_one_channel(
     n, height, width = plane.shape
     layout = (n, channels, height, width) if channels_first else (n, height, width, channels)
     out = np.empty(layout, np.float32)
-    done: dict[tuple[float, float], np.ndarray] = {}  # the channels are copies: often alike
+    done: dict[tuple, np.ndarray] = {}  # the channels are copies: often alike
     for channel in range(channels):
         values = _standardised(plane, stats, normalize, channel, done) if normalize else plane
         if channels_first:
@@ -209,14 +209,19 @@ def _standardised(
     stats: Mapping[str, Any],
     over: str,
     channel: int,
-    done: dict[tuple[float, float], np.ndarray],
+    done: dict[tuple, np.ndarray],
 ) -> np.ndarray:
     """One channel of (n, H, W) images standardised: by that channel's moments, or by the
     rows' (bands') moments, as :func:`normalized` does to the expanded images; computed once
-    for channels of equal moments."""
+    for channels of equal moments (and once for all channels by bands)."""
     mean, std = _moments(stats, over)
     if over == "band":
-        return ((plane - mean.reshape(1, -1, 1)) / std.reshape(1, -1, 1)).astype(np.float32)
+        key: tuple = ("band",)
+        if key not in done:
+            done[key] = ((plane - mean.reshape(1, -1, 1)) / std.reshape(1, -1, 1)).astype(
+                np.float32
+            )
+        return done[key]
     key = (float(mean.reshape(-1)[channel]), float(std.reshape(-1)[channel]))
     if key not in done:
         values = plane - np.float32(key[0])

@@ -31,8 +31,14 @@ from typing import Any
 
 import numpy as np
 
-from fraudprep.base.formats import decode_sample, iter_shard_members
-from fraudprep.outputs.loader import _model_dir, _split_entries, read_dataset_stats, restored
+from fraudprep.base.formats import FORMATS, decode_sample, iter_shard_members
+from fraudprep.outputs.loader import (
+    _model_dir,
+    _split_entries,
+    _take_random,
+    read_dataset_stats,
+    restored,
+)
 from fraudprep.outputs.verify import verify_files
 
 Loader = Callable[[], dict[str, bytes]]
@@ -123,9 +129,13 @@ def iter_shards(
         yield (x, record["label"], record) if with_info else (x, record["label"])
 
 
+def _shard_file(entry: Mapping[str, Any], model_dir: Path) -> Path:
+    return FORMATS["shards"].entry_files(entry, model_dir)[0]
+
+
 def _members(entry: Mapping[str, Any], model_dir: Path) -> Iterator[Loader]:
     """One shard's samples as loaders, opened when first asked for."""
-    path = model_dir / Path(entry["shard_path"]).name
+    path = _shard_file(entry, model_dir)
     verify_files([path], entry)
     for _, load in iter_shard_members(path):
         yield load
@@ -180,12 +190,6 @@ def _shuffled(samples: Iterator[tuple], rng: np.random.Generator, size: int) -> 
         yield _take_random(buffer, rng)
 
 
-def _take_random(buffer: list, rng: np.random.Generator) -> Any:
-    index = int(rng.integers(len(buffer)))
-    buffer[index], buffer[-1] = buffer[-1], buffer[index]
-    return buffer.pop()
-
-
 def _iterable_dataset_base() -> type:
     """torch's IterableDataset where torch is installed (a DataLoader's workers then take
     their share of samples through :func:`current_worker`); a plain object otherwise."""
@@ -214,7 +218,7 @@ class ShardDataset(_iterable_dataset_base()):  # type: ignore[misc]
         augmented = self.options.get("augmented", False)
         for entry in _split_entries(self.output_dir, self.model, self.split, augmented):
             if "shard_path" in entry:  # other formats: iter_shards says what to use instead
-                verify_files([model_dir / Path(entry["shard_path"]).name], entry)
+                verify_files([_shard_file(entry, model_dir)], entry)
 
     def set_epoch(self, epoch: int) -> None:
         self.options["epoch"] = epoch

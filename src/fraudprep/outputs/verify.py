@@ -9,12 +9,14 @@ rebuilding what is missing or cut short.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from fraudprep.base.formats import StorageFormat, file_digest
+from fraudprep.base.layout import CHUNKS_DIR
 
 REBUILD = "rerun the same command to rebuild it"
 
@@ -32,12 +34,21 @@ def _recorded(entry: Mapping[str, Any], index: int) -> tuple[int | None, str | N
 
 def size_problem(path: Path, expected: int | None) -> str | None:
     """What is wrong with a file that can be seen without reading it, or None."""
+    return _problem_of(_stat(path), expected)
+
+
+def _stat(path: Path) -> os.stat_result | None:
     try:
-        size = path.stat().st_size
+        return path.stat()
     except FileNotFoundError:
+        return None
+
+
+def _problem_of(info: os.stat_result | None, expected: int | None) -> str | None:
+    if info is None:
         return "is missing"
-    if expected is not None and size != expected:
-        return f"has {size:,} bytes where {expected:,} were written"
+    if expected is not None and info.st_size != expected:
+        return f"has {info.st_size:,} bytes where {expected:,} were written"
     return None
 
 
@@ -49,9 +60,9 @@ def verify_files(paths: Sequence[Path], entry: Mapping[str, Any]) -> None:
     whose bytes are not those written."""
     for index, path in enumerate(paths):
         size, checksum = _recorded(entry, index)
-        problem, advice = size_problem(path, size), REBUILD
-        if problem is None and checksum is not None:
-            info = path.stat()
+        info = _stat(path)
+        problem, advice = _problem_of(info, size), REBUILD
+        if problem is None and checksum is not None and info is not None:
             version = (str(path.resolve()), info.st_ino, info.st_size, info.st_mtime_ns)
             if version in _verified:
                 continue
@@ -94,7 +105,7 @@ def prepare_rebuild(model_dir: str | Path, storage: StorageFormat) -> list[str]:
         return [f"{metadata_path} cannot be read ({error}); rebuilding {model_dir.name}'s outputs"]
     lines = []
     for entry, path, problem in damaged_files(metadata, model_dir, storage):
-        chunk = model_dir / "chunks" / str(entry.get("chunk", ""))
+        chunk = model_dir / CHUNKS_DIR / str(entry.get("chunk", ""))
         if entry.get("chunk") and chunk.is_dir():
             shutil.rmtree(chunk)
         lines.append(f"{path} {problem}; {entry.get('chunk', 'its chunk')} is extracted again")

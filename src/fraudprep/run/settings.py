@@ -13,7 +13,7 @@ import dataclasses
 import json
 import logging
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -219,6 +219,20 @@ class ModelSettings:
             shard_samples=values.get("shard_samples"),
             shard_mb=values.get("shard_mb"),
         )
+
+
+def twins(models: Sequence[ModelSettings]) -> dict[int, int]:
+    """Models whose arrays another model of the job already makes (the same profile, batch
+    size and format under another name, as ``resnet`` and ``mobilenet`` by default): index
+    -> the index of the first such model. Computed and stored once, hard-linked after
+    (fraudprep.extraction.extract); counted once by the disk check."""
+    first: dict[str, int] = {}
+    twin_of = {}
+    for index, settings in enumerate(models):
+        original = first.setdefault(settings.arrays_key(), index)
+        if original != index:
+            twin_of[index] = original
+    return twin_of
 
 
 def write_settings(path: str | Path, settings: ModelSettings) -> None:
