@@ -106,13 +106,18 @@ def workflow(workdir: Path, out: Path, *args: str) -> list[str]:
     return snakemake_command(workdir, "--cores", "2", *args, "--config", *config)
 
 
+FIRST_FILES_PER_CLASS = 20
+
+
 def test_a_second_run_on_a_live_output_dir_refuses_at_once(tmp_path: Path):
     """Two working directories (as two checkouts have) do not share Snakemake's lock: the
     second run once rewrote the chunk table under the first one's jobs, which died with
     KeyError: "chunk 'chunk-00007' is not in chunks.csv"."""
     out = tmp_path / "shared-outputs"
     first_dir, second_dir = tmp_path / "first", tmp_path / "second"
-    corpus(first_dir / "corpus", 8)
+    # Long enough (40 jobs of 3 files) to outlast the three runs made while it goes: with 16
+    # jobs it once ended first on a loaded machine, and the test tested nothing.
+    corpus(first_dir / "corpus", FIRST_FILES_PER_CLASS)
     corpus(second_dir / "corpus", 4)
     first = subprocess.Popen(
         workflow(first_dir, out), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -142,7 +147,7 @@ def test_a_second_run_on_a_live_output_dir_refuses_at_once(tmp_path: Path):
     assert first.returncode == 0, output[-3000:]
     assert not lock_path(out).exists()  # released at the end
     manifest = (out / "manifest.csv").read_text().splitlines()
-    assert len(manifest) == 1 + 6 * 8  # the first run's corpus, whole
+    assert len(manifest) == 1 + 6 * FIRST_FILES_PER_CLASS  # the first run's corpus, whole
     again = subprocess.run(workflow(second_dir, out), capture_output=True, text=True)
     assert again.returncode == 0, again.stderr[-3000:]
     assert len((out / "manifest.csv").read_text().splitlines()) == 1 + 6 * 4
