@@ -3,48 +3,38 @@
 Batch files are hard-linked from the chunk directories to the seed's names
 (``<split>_batch_<k>.pkl``, k counting from 0 per split in manifest order), so aggregation
 moves no feature data; metadata and statistics are merged chunk by chunk.
+
+Here: linking the batches and writing their metadata entries and shard lists, removing what
+earlier runs left, and the step itself. The ``dataset_stats`` document is built in
+:mod:`fraudprep.outputs.dataset_stats`, the CSV tables merged in
+:mod:`fraudprep.outputs.chunk_tables`.
 """
 
 from __future__ import annotations
 
-import csv
 import logging
 import re
 import shutil
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fraudprep.base.atomic import atomic_write, link_or_copy
+from fraudprep.base.atomic import link_or_copy
 from fraudprep.base.formats import FORMATS, ListsWriter, StorageFormat, storage_format, write_json
-from fraudprep.base.layout import (
-    COPY_FAILURE_COLUMNS,
-    COPY_FAILURES,
-    FAILURE_COLUMNS,
-    FAILURES,
-    PROPERTIES,
-    read_chunk_metadata,
-)
-from fraudprep.extraction.properties import PROPERTY_COLUMNS
-from fraudprep.extraction.stats import (
-    DURATION_BIN_EDGES,
-    ChunkStats,
-    count_key,
-    duration_bin,
-    split_attack_label,
-)
-from fraudprep.extraction.store import stored_shape
+from fraudprep.base.layout import COPY_FAILURES, PROPERTIES, read_chunk_metadata
+from fraudprep.extraction.stats import ChunkStats
 from fraudprep.inputs.chunks import Chunk, read_chunks
-from fraudprep.inputs.integrity import content_hash, read_leak_summary
-from fraudprep.inputs.manifest import (
-    AUGMENTED_SUFFIX,
-    LABEL_NAMES,
-    LABELS,
-    SPLITS,
-    TRAINING,
-    augmented_split,
+from fraudprep.inputs.integrity import content_hash
+from fraudprep.inputs.manifest import AUGMENTED_SUFFIX, SPLITS, augmented_split
+from fraudprep.outputs.chunk_tables import write_copy_failures, write_failures, write_properties
+from fraudprep.outputs.dataset_stats import (
+    add_warnings,
+    check_identity,
+    copy_counts,
+    count_copies,
+    dataset_statistics,
 )
 from fraudprep.outputs.shortcuts import DEFAULT_THRESHOLD, shortcut_table
 from fraudprep.outputs.summary import summary_line
@@ -186,157 +176,6 @@ def write_shard_lists(model_dir: Path, shard_lists: dict[str, list[dict[str, Any
             log.info("Removed %s, left by an earlier run", path.name)
 
 
-def _chunk_rows(chunk_dirs: Sequence[Path], table: str) -> Iterator[list[str]]:
-    """The rows of every chunk's ``table``, chunk after chunk, headers left out."""
-    for chunk_dir in chunk_dirs:
-        with open(chunk_dir / table, newline="", encoding="utf-8") as handle:
-            reader = csv.reader(handle)
-            next(reader)
-            yield from reader
-
-
-def _concatenate(
-    chunk_dirs: Sequence[Path],
-    table: str,
-    columns: Sequence[str],
-    path: Path,
-    count_column: int,
-) -> Counter:
-    """Every chunk's ``table`` into one file at ``path``; return the rows counted by the
-    values of their column ``count_column``."""
-    counts: Counter = Counter()
-    with atomic_write(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(columns)
-        for row in _chunk_rows(chunk_dirs, table):
-            writer.writerow(row)
-            counts[row[count_column]] += 1
-    return counts
-
-
-def write_failures(chunk_dirs: Sequence[Path], path: Path) -> Counter:
-    """Concatenate the chunks' failure tables; return counts per reason."""
-    return _concatenate(chunk_dirs, FAILURES, FAILURE_COLUMNS, path, count_column=3)
-
-
-def write_copy_failures(chunk_dirs: Sequence[Path], path: Path) -> Counter:
-    """Concatenate the chunks' tables of augmented copies that failed; return counts per
-    split (the copies' splits, ``training_aug``...)."""
-    return _concatenate(chunk_dirs, COPY_FAILURES, COPY_FAILURE_COLUMNS, path, count_column=1)
-
-
-def write_properties(chunk_dirs: Sequence[Path], path: Path) -> None:
-    """Concatenate the chunks' per-sample properties in the order of the batches: split by
-    split, chunks in manifest order (a chunk may hold the end of one split and the start of
-    the next)."""
-    with atomic_write(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(PROPERTY_COLUMNS)
-        for split in SPLITS:
-            rows = _chunk_rows(chunk_dirs, PROPERTIES)
-            writer.writerows(row for row in rows if row[1] == split)
-
-
-def _split_label_counts(counter: Counter) -> dict[str, dict[str, int]]:
-    return {
-        split: {
-            name: counter.get(count_key(split, number), 0) for number, name in LABEL_NAMES.items()
-        }
-        for split in SPLITS
-    }
-
-
-def histogram_in_bin_order(histogram: Counter) -> dict[str, int]:
-    """Duration bins from shortest to longest, empty bins included, for plotting."""
-    labels = [duration_bin(edge - 1e-9) for edge in DURATION_BIN_EDGES]
-    labels.append(duration_bin(DURATION_BIN_EDGES[-1]))
-    return {label: histogram.get(label, 0) for label in labels}
-
-
-def dataset_statistics(
-    stats: ChunkStats,
-    chunk_metadata: dict,
-    batch_counts: Counter,
-    output_bytes: int,
-    reasons: Counter,
-    total_files: int,
-) -> dict[str, Any]:
-    """The ``dataset_stats.pkl`` dictionary."""
-    samples = sum(stats.samples.values())
-    duration = stats.duration
-    return {
-        "model": chunk_metadata["settings"]["model"],
-        "settings": chunk_metadata["settings"],
-        "feature_shape": tuple(chunk_metadata["feature_shape"]),
-        # As on disk (images with one channel, outside pickle); the loader restores the above.
-        "stored_shape": stored_shape(
-            tuple(chunk_metadata["feature_shape"]),
-            storage_format(chunk_metadata["settings"]["storage_format"]),
-        ),
-        "dtype": chunk_metadata["settings"]["profile"]["dtype"],
-        "total_files": total_files,
-        "total_samples": samples,
-        "total_failures": sum(stats.failures.values()),
-        "samples": _split_label_counts(stats.samples),
-        "failures": _split_label_counts(stats.failures),
-        "failure_reasons": dict(reasons.most_common()),
-        "duration_seconds": {
-            "mean": float(duration.mean[0]) if samples else 0.0,
-            "std": float(duration.std[0]) if samples else 0.0,
-            "min": stats.duration_min if samples else 0.0,
-            "max": stats.duration_max,
-            "total": float(duration.mean[0] * duration.count) if samples else 0.0,
-        },
-        "duration_histogram": histogram_in_bin_order(stats.duration_histogram),
-        "original_sample_rates": {int(k): v for k, v in stats.sample_rates.items()},
-        "original_channels": {int(k): v for k, v in stats.channels.items()},
-        # Which decoder read how many samples, and from which container/codec.
-        "decoders": _most_common_first(stats.decoders),
-        "formats": _most_common_first(stats.formats),
-        # Files whose float samples past full scale (at most +6 dBFS) were clipped.
-        "clipped_overs": _split_label_counts(stats.clipped_overs),
-        "normalization": {
-            "split": TRAINING,
-            "num_samples": sum(stats.samples[count_key(TRAINING, label)] for label in LABEL_NAMES),
-            "band_mean": stats.band_moments.mean.astype("float32"),
-            "band_std": stats.band_moments.std.astype("float32"),
-            "channel_mean": stats.channel_moments.mean.astype("float32"),
-            "channel_std": stats.channel_moments.std.astype("float32"),
-        },
-        "batches": {split: batch_counts[split] for split in SPLITS},
-        "total_batches": sum(batch_counts[split] for split in SPLITS),
-        "output_bytes": output_bytes,
-        # The model whose batch files these are too (hard links: on disk once), if any.
-        "shared_with": chunk_metadata.get("shared_with"),
-    }
-
-
-def _most_common_first(counts: Counter) -> dict[str, int]:
-    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
-
-
-def attack_counts(stats: ChunkStats) -> dict[str, dict[str, dict[str, int]]]:
-    """samples[split][attack][real|fake]; attack "-" is bona fide or unknown."""
-    nested: dict[str, dict[str, dict[str, int]]] = {split: {} for split in SPLITS}
-    for key, count in sorted(stats.attacks.items()):
-        split, attack, label = split_attack_label(key)
-        per_label = nested[split].setdefault(attack, dict.fromkeys(LABELS, 0))
-        per_label[LABEL_NAMES[label]] += count
-    return nested
-
-
-def balance_warnings(samples: dict[str, dict[str, int]]) -> list[str]:
-    """A split with samples of only one class, or none, cannot train or evaluate a detector."""
-    warnings = []
-    for split, counts in samples.items():
-        present = [name for name, n in counts.items() if n]
-        if not present:
-            warnings.append(f"{split} has no samples")
-        elif len(present) == 1:
-            warnings.append(f"{split} has only {present[0]} samples ({counts[present[0]]})")
-    return warnings
-
-
 def aggregate_model(
     chunks: Sequence[Chunk],
     chunk_dirs: Sequence[Path],
@@ -366,11 +205,12 @@ def aggregate_model(
         removed = _remove_stale_batches(model_dir, merged.batch_counts, storage)
         if removed:
             log.info("Removed %d batch files left by an earlier, larger run", removed)
-        _remove_leftovers(model_dir, storage, [Path(d) for _, d in ordered])
+        chunk_paths = [Path(d) for _, d in ordered]
+        _remove_leftovers(model_dir, storage, chunk_paths)
         write_shard_lists(model_dir, merged.shard_lists)
-        reasons = write_failures([Path(d) for _, d in ordered], Path(failures_path))
+        reasons = write_failures(chunk_paths, Path(failures_path))
         properties_path = Path(properties_path or model_dir / PROPERTIES)
-        write_properties([Path(d) for _, d in ordered], properties_path)
+        write_properties(chunk_paths, properties_path)
         total_files = sum(chunk.size for chunk in chunks)
         summary = dataset_statistics(
             merged.stats,
@@ -382,16 +222,15 @@ def aggregate_model(
         )
         failed_copies: Counter = Counter()
         if copy_failures_path is not None:
-            chunk_paths = [Path(d) for _, d in ordered]
             failed_copies = write_copy_failures(chunk_paths, Path(copy_failures_path))
         elif (model_dir / COPY_FAILURES).exists():  # an earlier run's, with augmentation
             (model_dir / COPY_FAILURES).unlink()
             log.info("Removed %s, left by a run with augmentation", COPY_FAILURES)
         if merged.augmented or failed_copies:
-            summary["augmented"] = _copy_counts(merged.augmented, failed_copies)
-        _check_identity(summary, total_files)
+            summary["augmented"] = copy_counts(merged.augmented, failed_copies)
+        check_identity(summary, total_files)
         summary["shortcuts"] = shortcut_table(properties_path, shortcut_threshold)
-        _add_warnings(summary, merged.stats, leakage_path, failed_copies, copy_failures_path)
+        add_warnings(summary, merged.stats, leakage_path, failed_copies, copy_failures_path)
         # What the loader checks before it trusts these outputs (see fraudprep.outputs.loader).
         summary["provenance"] = {
             "manifest_sha256": content_hash(str(manifest_path)) if manifest_path else ""
@@ -446,74 +285,7 @@ def _merge_split(
             merged.stats = merged.stats.merge(ChunkStats.from_json(chunk_metadata["stats"]))
             merged.output_bytes += sum(r["bytes"] for r in chunk_metadata["batches"])
             merged.last_chunk_metadata = chunk_metadata
-            _count_copies(chunk_metadata["batches"], merged.augmented)
-
-
-def _copy_counts(augmented: dict[str, dict[str, Any]], failed: Counter) -> dict[str, Any]:
-    """``dataset_stats['augmented']``: per copies' split, samples, batches, kinds and the
-    copies that failed, in split order."""
-    splits = [augmented_split(split) for split in SPLITS]
-    return {
-        split: {
-            **augmented.get(split, {"samples": 0, "batches": 0}),
-            "kinds": dict(sorted(augmented.get(split, {}).get("kinds", Counter()).items())),
-            "failed": failed.get(split, 0),
-        }
-        for split in splits
-        if split in augmented or split in failed
-    }
-
-
-def _count_copies(records: Sequence[dict], augmented: dict[str, dict[str, Any]]) -> None:
-    """Samples, batches and kinds of the augmented copies, by their split."""
-    for record in records:
-        if "augmentations" not in record:
-            continue
-        counts = augmented.setdefault(
-            record["split"], {"samples": 0, "batches": 0, "kinds": Counter()}
-        )
-        counts["samples"] += record["num_samples"]
-        counts["batches"] += 1
-        counts["kinds"].update(_kind_name(drawn) for drawn in record["augmentations"])
-
-
-def _kind_name(drawn: dict[str, Any]) -> str:
-    """ "codec mp3", "rawboost 3", "telephone": the pool entry a copy was drawn from."""
-    detail = drawn.get("codec") or drawn.get("algorithm")
-    return f"{drawn['kind']} {detail}" if detail else drawn["kind"]
-
-
-def _add_warnings(
-    summary: dict[str, Any],
-    stats: ChunkStats,
-    leakage_path: str | Path | None,
-    failed_copies: Counter,
-    copy_failures_path: str | Path | None,
-) -> None:
-    summary["attacks"] = attack_counts(stats)
-    summary["warnings"] = balance_warnings(summary["samples"])
-    if leakage_path is not None:
-        summary["leakage"] = read_leak_summary(leakage_path)
-        if summary["leakage"]["files_involved"]:
-            summary["warnings"].append(
-                f"identical audio across splits or labels: {summary['leakage']}; see {leakage_path}"
-            )
-    summary["warnings"].extend(item["message"] for item in summary["shortcuts"]["flagged"])
-    summary["warnings"].extend(
-        f"{failed} augmented copies of {split} could not be made; see {copy_failures_path}"
-        for split, failed in failed_copies.items()
-    )
-    for warning in summary["warnings"]:
-        log.warning("%s", warning)
-
-
-def _check_identity(summary: dict[str, Any], total_files: int) -> None:
-    accounted = summary["total_samples"] + summary["total_failures"]
-    if accounted != total_files:
-        raise RuntimeError(
-            f"accounting error: manifest has {total_files} files but {summary['total_samples']} "
-            f"samples + {summary['total_failures']} failures = {accounted}"
-        )
+            count_copies(chunk_metadata["batches"], merged.augmented)
 
 
 def _log_and_check_failures(
