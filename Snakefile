@@ -41,7 +41,7 @@ report: "workflow/report/workflow.rst"
 
 
 include: "rules/common.smk"
-include: "rules/lifecycle.smk"
+include: "rules/run.smk"
 include: "rules/manifest.smk"
 include: "rules/settings.smk"
 include: "rules/chunks.smk"

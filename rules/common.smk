@@ -1,30 +1,19 @@
-import atexit
+# Config read once (output folder, models, each model's settings, the dataset), wildcards, and
+# pure input functions. What a run does around the rules (locks, provenance records, the
+# summary, the exit) is in rules/run.smk.
 import functools
 import os
 import sys
 
-from fraudprep.base.atomic import OutputWriteError
-from fraudprep.extraction.augment import AugmentationConfigError, AugmentationPlan
-from fraudprep.inputs.chunks import CHUNK_ID_PATTERN, read_chunks
-from fraudprep.inputs.datasets import DatasetConfig
 from fraudprep.base.formats import storage_format
 from fraudprep.base.layout import FAILURES, OutputPaths
+from fraudprep.extraction.augment import AugmentationConfigError, AugmentationPlan
+from fraudprep.extraction.properties import PROPERTIES
+from fraudprep.inputs.chunks import CHUNK_ID_PATTERN, read_chunks
+from fraudprep.inputs.datasets import DatasetConfig
 from fraudprep.inputs.manifest import ManifestError
 from fraudprep.inputs.manifest_build import source_fingerprint
-from fraudprep.run.outputlock import OutputDirInUseError, acquire_output_lock
-from fraudprep.extraction.properties import PROPERTIES
-from fraudprep.run.runlock import OrphanedJobsError
 from fraudprep.run.settings import ConfigError, job_memory_mb, resolve_model_settings
-from fraudprep.outputs.verify import prepare_rebuild
-from fraudprep.run.provenance import (
-    FEATURE_MODULES,
-    MANIFEST_MODULES,
-    REPORT_MODULES,
-    code_version,
-    provenance_path,
-    record_provenance,
-    scripts_version,
-)
 
 # Steps that fail the same way every time (manifest, chunks, settings, aggregation, figures)
 # are not retried: a retry would only print the same error twice. Extraction keeps the
@@ -87,11 +76,11 @@ def manifest_source(wildcards):
     Snakemake evaluates params again just before starting the job; the input tree is scanned
     once per run (the value is kept), not on each evaluation.
     """
-    return dict(_scanned_source())
+    return dict(scanned_source())
 
 
 @functools.cache
-def _scanned_source():
+def scanned_source():
     try:
         return {**DATASET.as_dict(), "fingerprint": source_fingerprint(DATASET)}
     except ManifestError as error:
@@ -102,125 +91,9 @@ def manifest_input(wildcards):
     return [DATASET.listing] if DATASET.dataset == "csv" else []
 
 
-# Provenance files (fraudprep.run.provenance): written while the DAG is built, rewritten only when
-# what a step's outputs are made from changes, so that a change reruns the step even without
-# Snakemake's records in .snakemake/. Only the process that starts the run writes them.
-
-
-def _provenance(step, record):
-    path = provenance_path(OUT, step)
-    _scanned_source()  # a bad input stops the run before anything is written
-    # Only a run that executes jobs changes a record: a dry run (-n), --report, --summary or
-    # --list with another config must not leave one behind that describes outputs nobody
-    # made, and a real run with the config of before would then redo the step. Snakemake's
-    # own records still list the change.
-    executing = _executing()
-    if executing:
-        hold_output_dir()  # before the first write: another run may be using output_dir
-    if workflow.is_main_process and (executing or not path.exists()):
-        try:
-            record_provenance(path, record)
-        except OSError as error:
-            # A read-only or full output_dir: one line, not a traceback.
-            stop(OutputWriteError.from_os_error(error, OUT))
-    return str(path)
-
-
-def _executing():
-    """True in the process that starts a run that executes jobs (not -n, --report, --lint)."""
-    return (
-        workflow.is_main_process
-        and workflow.executor_plugin is not None
-        and not workflow.dryrun
-    )
-
-
-@functools.cache
-def hold_output_dir():
-    """Take output_dir's lock (fraudprep.run.outputlock) for this run, once; released at exit.
-
-    Taken while the DAG is built, before the run writes anything there, and again (a no-op)
-    at onstart for runs whose targets need no provenance record.
-    """
-    try:
-        lock = acquire_output_lock(OUT, workflow.basedir, workflow.local_exec)
-    except (OutputDirInUseError, OrphanedJobsError) as error:
-        stop(error)
-    except OSError as error:
-        stop(OutputWriteError.from_os_error(error, OUT))
-    if lock is None:  # output_dir cannot be written, so no run can change it
-        return None
-    if lock.cleared_stale:
-        print(f"Removed the lock a killed run left in {OUT}; resuming.")
-    # At exit whatever way the run ends: a failed DAG never reaches onerror.
-    atexit.register(lock.release)
-    return lock
-
-
-def scripts(*names):
-    """The content version of this checkout's workflow scripts (fraudprep.run.provenance)."""
-    folder = Path(workflow.basedir) / "workflow" / "scripts"
-    return scripts_version(tuple(str(folder / f"{name}.py") for name in names))
-
-
-def manifest_provenance(wildcards):
-    record = {
-        **_scanned_source(),
-        "hash_files": config["hash_files"],
-        "fail_on_leakage": config["fail_on_leakage"],
-        "code": code_version(MANIFEST_MODULES),
-        "scripts": scripts("build_manifest"),
-    }
-    return _provenance("manifest", record)
-
-
-def chunks_provenance(wildcards):
-    record = {
-        "chunk_size": config["chunk_size"],
-        "code": code_version(("inputs.chunks",)),
-        "scripts": scripts("split_chunks"),
-    }
-    return _provenance("chunks", record)
-
-
-def model_provenance(wildcards):
-    record = {
-        "settings": SETTINGS[wildcards.model].as_dict(),
-        "min_duration": config["min_duration"],
-        "max_input_seconds": config["max_input_seconds"],
-        "code": code_version(FEATURE_MODULES),
-        "scripts": scripts("write_settings", "extract_features", "aggregate_batches"),
-    }
-    if (
-        AUGMENTATION is not None
-    ):  # absent while off: records of runs without it stay valid
-        record["augmentation"] = config["augmentation"]
-    return _provenance(wildcards.model, record)
-
-
-def report_provenance(wildcards):
-    record = {
-        "code": code_version(REPORT_MODULES),
-        "scripts": scripts("plot_report", "plot_shortcuts", "plot_job_resources"),
-    }
-    return _provenance("report", record)
-
-
 def chunk_dirs(wildcards):
     """The model's chunk directories, known once the split_chunks checkpoint has run."""
-    _rebuild_damaged(wildcards.model)
     return _chunk_dirs([wildcards.model])
-
-
-@functools.cache
-def _rebuild_damaged(model):
-    """A published batch file deleted or cut short since the last run: its chunk and the
-    model's final step are done again (fraudprep.outputs.verify). Evaluated while the DAG is built,
-    before Snakemake decides what is done; only by a run that executes jobs."""
-    executing = workflow.executor_plugin is not None and not workflow.dryrun
-    if workflow.is_main_process and executing:
-        for line in prepare_rebuild(model_dir(model), STORAGE):
-            print(f"fraudprep: {line}", file=sys.stderr)
 
 
 def all_chunk_dirs(wildcards):
