@@ -1,0 +1,7 @@
+"""``python -m fraudprep.cli``: the ``fraudprep`` command without its installed script."""
+
+import sys
+
+from fraudprep.cli import main
+
+sys.exit(main())

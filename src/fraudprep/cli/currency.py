@@ -1,0 +1,180 @@
+"""Is an output_dir current? Its provenance records against what a run would record now.
+
+The workflow writes one record per step in ``<output_dir>/provenance/`` (see
+:mod:`fraudprep.run.provenance`) and rewrites it when what the step is made from changes,
+which reruns the step and every step after it. The records are built in
+``rules/common.smk``; :func:`expected_records` builds the same ones from the same parts
+(the config, the input's fingerprint, the code and the workflow scripts), and
+``tests/test_cli.py`` checks them against the records of a real run.
+
+What this cannot see without building Snakemake's DAG: output files newer or older than
+their inputs, intermediate files deleted, and Snakemake's own records in ``.snakemake/``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fraudprep.cli.workflow_config import SCRIPTS, WorkflowConfig
+from fraudprep.inputs.manifest import ManifestError
+from fraudprep.inputs.manifest_build import source_fingerprint
+from fraudprep.run.provenance import (
+    FEATURE_MODULES,
+    MANIFEST_MODULES,
+    PROVENANCE_DIR,
+    REPORT_MODULES,
+    code_version,
+    scripts_version,
+)
+
+MANIFEST_STEP, CHUNKS_STEP, REPORT_STEP = "manifest", "chunks", "report"
+# Each step's code modules and workflow scripts, as rules/common.smk names them.
+STEP_MODULES = {
+    MANIFEST_STEP: MANIFEST_MODULES,
+    CHUNKS_STEP: ("inputs.chunks",),
+    REPORT_STEP: REPORT_MODULES,
+}
+MODEL_MODULES = FEATURE_MODULES
+STEP_SCRIPTS = {
+    MANIFEST_STEP: ("build_manifest",),
+    CHUNKS_STEP: ("split_chunks",),
+    REPORT_STEP: ("plot_report", "plot_shortcuts", "plot_job_resources"),
+}
+MODEL_SCRIPTS = ("write_settings", "extract_features", "aggregate_batches")
+# What a changed value of these keys means, in words; other keys are shown as old -> new.
+KEY_MEANINGS = {
+    "code": "fraudprep's code changed",
+    "scripts": "the workflow scripts changed",
+    "fingerprint": "input files added, removed, replaced or relabelled",
+}
+SHOWN_DIFFERENCES = 3
+
+
+def read_records(output_dir: str | Path) -> dict[str, dict[str, Any]]:
+    """The provenance records in ``output_dir``: step name -> record."""
+    folder = Path(output_dir) / PROVENANCE_DIR
+    records = {}
+    for path in sorted(folder.glob("*.json")):
+        try:
+            records[path.stem] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            records[path.stem] = {}  # unreadable: differs from anything expected
+    return records
+
+
+def expected_records(cfg: WorkflowConfig, steps: list[str]) -> dict[str, dict[str, Any]]:
+    """The records a run with ``cfg`` would write for ``steps`` (those a model's name is
+    the model's step). Raises ManifestError when the input cannot be read."""
+    return {step: _expected(cfg, step) for step in steps}
+
+
+def _expected(cfg: WorkflowConfig, step: str) -> dict[str, Any]:
+    config = cfg.values
+    if step == MANIFEST_STEP:
+        return {
+            **cfg.dataset.as_dict(),
+            "fingerprint": source_fingerprint(cfg.dataset),
+            "hash_files": config["hash_files"],
+            "fail_on_leakage": config["fail_on_leakage"],
+            "code": code_version(STEP_MODULES[step]),
+            "scripts": _scripts(cfg.checkout, STEP_SCRIPTS[step]),
+        }
+    if step == CHUNKS_STEP:
+        return {
+            "chunk_size": config["chunk_size"],
+            "code": code_version(STEP_MODULES[step]),
+            "scripts": _scripts(cfg.checkout, STEP_SCRIPTS[step]),
+        }
+    if step == REPORT_STEP:
+        return {
+            "code": code_version(STEP_MODULES[step]),
+            "scripts": _scripts(cfg.checkout, STEP_SCRIPTS[step]),
+        }
+    settings = {m.model: m for m in cfg.models}[step]
+    record = {
+        "settings": settings.as_dict(),
+        "min_duration": config["min_duration"],
+        "max_input_seconds": config["max_input_seconds"],
+        "code": code_version(MODEL_MODULES),
+        "scripts": _scripts(cfg.checkout, MODEL_SCRIPTS),
+    }
+    if cfg.augmentation is not None:  # absent while off, as in the workflow
+        record["augmentation"] = config["augmentation"]
+    return record
+
+
+def _scripts(checkout: Path, names: tuple[str, ...]) -> str:
+    folder = checkout / SCRIPTS
+    return scripts_version(tuple(str(folder / f"{name}.py") for name in names))
+
+
+def differences(recorded: Mapping[str, Any], expected: Mapping[str, Any]) -> list[str]:
+    """What differs between two records, in words, the most telling first."""
+    recorded_flat, expected_flat = _flat(recorded), _flat(expected)
+    changed = sorted(
+        key
+        for key in recorded_flat.keys() | expected_flat.keys()
+        if recorded_flat.get(key) != expected_flat.get(key)
+    )
+    named = [KEY_MEANINGS[key] for key in changed if key in KEY_MEANINGS]
+    values = [
+        f"{key} {recorded_flat.get(key)!r} -> {expected_flat.get(key)!r}"
+        for key in changed
+        if key not in KEY_MEANINGS
+    ]
+    shown = named + values[:SHOWN_DIFFERENCES]
+    if len(values) > SHOWN_DIFFERENCES:
+        shown.append(f"{len(values) - SHOWN_DIFFERENCES} more setting(s)")
+    return shown
+
+
+def _flat(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            flat.update(_flat(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+@dataclass(frozen=True)
+class StepState:
+    step: str
+    changes: list[str]  # empty: current
+
+    @property
+    def current(self) -> bool:
+        return not self.changes
+
+
+def compare_with_config(output_dir: str | Path, cfg: WorkflowConfig) -> list[StepState]:
+    """Each recorded step of a model in the config, and the shared steps, against ``cfg``."""
+    records = read_records(output_dir)
+    models = {m.model for m in cfg.models}
+    steps = [step for step in records if step in STEP_MODULES or step in models]
+    states = []
+    for step in steps:
+        try:
+            expected = _expected(cfg, step)
+        except ManifestError as error:
+            first = str(error).splitlines()[0]
+            states.append(StepState(step, [f"the input cannot be read now ({first})"]))
+            continue
+        states.append(StepState(step, differences(records[step], expected)))
+    return states
+
+
+def compare_code_only(output_dir: str | Path) -> list[StepState]:
+    """Without the checkout's config and scripts: the recorded code versions alone."""
+    states = []
+    for step, record in read_records(output_dir).items():
+        modules = STEP_MODULES.get(step, MODEL_MODULES)
+        changed = record.get("code") != code_version(modules)
+        states.append(StepState(step, [KEY_MEANINGS["code"]] if changed else []))
+    return states
