@@ -1,10 +1,10 @@
 """Augmented copies (fraudprep.extraction.augment): each kind on signals made here, alignment,
-determinism,
-and the pool's parse errors."""
+determinism, the pool's parse errors, and the registry a new kind joins."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,16 +14,23 @@ import soundfile as sf
 
 from fraudprep.extraction.augment import (
     CODECS,
+    KINDS,
+    Augmentation,
     AugmentationConfigError,
     AugmentationPlan,
     Codec,
+    Kind,
     RawBoost,
     augment,
     choose,
     copy_rng,
     parse_entry,
     parse_pool,
+    register,
+    registry,
 )
+from fraudprep.extraction.augment.config import parse_range
+from fraudprep.extraction.augment.registry import all_kinds
 
 
 def vowel(rate: int, seconds: float, seed: int = 0) -> np.ndarray:
@@ -354,3 +361,55 @@ def test_a_number_of_copies_beyond_reason_is_refused():
     block = {"copies": 100_000, "pool": [{"kind": "telephone"}]}
     with pytest.raises(AugmentationConfigError, match="copies 100000 is more than 100"):
         AugmentationPlan.from_config(block)
+
+
+# --- The registry of kinds ----------------------------------------------------------------------
+
+
+def test_kinds_are_listed_in_their_order_each_a_frozen_entry():
+    assert KINDS == ("codec", "telephone", "rawboost", "noise", "reverb")
+    for kind in all_kinds():
+        assert issubclass(kind.entry, Augmentation)
+        assert kind.entry.__dataclass_params__.frozen, kind.name  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Gain(Augmentation):
+    db: tuple[float, float]
+
+
+def parse_gain(entry, where, base=None) -> Gain:
+    return Gain(parse_range(entry, "db", where, None, (-40.0, 40.0)))
+
+
+def apply_gain(x, rate, entry, rng):
+    db = float(rng.uniform(*entry.db))
+    return x * 10 ** (db / 20), {"kind": "gain", "db": db}
+
+
+def test_a_registered_kind_is_parsed_listed_and_applied(monkeypatch):
+    """What a new module of kinds/ does: its kind is then known to the pool's parse, listed
+    after the others in errors, and its copies are cut and clipped like every kind's."""
+    all_kinds()  # the shipped kinds first, into the registry's tables copied below
+    monkeypatch.setattr(registry, "_BY_NAME", dict(registry._BY_NAME))
+    monkeypatch.setattr(registry, "_BY_ENTRY", dict(registry._BY_ENTRY))
+    register(Kind("gain", 6, Gain, frozenset({"db"}), parse_gain, apply_gain))
+    (entry,) = parse_pool([{"kind": "gain", "db": [20, 20]}])
+    assert entry == Gain((20.0, 20.0))
+    x = vowel(16000, 0.5)
+    y, drawn = augment(x, 16000, entry, copy_rng("a.wav", 0, 0))
+    check_copy(y, x)
+    assert drawn == {"kind": "gain", "db": 20.0} and np.abs(y).max() == 1.0
+    with pytest.raises(AugmentationConfigError, match="noise, reverb, gain, not 'echo'"):
+        parse_pool([{"kind": "echo"}])
+    with pytest.raises(
+        AugmentationConfigError, match="key 'gain' for kind gain; it takes db, kind"
+    ):
+        parse_pool([{"kind": "gain", "db": [0, 1], "gain": 2}])
+    with pytest.raises(ValueError, match="clashes with codec"):
+        register(Kind("codec2", 1, Gain, frozenset(), parse_gain, apply_gain))
+
+
+def test_an_entry_of_no_kind_is_refused():
+    with pytest.raises(TypeError, match="not an augmentation entry"):
+        augment(np.ones(10, np.float32), 16000, Gain((0.0, 0.0)), copy_rng("a.wav", 0, 0))

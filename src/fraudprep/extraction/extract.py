@@ -4,16 +4,16 @@ partial stats.
 Memory is one decoded file plus one batch of features per model: the chunk's files are read
 from the manifest one row at a time and each batch is written the moment it is full. The job's
 outputs are built in a scratch directory and renamed into place at the end, so a killed job
-leaves nothing a rerun would trust.
+leaves nothing a rerun would trust. The files themselves (opened with their headers, closed
+into chunk.json, linked for a twin) are :mod:`fraudprep.extraction.chunk_files`'s business;
+this module decides what goes into them.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
 import dataclasses
 import functools
-import json
 import logging
 import shutil
 from collections.abc import Hashable, Iterable, Sequence
@@ -23,23 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from fraudprep.base.atomic import (
-    OutputWriteError,
-    atomic_write,
-    fresh_partial_dir,
-    link_or_copy,
-    publish_dir,
-)
-from fraudprep.base.formats import storage_format
-from fraudprep.base.layout import (
-    CHUNK_METADATA,
-    COPY_FAILURE_COLUMNS,
-    COPY_FAILURES,
-    FAILURE_COLUMNS,
-    FAILURES,
-    PROPERTIES,
-    read_chunk_metadata,
-)
+from fraudprep.base.atomic import OutputWriteError, fresh_partial_dir, publish_dir
 from fraudprep.base.logs import Progress
 from fraudprep.base.memory import (
     check_system_memory,
@@ -50,9 +34,14 @@ from fraudprep.base.memory import (
 )
 from fraudprep.extraction.audio_io import AudioError, DecodedAudio, decode_mono, resample
 from fraudprep.extraction.augment import AugmentationPlan, augment
+from fraudprep.extraction.chunk_files import (
+    ChunkFiles,
+    open_chunk_files,
+    share_outputs,
+    write_chunk_metadata,
+)
 from fraudprep.extraction.features import Extracted, Extractor, distinct_values, make_extractor
 from fraudprep.extraction.properties import (
-    PROPERTY_COLUMNS,
     SignalLevels,
     TrimmedShape,
     bandwidth,
@@ -62,15 +51,13 @@ from fraudprep.extraction.properties import (
     trimmed_shape,
 )
 from fraudprep.extraction.stats import ChunkStats
-from fraudprep.extraction.store import BatchAccumulator, BatchRecord, ShardAccumulator, stored_shape
-from fraudprep.inputs.chunks import CHUNK_COLUMNS, Chunk, find_chunk
+from fraudprep.inputs.chunks import Chunk, find_chunk
 from fraudprep.inputs.manifest import ManifestRow, augmented_split, iter_manifest
 from fraudprep.run.settings import ModelSettings, read_settings, twins
 
 log = logging.getLogger(__name__)
 
 FLOAT16_MAX = float(np.finfo(np.float16).max)
-BATCH_RECORDS = ".batches.jsonl"  # scratch only: removed once chunk.json is written
 
 
 @dataclass(frozen=True)
@@ -109,21 +96,17 @@ class _ModelPart:
 
     settings: ModelSettings
     extractor: Extractor
-    scratch: Path
-    batches: BatchAccumulator | ShardAccumulator
-    failures: Any  # a csv writer
-    properties: Any  # a csv writer
-    stats: ChunkStats
-    augmented: BatchAccumulator | ShardAccumulator | None = None  # the copies' batches
-    copy_failures: Any = None  # a csv writer, with augmented copies
+    files: ChunkFiles
+    stats: ChunkStats = dataclasses.field(default_factory=ChunkStats)
 
     def add_copy(self, row: ManifestRow, audio: DecodedAudio, augmentation: dict) -> None:
         """One augmented copy into the copies' batches: features only, no statistics (they
         describe the clean data: normalisation, counts, shortcuts)."""
-        assert self.augmented is not None
+        augmented = self.files.augmented
+        assert augmented is not None
         features = self._features(audio)
-        self.augmented.start_split(augmented_split(row.split))
-        self.augmented.add(
+        augmented.start_split(augmented_split(row.split))
+        augmented.add(
             features, row.label, row.path, row.speaker, row.attack, augmentation=augmentation
         )
 
@@ -162,12 +145,12 @@ class _ModelPart:
         return bandwidth_of_spectrum(spectrum, rate)
 
     def fail_copy(self, row: ManifestRow, index: int, reason: str) -> None:
-        self.copy_failures.writerow(
+        self.files.copy_failures.writerow(
             (row.path, augmented_split(row.split), row.label, index, reason)
         )
 
     def fail(self, row: ManifestRow, reason: str) -> None:
-        self.failures.writerow((row.path, row.split, row.label, reason))
+        self.files.failures.writerow((row.path, row.split, row.label, reason))
         self.stats.add_failure(row.split, row.label)
 
     def add(self, row: ManifestRow, audio: DecodedAudio, measured: _Measured) -> None:
@@ -195,8 +178,8 @@ class _ModelPart:
                 row.size, audio, measured.levels, measured.shape, bandwidth_hz
             )
         cells = measured.cells[self.bandwidth_source]
-        self.properties.writerow([row.path, row.split, row.label, *cells])
-        if self.batches.add(features, row.label, row.path, row.speaker, row.attack):
+        self.files.properties.writerow([row.path, row.split, row.label, *cells])
+        if self.files.batches.add(features, row.label, row.path, row.speaker, row.attack):
             check_system_memory()
 
 
@@ -248,7 +231,7 @@ def extract_chunk_models(
             [models[i] for i in computed], limits, plan,
         )  # fmt: skip
         for twin, original in twin_of.items():
-            _share_outputs(scratches[original], scratches[twin], models[twin], models[original])
+            share_outputs(scratches[original], scratches[twin], models[twin], models[original])
             stats[models[twin].model] = stats[models[original].model]
         for scratch, output_dir in zip(scratches, output_dirs, strict=True):
             publish_dir(scratch, output_dir)
@@ -262,21 +245,6 @@ def extract_chunk_models(
     return stats
 
 
-def _share_outputs(
-    original: Path, twin: Path, settings: ModelSettings, original_settings: ModelSettings
-) -> None:
-    """The twin's chunk outputs as hard links to the original's (no extra disk), with its
-    own chunk.json: the same batches and statistics under its settings."""
-    for path in original.iterdir():
-        if path.name != CHUNK_METADATA:
-            link_or_copy(path, twin / path.name)
-    metadata = read_chunk_metadata(original)
-    metadata["settings"] = settings.as_dict()
-    metadata["shared_with"] = original_settings.model
-    with atomic_write(twin / CHUNK_METADATA, "w", encoding="utf-8") as handle:
-        json.dump(metadata, handle, indent=1)
-
-
 def _extract_into(
     scratches: Sequence[Path],
     manifest_path: str | Path,
@@ -285,8 +253,6 @@ def _extract_into(
     limits: ReadLimits,
     plan: AugmentationPlan | None = None,
 ) -> dict[str, ChunkStats]:
-    # Failures and batch records go to files as they happen: nothing in this job grows with
-    # the chunk but its statistics' counters.
     with contextlib.ExitStack() as stack:
         parts = [
             _open_part(stack, scratch, settings, chunk.id, augmented=plan is not None)
@@ -296,17 +262,13 @@ def _extract_into(
         done = _extract_rows(rows, parts, limits, chunk, plan)
     for part in parts:
         _check_accounting(chunk, part.stats, done)
-        records_path = part.scratch / BATCH_RECORDS
-        _write_chunk_metadata(
-            part.scratch / CHUNK_METADATA, chunk, part.settings, records_path, part.stats
-        )
-        records_path.unlink()
+        write_chunk_metadata(part.files.scratch, chunk, part.settings, part.stats)
         log.info(
             "%s, %s: %d samples in %d batches, %d failed",
             chunk.id,
             part.settings.model,
             sum(part.stats.samples.values()),
-            part.batches.written,
+            part.files.batches.written,
             sum(part.stats.failures.values()),
         )
     return {part.settings.model: part.stats for part in parts}
@@ -320,49 +282,8 @@ def _open_part(
     augmented: bool = False,
 ) -> _ModelPart:
     extractor = make_extractor(settings.profile)
-    failed = stack.enter_context(
-        atomic_write(scratch / FAILURES, "w", newline="", encoding="utf-8")
-    )
-    records_path = scratch / BATCH_RECORDS
-    records = stack.enter_context(open(records_path, "w", encoding="utf-8"))  # noqa: SIM115
-    failures = csv.writer(failed, lineterminator="\n")
-    failures.writerow(FAILURE_COLUMNS)
-    properties_file = stack.enter_context(
-        atomic_write(scratch / PROPERTIES, "w", newline="", encoding="utf-8")
-    )
-    properties = csv.writer(properties_file, lineterminator="\n")
-    properties.writerow(PROPERTY_COLUMNS)
-
-    storage = storage_format(settings.storage_format)
-    shape = stored_shape(extractor.output_shape, storage)
-
-    def on_written(record: BatchRecord) -> None:
-        records.write(json.dumps(record.as_dict()) + "\n")
-
-    def accumulator(prefix: str) -> BatchAccumulator | ShardAccumulator:
-        if storage.streams_samples:
-            assert settings.shard_samples is not None and settings.shard_mb is not None
-            return ShardAccumulator(
-                scratch, shape, settings.profile.dtype, settings.shard_samples,
-                int(settings.shard_mb * 2**20), key_prefix=f"{chunk_id}-{prefix}",
-                on_written=on_written, stem_prefix=prefix,
-            )  # fmt: skip
-        return BatchAccumulator(
-            scratch, settings.batch_size, shape, storage, settings.profile.dtype,
-            on_written=on_written, stem_prefix=prefix,
-        )  # fmt: skip
-
-    part = _ModelPart(
-        settings, extractor, scratch, accumulator("batch"), failures, properties, ChunkStats()
-    )
-    if augmented:
-        part.augmented = accumulator("aug_batch")
-        copy_failures = stack.enter_context(
-            atomic_write(scratch / COPY_FAILURES, "w", newline="", encoding="utf-8")
-        )
-        part.copy_failures = csv.writer(copy_failures, lineterminator="\n")
-        part.copy_failures.writerow(COPY_FAILURE_COLUMNS)
-    return part
+    files = open_chunk_files(stack, scratch, settings, extractor.output_shape, chunk_id, augmented)
+    return _ModelPart(settings, extractor, files)
 
 
 def _extract_rows(
@@ -377,7 +298,7 @@ def _extract_rows(
     progress, done = Progress(chunk.id, chunk.size), 0
     for done, row in enumerate(rows, start=1):
         for part in parts:
-            part.batches.start_split(row.split)
+            part.files.batches.start_split(row.split)
         try:
             decoded = decode_mono(row.path, limits.max_input_seconds, limits.min_duration)
         except Exception as error:  # one bad file must never stop the chunk
@@ -392,9 +313,9 @@ def _extract_rows(
                 _add_copies(row, decoded, parts, plan, at_rate)
         progress.tick(done)
     for part in parts:
-        part.batches.flush()
-        if part.augmented is not None:
-            part.augmented.flush()
+        part.files.batches.flush()
+        if part.files.augmented is not None:
+            part.files.augmented.flush()
     return done
 
 
@@ -481,27 +402,6 @@ def _check_accounting(chunk: Chunk, stats: ChunkStats, rows_read: int) -> None:
             f"{chunk.id}: expected {chunk.size} manifest rows, read {rows_read}, accounted "
             f"for {accounted}; the manifest changed under the job; rerun the workflow"
         )
-
-
-def _write_chunk_metadata(
-    path: Path, chunk: Chunk, settings: ModelSettings, records_path: Path, stats: ChunkStats
-) -> None:
-    """``chunk.json``: the chunk, its settings, its batches (copied from the records file
-    line by line, never all in memory) and its statistics."""
-    head = {
-        # The field names of chunks.csv's columns, whatever the tuple's own are.
-        "chunk": dict(zip(CHUNK_COLUMNS, chunk, strict=True)),
-        "settings": settings.as_dict(),
-        "feature_shape": list(settings.profile.output_shape),
-    }
-    with atomic_write(path, "w", encoding="utf-8") as handle, open(records_path) as records:
-        handle.write("{\n")
-        for key, value in head.items():
-            handle.write(f" {json.dumps(key)}: {json.dumps(value)},\n")
-        handle.write(' "batches": [')
-        for index, line in enumerate(records):
-            handle.write(("," if index else "") + "\n  " + line.rstrip("\n"))
-        handle.write('\n ],\n "stats": ' + json.dumps(stats.to_json()) + "\n}\n")
 
 
 def run_extraction_job(

@@ -16,8 +16,9 @@ import functools
 import hashlib
 import json
 import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from fraudprep.base.atomic import atomic_write
 
@@ -40,6 +41,7 @@ FEATURE_MODULES = (
     "extraction.energy",
     "run.settings",
     "extraction.extract",
+    "extraction.chunk_files",
     "extraction.store",
     "base.formats",
     "extraction.augment",
@@ -55,6 +57,64 @@ REPORT_MODULES = (
     "report.report_shortcuts",
     "outputs.shortcuts",
 )
+
+
+MANIFEST_STEP, CHUNKS_STEP, REPORT_STEP = "manifest", "chunks", "report"
+# Each step's code modules and workflow scripts (a model's step is named after the model).
+STEP_MODULES = {
+    MANIFEST_STEP: MANIFEST_MODULES,
+    CHUNKS_STEP: ("inputs.chunks",),
+    REPORT_STEP: REPORT_MODULES,
+}
+STEP_SCRIPTS = {
+    MANIFEST_STEP: ("build_manifest",),
+    CHUNKS_STEP: ("split_chunks",),
+    REPORT_STEP: ("plot_report", "plot_shortcuts", "plot_job_resources"),
+}
+MODEL_SCRIPTS = ("write_settings", "extract_features", "aggregate_batches")
+
+
+class HasDict(Protocol):
+    def as_dict(self) -> dict[str, Any]: ...
+
+
+def step_record(
+    step: str,
+    config: Mapping[str, Any],
+    *,
+    source: Callable[[], Mapping[str, Any]],
+    settings: Mapping[str, HasDict],
+    augmentation_on: bool,
+    scripts_dir: Path,
+) -> dict[str, Any]:
+    """What ``step``'s outputs are made from: the one definition of a provenance record, for
+    the workflow (rules/run.smk) and for ``fraudprep info``, which compares an output folder
+    with it. ``source`` gives the dataset's options and its input fingerprint (a scan of the
+    input tree, so asked only for the manifest); a model's step is named after the model."""
+    if step == MANIFEST_STEP:
+        record = {
+            **source(),
+            "hash_files": config["hash_files"],
+            "fail_on_leakage": config["fail_on_leakage"],
+        }
+    elif step == CHUNKS_STEP:
+        record = {"chunk_size": config["chunk_size"]}
+    elif step == REPORT_STEP:
+        record = {}
+    else:
+        record = {
+            "settings": settings[step].as_dict(),
+            "min_duration": config["min_duration"],
+            "max_input_seconds": config["max_input_seconds"],
+        }
+        # Absent while off: records of runs without augmentation stay valid.
+        if augmentation_on:
+            record["augmentation"] = config["augmentation"]
+    modules = STEP_MODULES.get(step, FEATURE_MODULES)
+    names = STEP_SCRIPTS.get(step, MODEL_SCRIPTS)
+    record["code"] = code_version(modules)
+    record["scripts"] = scripts_version(tuple(str(scripts_dir / f"{n}.py") for n in names))
+    return record
 
 
 @functools.cache  # input functions ask for it again for every job of the DAG
