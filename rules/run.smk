@@ -15,13 +15,9 @@ from fraudprep.base.memory import available_memory_gb, limit_threads
 from fraudprep.outputs.verify import prepare_rebuild
 from fraudprep.run.outputlock import OutputDirInUseError, acquire_output_lock
 from fraudprep.run.provenance import (
-    FEATURE_MODULES,
-    MANIFEST_MODULES,
-    REPORT_MODULES,
-    code_version,
     provenance_path,
     record_provenance,
-    scripts_version,
+    step_record,
 )
 from fraudprep.outputs.summary import run_summary_lines
 from fraudprep.run.runlock import (
@@ -61,54 +57,20 @@ if workflow.is_main_process:
 # Snakemake knows whether a run executes jobs (not -n, --report, --lint) only once it builds
 # the DAG, after parsing; input functions are the first code of ours it calls then. So every
 # provenance input asks for prepare_run, which does its work once, and writes its own step's
-# record from provenance_records, the one place that says what each step is made from.
+# record (fraudprep.run.provenance.step_record says what each step is made from).
 
 
 @functools.cache
-def provenance_records():
-    """What each step's outputs are made from (fraudprep.run.provenance), by step.
-
-    A record is rewritten only when it changes, so that a change reruns the step even without
-    Snakemake's records in .snakemake/ (a second clone, a deleted .snakemake/).
-    """
-    records = {
-        "manifest": {
-            **scanned_source(),
-            "hash_files": config["hash_files"],
-            "fail_on_leakage": config["fail_on_leakage"],
-            "code": code_version(MANIFEST_MODULES),
-            "scripts": scripts("build_manifest"),
-        },
-        "chunks": {
-            "chunk_size": config["chunk_size"],
-            "code": code_version(("inputs.chunks",)),
-            "scripts": scripts("split_chunks"),
-        },
-        "report": {
-            "code": code_version(REPORT_MODULES),
-            "scripts": scripts("plot_report", "plot_shortcuts", "plot_job_resources"),
-        },
-    }
-    for model in MODELS:
-        records[model] = {
-            "settings": SETTINGS[model].as_dict(),
-            "min_duration": config["min_duration"],
-            "max_input_seconds": config["max_input_seconds"],
-            "code": code_version(FEATURE_MODULES),
-            "scripts": scripts(
-                "write_settings", "extract_features", "aggregate_batches"
-            ),
-        }
-        # Absent while off: records of runs without augmentation stay valid.
-        if AUGMENTATION is not None:
-            records[model]["augmentation"] = config["augmentation"]
-    return records
-
-
-def scripts(*names):
-    """The content version of this checkout's workflow scripts (fraudprep.run.provenance)."""
-    folder = Path(workflow.basedir) / "workflow" / "scripts"
-    return scripts_version(tuple(str(folder / f"{name}.py") for name in names))
+def provenance_record(step):
+    """What the step's outputs are made from (fraudprep.run.provenance.step_record)."""
+    return step_record(
+        step,
+        config,
+        source=scanned_source,
+        settings=SETTINGS,
+        augmentation_on=AUGMENTATION is not None,
+        scripts_dir=Path(workflow.basedir) / "workflow" / "scripts",
+    )
 
 
 def executing():
@@ -147,7 +109,7 @@ def provenance_input(step):
     # needs the file to build the DAG.
     if workflow.is_main_process and (executing() or not path.exists()):
         try:
-            record_provenance(path, provenance_records()[step])
+            record_provenance(path, provenance_record(step))
         except OSError as error:
             # A read-only or full output_dir: one line, not a traceback.
             stop(OutputWriteError.from_os_error(error, OUT))

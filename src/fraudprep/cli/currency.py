@@ -2,10 +2,10 @@
 
 The workflow writes one record per step in ``<output_dir>/provenance/`` (see
 :mod:`fraudprep.run.provenance`) and rewrites it when what the step is made from changes,
-which reruns the step and every step after it. The records are built in
-``rules/common.smk``; :func:`expected_records` builds the same ones from the same parts
-(the config, the input's fingerprint, the code and the workflow scripts), and
-``tests/test_cli.py`` checks them against the records of a real run.
+which reruns the step and every step after it. Both the workflow
+(``rules/run.smk``) and :func:`expected_records` build them with
+:func:`fraudprep.run.provenance.step_record`; ``tests/test_cli.py`` checks them against the
+records of a real run.
 
 What this cannot see without building Snakemake's DAG: output files newer or older than
 their inputs, intermediate files deleted, and Snakemake's own records in ``.snakemake/``.
@@ -24,27 +24,12 @@ from fraudprep.inputs.manifest import ManifestError
 from fraudprep.inputs.manifest_build import source_fingerprint
 from fraudprep.run.provenance import (
     FEATURE_MODULES,
-    MANIFEST_MODULES,
     PROVENANCE_DIR,
-    REPORT_MODULES,
+    STEP_MODULES,
     code_version,
-    scripts_version,
+    step_record,
 )
 
-MANIFEST_STEP, CHUNKS_STEP, REPORT_STEP = "manifest", "chunks", "report"
-# Each step's code modules and workflow scripts, as rules/common.smk names them.
-STEP_MODULES = {
-    MANIFEST_STEP: MANIFEST_MODULES,
-    CHUNKS_STEP: ("inputs.chunks",),
-    REPORT_STEP: REPORT_MODULES,
-}
-MODEL_MODULES = FEATURE_MODULES
-STEP_SCRIPTS = {
-    MANIFEST_STEP: ("build_manifest",),
-    CHUNKS_STEP: ("split_chunks",),
-    REPORT_STEP: ("plot_report", "plot_shortcuts", "plot_job_resources"),
-}
-MODEL_SCRIPTS = ("write_settings", "extract_features", "aggregate_batches")
 # What a changed value of these keys means, in words; other keys are shown as old -> new.
 KEY_MEANINGS = {
     "code": "fraudprep's code changed",
@@ -73,43 +58,14 @@ def expected_records(cfg: WorkflowConfig, steps: list[str]) -> dict[str, dict[st
 
 
 def _expected(cfg: WorkflowConfig, step: str) -> dict[str, Any]:
-    config = cfg.values
-    if step == MANIFEST_STEP:
-        return {
-            **cfg.dataset.as_dict(),
-            "fingerprint": source_fingerprint(cfg.dataset),
-            "hash_files": config["hash_files"],
-            "fail_on_leakage": config["fail_on_leakage"],
-            "code": code_version(STEP_MODULES[step]),
-            "scripts": _scripts(cfg.checkout, STEP_SCRIPTS[step]),
-        }
-    if step == CHUNKS_STEP:
-        return {
-            "chunk_size": config["chunk_size"],
-            "code": code_version(STEP_MODULES[step]),
-            "scripts": _scripts(cfg.checkout, STEP_SCRIPTS[step]),
-        }
-    if step == REPORT_STEP:
-        return {
-            "code": code_version(STEP_MODULES[step]),
-            "scripts": _scripts(cfg.checkout, STEP_SCRIPTS[step]),
-        }
-    settings = {m.model: m for m in cfg.models}[step]
-    record = {
-        "settings": settings.as_dict(),
-        "min_duration": config["min_duration"],
-        "max_input_seconds": config["max_input_seconds"],
-        "code": code_version(MODEL_MODULES),
-        "scripts": _scripts(cfg.checkout, MODEL_SCRIPTS),
-    }
-    if cfg.augmentation is not None:  # absent while off, as in the workflow
-        record["augmentation"] = config["augmentation"]
-    return record
-
-
-def _scripts(checkout: Path, names: tuple[str, ...]) -> str:
-    folder = checkout / SCRIPTS
-    return scripts_version(tuple(str(folder / f"{name}.py") for name in names))
+    return step_record(
+        step,
+        cfg.values,
+        source=lambda: {**cfg.dataset.as_dict(), "fingerprint": source_fingerprint(cfg.dataset)},
+        settings={m.model: m for m in cfg.models},
+        augmentation_on=cfg.augmentation is not None,
+        scripts_dir=cfg.checkout / SCRIPTS,
+    )
 
 
 def differences(recorded: Mapping[str, Any], expected: Mapping[str, Any]) -> list[str]:
@@ -174,7 +130,7 @@ def compare_code_only(output_dir: str | Path) -> list[StepState]:
     """Without the checkout's config and scripts: the recorded code versions alone."""
     states = []
     for step, record in read_records(output_dir).items():
-        modules = STEP_MODULES.get(step, MODEL_MODULES)
+        modules = STEP_MODULES.get(step, FEATURE_MODULES)
         changed = record.get("code") != code_version(modules)
         states.append(StepState(step, [KEY_MEANINGS["code"]] if changed else []))
     return states
