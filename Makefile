@@ -12,7 +12,7 @@ DEMO_DIR := data/demo
 DEMO_LISTING := $(DEMO_DIR)-protocol.csv
 CORES ?= 2
 
-.PHONY: demo test setup test-extras system-deps demo-data lint format lock clean bench
+.PHONY: demo test setup test-extras system-deps demo-data lint format lock clean bench docs
 
 demo: setup system-deps demo-data
 	$(BIN)/snakemake --cores $(CORES) --config listing=$(DEMO_LISTING)
@@ -52,6 +52,11 @@ format: setup
 	$(BIN)/ruff format src tools workflow tests examples bench
 	$(BIN)/ruff check --fix src tools workflow tests examples bench
 	$(BIN)/snakefmt Snakefile rules
+
+# docs/configuration.md, generated from schemas/config.schema.yaml (tools/config_docs.py);
+# tests/test_docs.py fails when it is stale.
+docs: setup
+	$(BIN)/python -m tools.config_docs
 
 lock: setup
 	{ echo "# Exact versions for the venv made by 'make setup' (regenerate: make lock)."; \

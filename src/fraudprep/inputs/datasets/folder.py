@@ -96,7 +96,7 @@ def iter_for_tree(
     if not root.is_dir():
         raise ManifestError(
             f"input_dir {str(root)!r} does not exist or is not a directory; set input_dir to a "
-            f"tree laid out as {LAYOUT}, or set manifest"
+            f"tree laid out as {LAYOUT}, or set listing to a CSV of path,split,label"
         )
     found, skipped, examples = 0, 0, []
     split_dirs = _child_dirs_by_name(root)
