@@ -19,10 +19,10 @@ if TYPE_CHECKING:
 
 # Cumulative time of these functions (file name suffix, function name) is the stage breakdown.
 OUR_STAGES = (
-    ("decode + resample (load_mono)", "audio_io.py", "load_mono"),
+    ("decode + resample (load_mono)", "audio_io/__init__.py", "load_mono"),
     ("  soundfile read", "soundfile.py", "read"),
     ("  soxr resample", "soxr/__init__.py", "resample"),
-    ("  header check (_wav_header_problem)", "audio_io.py", "_wav_header_problem"),
+    ("  header check (_wav_header_problem)", "audio_io/wav.py", "_wav_header_problem"),
     ("features (MelImageExtractor)", "features.py", "__call__"),
     ("  trim_silence", "features.py", "trim_silence"),
     ("  power_spectrogram (STFT)", "features.py", "power_spectrogram"),

@@ -3,5 +3,5 @@
 Atomic writes and scratch folders (``atomic``), the storage formats and their checksums
 (``formats``), memory checks (``memory``), job logs (``logs``), process checks
 (``processes``), sorting in bounded memory (``extsort``), ``--config`` types
-(``config_types``). Imports nothing from the other sub-packages.
+(``config_types``), every output's path (``layout``). Imports nothing from the other sub-packages.
 """

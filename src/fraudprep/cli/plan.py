@@ -178,7 +178,7 @@ def _disk_lines(cfg: WorkflowConfig, outlooks: Sequence[ModelOutlook]) -> list[s
         smallest = sum(output_bytes([compact(m) for m in cfg.models], samples).values())
         lines.append(
             f"  the run would stop at that check; format: shards with dtype: uint8 would need "
-            f"{size(smallest)} (README: Choosing a format)"
+            f"{size(smallest)} (docs/output-formats.md)"
         )
     return lines
 

@@ -1,4 +1,5 @@
-"""What comes out: the final step per model (``aggregate``), checks of published files
+"""What comes out: the final step per model (``aggregate``, with the chunks' tables merged by
+``chunk_tables`` and the statistics written by ``dataset_stats``), checks of published files
 (``verify``), reading them back (``loader``, ``streaming``), the shortcut table
 (``shortcuts``), the end-of-run summary (``summary``) and the disk space a run will need
 (``diskspace``). Imports any stage below it, never :mod:`fraudprep.report`.

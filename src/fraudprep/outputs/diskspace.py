@@ -93,7 +93,7 @@ def check_disk_space(
             f"{samples:,} samples, with a {MARGIN_FRACTION:.0%} margin) but its filesystem "
             f"has {_size(free)} free; with format: shards and dtype: uint8 they would need "
             f"{_size(smallest)}. Free space, set output_dir to a larger disk, or choose "
-            "compact outputs (README: Choosing a format)"
+            "compact outputs (docs/output-formats.md)"
         )
     return estimate
 

@@ -30,7 +30,7 @@ class ConfigError(ValueError):
 KINDS = ("mel_image", "lfcc", "raw")
 PAD_MODES = ("zeros", "repeat")
 # How samples are stored (the loader gives float32 back): float16 and uint8 are the compact
-# choices (README: Choosing a format); int16 is for waveforms, uint8 for mel images in [0, 1].
+# choices (docs/output-formats.md); int16 is for waveforms, uint8 for mel images in [0, 1].
 DTYPES = ("float32", "float16", "uint8", "int16")
 # The narrowest dtype each kind can take, for the config's top-level ``dtype: compact``.
 COMPACT_DTYPES = {"mel_image": "uint8", "lfcc": "float16", "raw": "float16"}
@@ -70,7 +70,7 @@ class FeatureProfile:
     deltas: bool = True  # lfcc: append first and second differences
     pad_mode: str = "zeros"  # short clips: pad with zeros, or repeat them (AASIST's way)
     dtype: str = "float32"  # float16 for every kind, uint8 for mel images, int16 for raw
-    # Shortcut removal (README: Shortcut check); None leaves the audio as it is.
+    # Shortcut removal (docs/shortcuts.md); None leaves the audio as it is.
     lowpass_hz: float | None = None  # band-limit every file to this (a common bandwidth)
     loudness_dbfs: float | None = None  # RMS of the trimmed signal brought to this level
 

@@ -92,7 +92,7 @@ def input_root(cfg: DatasetConfig) -> Path:
     if not root.is_dir():
         raise ManifestError(
             f"input_dir {cfg.input_dir!r} does not exist or is not a directory; for dataset "
-            f"{cfg.dataset!r} point it at the corpus's top directory (see README, Datasets)"
+            f"{cfg.dataset!r} point it at the corpus's top directory (see docs/datasets.md)"
         )
     return root
 
