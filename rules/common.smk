@@ -10,7 +10,7 @@ from fraudprep.base.layout import FAILURES, OutputPaths
 from fraudprep.extraction.augment import AugmentationConfigError, AugmentationPlan
 from fraudprep.extraction.properties import PROPERTIES
 from fraudprep.inputs.chunks import CHUNK_ID_PATTERN, read_chunks
-from fraudprep.inputs.datasets import DatasetConfig
+from fraudprep.inputs.corpora import input_listings, source_config
 from fraudprep.inputs.manifest import ManifestError
 from fraudprep.inputs.manifest_build import source_fingerprint
 from fraudprep.run.settings import ConfigError, job_memory_mb, resolve_model_settings
@@ -48,7 +48,8 @@ try:
     MODELS = config["models"]
     ALL_SETTINGS = [PATHS.settings(model) for model in MODELS]
     SETTINGS = {model: resolve_model_settings(config, model) for model in MODELS}
-    DATASET = DatasetConfig.from_config(config)
+    # The input: the single-dataset keys (a DatasetConfig), or a corpora list (a CorporaConfig).
+    DATASET = source_config(config)
     # Parsed here so that a bad pool stops the run before any job; jobs parse it again.
     AUGMENTATION = AugmentationPlan.from_config(config.get("augmentation"))
 except (ConfigError, ManifestError, AugmentationConfigError) as error:
@@ -88,7 +89,7 @@ def scanned_source():
 
 
 def manifest_input(wildcards):
-    return [DATASET.listing] if DATASET.dataset == "csv" else []
+    return input_listings(DATASET)
 
 
 def chunk_dirs(wildcards):

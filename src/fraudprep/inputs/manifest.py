@@ -1,8 +1,9 @@
 """The manifest: one table of every input file with its split and label.
 
 Every dataset layout is turned into this one table (``manifest.csv``:
-``path,split,label,size,speaker,attack,source,hash``), sorted deterministically, before any
-feature is computed. Later steps read it by row ranges. The split and label names are defined
+``path,split,label,size,speaker,attack,source,hash``, and ``corpus`` last when the config lists
+``corpora``), sorted deterministically, before any feature is computed.
+Later steps read it by row ranges. The split and label names are defined
 here, once: the readers (:mod:`fraudprep.inputs.datasets`), the outputs and the loader all use them.
 """
 
@@ -45,6 +46,9 @@ LABEL_ALIASES = {
     **dict.fromkeys(("spoof", "synthetic"), FAKE),
 }
 MANIFEST_COLUMNS = ("path", "split", "label", "size", "speaker", "attack", "source", "hash")
+# A manifest of several corpora (config ``corpora``) names each row's corpus in one more column;
+# a single dataset's manifest keeps the columns above, byte for byte.
+CORPUS_MANIFEST_COLUMNS = (*MANIFEST_COLUMNS, "corpus")
 SKIPPED_COLUMNS = ("path", "split", "label", "reason")
 
 
@@ -61,6 +65,7 @@ class ManifestRow(NamedTuple):
     attack: str = ""  # attack / system id of a fake ("-" or "" for real or unknown)
     source: str = ""  # which dataset reader produced the row
     hash: str = ""  # content hash of the file's bytes, for leakage checks
+    corpus: str = ""  # the config's name of the corpus (``corpora``); "" for a single dataset
 
 
 def natural_key(text: str) -> tuple:
@@ -71,7 +76,9 @@ def natural_key(text: str) -> tuple:
 
 
 def row_sort_key(row: ManifestRow) -> tuple:
-    return (SPLITS.index(row.split), natural_key(row.path))
+    """Split, then corpus (all "" for a single dataset), then path: each corpus's rows of a
+    split are adjacent, in the same order whatever order the readers produced them in."""
+    return (SPLITS.index(row.split), row.corpus, natural_key(row.path))
 
 
 class SkippedFile(NamedTuple):
@@ -99,15 +106,23 @@ def parse_label(text: str, label_map: dict[str, str] | None = None) -> int | Non
     return LABEL_ALIASES.get(str(mapped).lower())
 
 
-def write_manifest(rows: Iterable[ManifestRow], path: str | os.PathLike[str]) -> int:
+def write_manifest(
+    rows: Iterable[ManifestRow], path: str | os.PathLike[str], with_corpus: bool = False
+) -> int:
     """Write rows as the manifest CSV (atomically); return how many were written."""
     with atomic_write(path, "w", newline="", encoding="utf-8") as handle:
-        return write_manifest_rows(rows, handle)
+        return write_manifest_rows(rows, handle, with_corpus)
 
 
-def write_manifest_rows(rows: Iterable[ManifestRow], handle: IO[str]) -> int:
-    """Write the header and rows to an open file; return how many rows were written."""
-    return _write_table(MANIFEST_COLUMNS, rows, handle)
+def write_manifest_rows(
+    rows: Iterable[ManifestRow], handle: IO[str], with_corpus: bool = False
+) -> int:
+    """Write the header and rows to an open file; return how many rows were written. The
+    ``corpus`` column is written only ``with_corpus`` (a manifest of ``corpora``)."""
+    if with_corpus:
+        return _write_table(CORPUS_MANIFEST_COLUMNS, rows, handle)
+    width = len(MANIFEST_COLUMNS)
+    return _write_table(MANIFEST_COLUMNS, (row[:width] for row in rows), handle)
 
 
 def write_skipped(skipped: Iterable[SkippedFile], path: str | os.PathLike[str]) -> int:
@@ -126,6 +141,12 @@ def _write_table(columns: Iterable[str], rows: Iterable[Iterable], handle: IO[st
     return count
 
 
+def manifest_has_corpus(path: str | os.PathLike[str]) -> bool:
+    """Whether the manifest names each row's corpus (it was built from ``corpora``)."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        return tuple(next(csv.reader(handle), ())) == CORPUS_MANIFEST_COLUMNS
+
+
 def count_table_rows(path: str | os.PathLike[str]) -> int:
     """Rows of a CSV table we wrote (header excluded), streamed; 0 if it does not exist."""
     try:
@@ -142,7 +163,7 @@ def iter_manifest(
     with open(path, newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
         header = next(reader, None)
-        if tuple(header or ()) != MANIFEST_COLUMNS:
+        if tuple(header or ()) not in (MANIFEST_COLUMNS, CORPUS_MANIFEST_COLUMNS):
             raise ManifestError(f"{path}: not a fraudprep manifest (header {header})")
         for record in itertools.islice(reader, start, stop):
             yield ManifestRow(record[0], record[1], int(record[2]), int(record[3]), *record[4:])

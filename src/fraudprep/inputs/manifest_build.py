@@ -1,21 +1,32 @@
-"""Building the manifest: the configured dataset's rows, sorted, hashed, checked for leaks
-between splits and labels (:mod:`fraudprep.inputs.integrity`) and written as ``manifest.csv``; and
-the fingerprint of the input that decides when the manifest is built again."""
+"""Building the manifest: the configured dataset's rows (or every corpus's, config ``corpora``:
+:mod:`fraudprep.inputs.corpora`), sorted, hashed, checked for leaks between splits, labels and
+corpora (:mod:`fraudprep.inputs.integrity`) and written as ``manifest.csv``; and the fingerprint
+of the input that decides when the manifest is built again."""
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import os
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
+from contextlib import nullcontext
 from pathlib import Path
 
 from fraudprep.base.atomic import atomic_write
 from fraudprep.base.extsort import ExternalSort
 from fraudprep.base.logs import Progress
-from fraudprep.inputs.datasets import DatasetConfig, iter_rows
-from fraudprep.inputs.integrity import LeakFinder, LeakTally, iter_with_hashes, write_leaks
+from fraudprep.inputs.corpora import CorporaConfig, SourceConfig, iter_raw_rows, iter_source_rows
+from fraudprep.inputs.integrity import (
+    Leak,
+    LeakFinder,
+    LeakTally,
+    SpeakerFinder,
+    iter_with_hashes,
+    source_leaks,
+    write_leaks,
+)
 from fraudprep.inputs.manifest import (
     LABELS,
     SPLITS,
@@ -52,11 +63,12 @@ def _file_identity(path: str) -> str:
 
 
 def _row_digest(row: ManifestRow) -> int:
-    text = f"{'|'.join(map(str, row))}\0{_file_identity(row.path)}\n".encode()
+    fields = row if row.corpus else row[:-1]  # a single dataset's digest as before corpora
+    text = f"{'|'.join(map(str, fields))}\0{_file_identity(row.path)}\n".encode()
     return int.from_bytes(hashlib.blake2b(text, digest_size=32).digest(), "big")
 
 
-def source_fingerprint(cfg: DatasetConfig) -> str:
+def source_fingerprint(cfg: SourceConfig) -> str:
     """Check the input (raising :class:`ManifestError`) and digest its files' paths, labels,
     sizes, modification and change times and inodes.
 
@@ -67,7 +79,7 @@ def source_fingerprint(cfg: DatasetConfig) -> str:
     does not depend on the order the input lists its files in, just as the manifest does not.
     """
     total, count = 0, 0
-    for row in iter_rows(cfg):
+    for row in iter_raw_rows(cfg):
         total = (total + _row_digest(row)) % FINGERPRINT_MODULUS
         count += 1
     return hashlib.sha256(f"{count}:{total:064x}".encode()).hexdigest()
@@ -75,7 +87,7 @@ def source_fingerprint(cfg: DatasetConfig) -> str:
 
 def build_manifest(
     output_path: str | os.PathLike[str],
-    cfg: DatasetConfig,
+    cfg: SourceConfig,
     leakage_path: str | os.PathLike[str] | None = None,
     hash_files: bool = True,
     fail_on_leakage: bool = False,
@@ -90,13 +102,15 @@ def build_manifest(
     """
     spill_dir = Path(output_path).parent
     spill_dir.mkdir(parents=True, exist_ok=True)
-    counts: Counter[tuple[str, int]] = Counter()
+    corpora = cfg if isinstance(cfg, CorporaConfig) else None
+    counts: Counter[tuple[str, str, int]] = Counter()
     with (
         ExternalSort(row_sort_key, spill_dir) as ordered,
         ExternalSort(skipped_sort_key, spill_dir) as skipped,
         LeakFinder(spill_dir) as finder,
+        _speaker_finder(corpora, spill_dir) as speakers,
     ):
-        ordered.extend(iter_rows(cfg, spill_dir, skipped.add))
+        ordered.extend(iter_source_rows(cfg, spill_dir, skipped.add))
         if skipped_path is not None:
             write_skipped(skipped, skipped_path)
         rows: Iterable[ManifestRow] = ordered
@@ -104,47 +118,78 @@ def build_manifest(
             # Hashing reads every byte: minutes on a large dataset, so progress is shown.
             rows = Progress("manifest: hashing", ordered.count).follow(iter_with_hashes(rows))
         with atomic_write(output_path, "w", newline="", encoding="utf-8") as handle:
-            count = write_manifest_rows(_tallied(rows, counts, finder), handle)
+            tallied = _tallied(rows, counts, finder, speakers)
+            count = write_manifest_rows(tallied, handle, with_corpus=corpora is not None)
+            leaks: Iterable[Leak] = finder
+            if corpora is not None:
+                splits_of: dict[str, set[str]] = {}
+                for corpus, split, _ in counts:
+                    splits_of.setdefault(corpus, set()).add(split)
+                sources = source_leaks(corpora.shared_sources(), splits_of)
+                leaks = itertools.chain(finder, speakers, sources)
             # Still inside atomic_write: a LeakageError discards the manifest just written.
-            _check_leaks(finder, leakage_path, fail_on_leakage)
+            _check_leaks(leaks, leakage_path, fail_on_leakage, corpora is not None)
     _log_counts(counts)
-    log.info("Manifest of %d files (dataset %s) written to %s", count, cfg.dataset, output_path)
+    what = f"dataset {cfg.dataset}" if corpora is None else f"{len(corpora.corpora)} corpora"
+    log.info("Manifest of %d files (%s) written to %s", count, what, output_path)
     return count
 
 
+def _speaker_finder(
+    corpora: CorporaConfig | None, spill_dir: Path
+) -> SpeakerFinder | nullcontext[None]:
+    return SpeakerFinder(corpora.shared_namespaces(), spill_dir) if corpora else nullcontext()
+
+
 def _tallied(
-    rows: Iterable[ManifestRow], counts: Counter[tuple[str, int]], finder: LeakFinder
+    rows: Iterable[ManifestRow],
+    counts: Counter[tuple[str, str, int]],
+    finder: LeakFinder,
+    speakers: SpeakerFinder | None,
 ) -> Iterator[ManifestRow]:
-    """Pass rows through, counting them per split and label and handing them to the finder."""
+    """Pass rows through, counting them per corpus, split and label and handing them to the
+    finders."""
     for row in rows:
-        counts[(row.split, row.label)] += 1
+        counts[(row.corpus, row.split, row.label)] += 1
         finder.add(row)
+        if speakers is not None:
+            speakers.add(row)
         yield row
 
 
 def _check_leaks(
-    finder: LeakFinder, leakage_path: str | os.PathLike[str] | None, fail_on_leakage: bool
+    leaks: Iterable[Leak],
+    leakage_path: str | os.PathLike[str] | None,
+    fail_on_leakage: bool,
+    with_corpus: bool = False,
 ) -> None:
     tally = LeakTally()
     if leakage_path is not None:
-        write_leaks(tally.watch(finder), leakage_path)
+        write_leaks(tally.watch(leaks), leakage_path, with_corpus)
     else:
-        deque(tally.watch(finder), maxlen=0)
+        deque(tally.watch(leaks), maxlen=0)
     if not tally.count:
         return
-    log.warning(
-        "%d group(s) of identical audio across splits or labels:\n%s",
-        tally.count,
-        tally.describe(),
-    )
+    what = "identical audio across splits or labels"
+    if with_corpus:
+        what = "identical audio across splits, labels or corpora, or shared speakers or sources"
+    log.warning("%d group(s) of %s:\n%s", tally.count, what, tally.describe())
     if fail_on_leakage:
+        crosses = "identical audio cross splits or labels"
+        if with_corpus:
+            crosses = (
+                "leakage (identical audio, shared speakers or sources) cross splits or corpora"
+            )
         raise LeakageError(
-            f"{tally.count} group(s) of identical audio cross splits or labels "
-            f"(fail_on_leakage is set):\n{tally.describe()}"
+            f"{tally.count} group(s) of {crosses} (fail_on_leakage is set):\n{tally.describe()}"
         )
 
 
-def _log_counts(counts: Counter[tuple[str, int]]) -> None:
-    for split in SPLITS:
-        for label_name, label in LABELS.items():
-            log.info("%s/%s: %d files", split, label_name, counts[(split, label)])
+def _log_counts(counts: Counter[tuple[str, str, int]]) -> None:
+    corpora = sorted({corpus for corpus, _, _ in counts})
+    for corpus in corpora:
+        prefix = f"{corpus}: " if corpus else ""
+        for split in SPLITS:
+            for label_name, label in LABELS.items():
+                n = counts[(corpus, split, label)]
+                log.info("%s%s/%s: %d files", prefix, split, label_name, n)

@@ -30,11 +30,14 @@ from fraudprep.inputs.integrity import content_hash
 from fraudprep.inputs.manifest import AUGMENTED_SUFFIX, SPLITS, augmented_split
 from fraudprep.outputs.chunk_tables import write_copy_failures, write_failures, write_properties
 from fraudprep.outputs.dataset_stats import (
+    CorpusOfSamples,
     add_warnings,
     check_identity,
     copy_counts,
+    corpus_counts,
     count_copies,
     dataset_statistics,
+    sample_corpora,
 )
 from fraudprep.outputs.shortcuts import DEFAULT_THRESHOLD, shortcut_table
 from fraudprep.outputs.summary import summary_line
@@ -60,9 +63,11 @@ def _link_batches(
     next_index: Counter,
     metadata: ListsWriter,
     shard_lists: dict[str, list[dict[str, Any]]],
+    corpora: CorpusOfSamples | None = None,
 ) -> None:
     """Give a chunk's batches of ``split`` their global names (the next numbers of that split)
-    and write their metadata entries."""
+    and write their metadata entries; with ``corpora`` (a manifest of several corpora), each
+    sample's corpus too."""
     storage = storage_format(chunk_metadata["settings"]["storage_format"])
     for record in chunk_metadata["batches"]:
         if record["split"] != split:
@@ -95,6 +100,12 @@ def _link_batches(
                 "checksums": record["checksums"],
                 # Augmented copies: the copy index and the parameters drawn, per sample.
                 **({"augmentations": record["augmentations"]} if "augmentations" in record else {}),
+                # Several corpora: each sample's (config corpora; absent for one dataset).
+                **(
+                    {"corpora": [corpora.corpus(path) for path in record["source_files"]]}
+                    if corpora is not None
+                    else {}
+                ),
             }
         )
 
@@ -201,7 +212,9 @@ def aggregate_model(
     ordered = sorted(zip(chunks, chunk_dirs, strict=True), key=lambda pair: pair[0].start)
     storage = storage_format(read_chunk_metadata(ordered[0][1])["settings"]["storage_format"])
     with storage.lists_document(metadata_path) as metadata:
-        merged = _merge_chunks(ordered, model_dir, metadata)
+        merged = _merge_chunks(
+            ordered, model_dir, metadata, manifest_path if sample_corpora(manifest_path) else None
+        )
         removed = _remove_stale_batches(model_dir, merged.batch_counts, storage)
         if removed:
             log.info("Removed %d batch files left by an earlier, larger run", removed)
@@ -228,8 +241,12 @@ def aggregate_model(
             log.info("Removed %s, left by a run with augmentation", COPY_FAILURES)
         if merged.augmented or failed_copies:
             summary["augmented"] = copy_counts(merged.augmented, failed_copies)
+        if corpora := corpus_counts(manifest_path, failures_path):  # config corpora
+            summary["corpora"] = corpora
         check_identity(summary, total_files)
-        summary["shortcuts"] = shortcut_table(properties_path, shortcut_threshold)
+        summary["shortcuts"] = shortcut_table(
+            properties_path, shortcut_threshold, manifest_path if "corpora" in summary else None
+        )
         add_warnings(summary, merged.stats, leakage_path, failed_copies, copy_failures_path)
         # What the loader checks before it trusts these outputs (see fraudprep.outputs.loader).
         summary["provenance"] = {
@@ -252,18 +269,29 @@ class _Merged:
 
 
 def _merge_chunks(
-    ordered: Sequence[tuple[Chunk, Path]], model_dir: Path, metadata: ListsWriter
+    ordered: Sequence[tuple[Chunk, Path]],
+    model_dir: Path,
+    metadata: ListsWriter,
+    corpus_manifest: str | Path | None = None,
 ) -> _Merged:
     """Link every chunk's batches and write their metadata, split by split, each split's in
     manifest order (a chunk may hold the end of one split and the start of the next), then
     the augmented copies' splits, if any; merge stats. Chunk metadata is read again for each
-    split rather than held: memory stays flat."""
+    split rather than held: memory stays flat. ``corpus_manifest``: a manifest of corpora,
+    walked along each split's samples for their corpus."""
     merged = _Merged()
+
+    def corpora(split: str, copies: bool = False) -> CorpusOfSamples | None:
+        if corpus_manifest is None:
+            return None
+        return CorpusOfSamples(corpus_manifest, split, repeats=copies)
+
     for split in SPLITS:
-        _merge_split(split, ordered, model_dir, metadata, merged)
-    for split in [augmented_split(split) for split in SPLITS]:
+        _merge_split(split, ordered, model_dir, metadata, merged, corpora(split))
+    for clean in SPLITS:
+        split = augmented_split(clean)
         if split in merged.augmented:
-            _merge_split(split, ordered, model_dir, metadata, merged)
+            _merge_split(split, ordered, model_dir, metadata, merged, corpora(clean, True))
     return merged
 
 
@@ -273,13 +301,14 @@ def _merge_split(
     model_dir: Path,
     metadata: ListsWriter,
     merged: _Merged,
+    corpora: CorpusOfSamples | None = None,
 ) -> None:
     metadata.start(split)
     for chunk, chunk_dir in ordered:
         chunk_metadata = read_chunk_metadata(chunk_dir)
         _link_batches(
             chunk, chunk_metadata, Path(chunk_dir), model_dir, split, merged.batch_counts,
-            metadata, merged.shard_lists,
+            metadata, merged.shard_lists, corpora,
         )  # fmt: skip
         if split == SPLITS[0]:  # once per chunk
             merged.stats = merged.stats.merge(ChunkStats.from_json(chunk_metadata["stats"]))

@@ -1,9 +1,11 @@
 """The ``dataset_stats`` document of one model, from its chunks' merged statistics: counts per
 split and label, durations, decoders and formats, normalisation moments, attacks, augmented
-copies, and the warnings a user must read."""
+copies, and the warnings a user must read. A manifest of several corpora (config ``corpora``)
+adds ``corpora``: the files, samples, failures and attacks of each corpus."""
 
 from __future__ import annotations
 
+import csv
 import logging
 from collections import Counter
 from collections.abc import Sequence
@@ -20,7 +22,15 @@ from fraudprep.extraction.stats import (
 )
 from fraudprep.extraction.store import stored_shape
 from fraudprep.inputs.integrity import read_leak_summary
-from fraudprep.inputs.manifest import LABEL_NAMES, LABELS, SPLITS, TRAINING, augmented_split
+from fraudprep.inputs.manifest import (
+    LABEL_NAMES,
+    LABELS,
+    SPLITS,
+    TRAINING,
+    augmented_split,
+    iter_manifest,
+    manifest_has_corpus,
+)
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +169,33 @@ def _kind_name(drawn: dict[str, Any]) -> str:
     return f"{drawn['kind']} {detail}" if detail else drawn["kind"]
 
 
+# What each count of read_leak_summary is, for the warning: (key, one, more than one).
+LEAK_WORDS = (
+    ("split_leaks", "recording in two or more splits", "recordings in two or more splits"),
+    ("label_conflicts", "recording under both labels", "recordings under both labels"),
+    ("corpus_duplicates", "recording in two or more corpora", "recordings in two or more corpora"),
+    ("shared_speakers", "speaker in training and testing", "speakers in training and testing"),
+    ("shared_sources", "source shared by corpora", "sources shared by corpora"),
+)
+
+
+def leak_text(leakage: dict[str, Any]) -> str:
+    """The leakage summary as a sentence: "identical audio across splits or labels: 2
+    recordings in two or more splits, 1 recording under both labels (5 files)"."""
+    found = [
+        f"{leakage[key]} {one if leakage[key] == 1 else more}"
+        for key, one, more in LEAK_WORDS
+        if leakage.get(key)
+    ]
+    files = leakage["files_involved"]
+    # A manifest of corpora (its summary has shared_sources) checks speakers and sources too.
+    what = "leakage across splits, labels or corpora" if "shared_sources" in leakage else ""
+    return (
+        f"{what or 'identical audio across splits or labels'}: {', '.join(found) or 'none'} "
+        f"({files} file{'' if files == 1 else 's'})"
+    )
+
+
 def add_warnings(
     summary: dict[str, Any],
     stats: ChunkStats,
@@ -171,10 +208,9 @@ def add_warnings(
     summary["warnings"] = balance_warnings(summary["samples"])
     if leakage_path is not None:
         summary["leakage"] = read_leak_summary(leakage_path)
-        if summary["leakage"]["files_involved"]:
-            summary["warnings"].append(
-                f"identical audio across splits or labels: {summary['leakage']}; see {leakage_path}"
-            )
+        # Shared sources name corpora, not files: reported with or without files involved.
+        if summary["leakage"]["files_involved"] or summary["leakage"].get("shared_sources"):
+            summary["warnings"].append(f"{leak_text(summary['leakage'])}; see {leakage_path}")
     summary["warnings"].extend(item["message"] for item in summary["shortcuts"]["flagged"])
     summary["warnings"].extend(
         f"{failed} augmented copies of {split} could not be made; see {copy_failures_path}"
@@ -184,11 +220,109 @@ def add_warnings(
         log.warning("%s", warning)
 
 
+def corpus_counts(
+    manifest_path: str | Path | None, failures_path: str | Path
+) -> dict[str, dict[str, Any]]:
+    """``dataset_stats['corpora']``: per corpus, its files, and its samples, failures and
+    attacks (of its samples) per split and label, as the whole document has them; {} for a
+    single dataset's manifest (no ``corpus`` column).
+
+    A failure (``failures.csv``: path, split, label) is the corpus's whose manifest row has
+    that path, split and label; the manifest is streamed, the failures held (a few percent of
+    the files at most, or the run stops).
+    """
+    if manifest_path is None or not manifest_has_corpus(manifest_path):
+        return {}
+    with open(failures_path, newline="", encoding="utf-8") as handle:
+        failed = Counter(
+            (record["path"], record["split"], int(record["label"]))
+            for record in csv.DictReader(handle)
+        )
+    samples: dict[str, Counter] = {}
+    failures: dict[str, Counter] = {}
+    attacks: dict[str, Counter] = {}
+    for row in iter_manifest(manifest_path):
+        key = (row.path, row.split, row.label)
+        if failed[key]:
+            failed[key] -= 1
+            failures.setdefault(row.corpus, Counter())[(row.split, row.label)] += 1
+            continue
+        samples.setdefault(row.corpus, Counter())[(row.split, row.label)] += 1
+        attack = row.attack if row.label and row.attack else "-"
+        attacks.setdefault(row.corpus, Counter())[(row.split, attack, row.label)] += 1
+    corpora: dict[str, dict[str, Any]] = {}
+    for corpus in sorted(set(samples) | set(failures)):
+        ok, bad = samples.get(corpus, Counter()), failures.get(corpus, Counter())
+        nested: dict[str, dict[str, dict[str, int]]] = {split: {} for split in SPLITS}
+        for (split, attack, label), count in sorted(attacks.get(corpus, Counter()).items()):
+            per_label = nested[split].setdefault(attack, dict.fromkeys(LABELS, 0))
+            per_label[LABEL_NAMES[label]] += count
+        corpora[corpus] = {
+            "total_files": sum(ok.values()) + sum(bad.values()),
+            "total_samples": sum(ok.values()),
+            "total_failures": sum(bad.values()),
+            "samples": _per_split_label(ok),
+            "failures": _per_split_label(bad),
+            "attacks": nested,
+        }
+    return corpora
+
+
+def _per_split_label(counts: Counter) -> dict[str, dict[str, int]]:
+    return {
+        split: {name: counts[(split, number)] for number, name in LABEL_NAMES.items()}
+        for split in SPLITS
+    }
+
+
 def check_identity(summary: dict[str, Any], total_files: int) -> None:
-    """Every file of the manifest is a sample or a failure; anything else is a bug."""
+    """Every file of the manifest is a sample or a failure; anything else is a bug. With
+    corpora, each corpus's counts add up to the totals too."""
     accounted = summary["total_samples"] + summary["total_failures"]
     if accounted != total_files:
         raise RuntimeError(
             f"accounting error: manifest has {total_files} files but {summary['total_samples']} "
             f"samples + {summary['total_failures']} failures = {accounted}"
         )
+    corpora = summary.get("corpora") or {}
+    for total in ("total_files", "total_samples", "total_failures"):
+        if corpora and sum(c[total] for c in corpora.values()) != summary[total]:
+            raise RuntimeError(
+                f"accounting error: the corpora's {total} add up to "
+                f"{sum(c[total] for c in corpora.values())}, not {summary[total]}"
+            )
+
+
+class CorpusOfSamples:
+    """The corpus of each sample, for tables in manifest order with failures left out (the
+    batches of a split, ``properties.csv``): a walk along the manifest in step with them, so
+    nothing is held but the current row.
+
+    ``split``: only that split's rows (an augmented split's: its clean split's). ``repeats``:
+    one row may give several samples in a row (augmented copies of one file)."""
+
+    def __init__(self, manifest_path: str | Path, split: str | None = None, repeats: bool = False):
+        self._path = manifest_path
+        self._rows = (
+            row for row in iter_manifest(manifest_path) if split is None or row.split == split
+        )
+        self._repeats = repeats
+        self._current = None
+
+    def corpus(self, path: str, split: str | None = None) -> str:
+        """The corpus of the next sample, the file ``path`` (of ``split``, if given)."""
+        row = self._current
+        while row is None or row.path != path or (split is not None and row.split != split):
+            row = next(self._rows, None)
+            if row is None:
+                raise RuntimeError(
+                    f"accounting error: sample {path} ({split or 'any split'}) is not in "
+                    f"{self._path} after the samples before it"
+                )
+        self._current = row if self._repeats else None
+        return row.corpus
+
+
+def sample_corpora(manifest_path: str | Path | None) -> bool:
+    """Whether samples have a corpus to record (the manifest was built from ``corpora``)."""
+    return manifest_path is not None and manifest_has_corpus(manifest_path)

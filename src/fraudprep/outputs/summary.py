@@ -48,9 +48,47 @@ def run_summary_lines(output_dir: str | Path, models: list[str]) -> list[str]:
                 f"    {split}: {copies['samples']} augmented copies in {copies['batches']} {files}"
                 + (f" ({kinds})" if kinds else "")
             )
+        lines.extend(_corpus_lines(stats))
         # Said on the console, not only in the job's log: each one can spoil a training run.
         lines.extend(f"    warning: {warning}" for warning in stats.get("warnings", []))
     lines.extend(_leftover_lines(output_dir, models))
+    return lines
+
+
+def _corpus_lines(stats: dict[str, Any]) -> list[str]:
+    """With corpora: each corpus's files, samples and failures, its samples per split and its
+    share of fakes; then the corpus as a shortcut (the shortcut check's corpus entry)."""
+    lines = []
+    for corpus, counts in (stats.get("corpora") or {}).items():
+        splits = ", ".join(
+            f"{split} {sum(labels.values())}"
+            for split, labels in counts["samples"].items()
+            if sum(labels.values())
+        )
+        fakes = sum(labels["fake"] for labels in counts["samples"].values())
+        share = f", {fakes / counts['total_samples']:.0%} fake" if counts["total_samples"] else ""
+        lines.append(
+            f"    corpus {corpus}: {counts['total_files']} files, {counts['total_samples']} ok"
+            f" ({splits or 'none'}), {counts['total_failures']} failed{share}"
+        )
+    shortcuts = stats.get("shortcuts") or {}
+    if "corpus" in shortcuts:
+        aucs = ", ".join(
+            f"{result['auc']:.2f} on {split}"
+            for split, result in shortcuts["corpus"]["by_split"].items()
+            if result["auc"] is not None
+        )
+        separating = [
+            item["property"] for item in shortcuts["flagged"] if item.get("separates") == "corpora"
+        ]
+        lines.append(
+            f"    the corpus alone tells real from fake with AUC {aucs or '— (one class a split)'}"
+            + (
+                f"; separating the corpora, not real from fake: {', '.join(separating)}"
+                if separating
+                else ""
+            )
+        )
     return lines
 
 

@@ -1,5 +1,6 @@
 """Scores of a trained detector against the manifest: EER and min DCF, overall, per split and
-per attack, and a DET curve.
+per attack, per corpus and per attack within a corpus (a manifest of several corpora, config
+``corpora``), and a DET curve.
 
     python -m fraudprep.report.evaluate scores.csv --output-dir data/preprocessed --det det.png
 
@@ -7,6 +8,11 @@ A score file is a CSV or TSV with ``path`` (or ``utt``) and ``score`` columns, o
 ASVspoof form: one ``<utterance id> <score>`` pair per line. Keys are matched to manifest rows
 by path, or by file name without extension (ASVspoof utterance ids). As in ASVspoof, a higher
 score means "more likely bona fide" unless ``--higher-is-fake`` is given.
+
+With several corpora, a key may be qualified by its corpus: a ``corpus`` column beside
+``path``/``utt``, or ``<corpus>:<key>``. A qualified key matches that corpus's files only, so
+score files of several corpora whose utterance ids collide are matched by corpus and path or
+name; an unqualified key naming files of two corpora stops it, as any ambiguous key does.
 
 Nothing wrong is evaluated as if it were right. These stop it (one line naming the file and
 line, exit status 1): a score that is not a finite number (``nan``, ``inf``, ``high``), a key
@@ -113,10 +119,13 @@ def _table_entries(handle: IO[str], first: str, path: object) -> Iterator[Entry]
     reader = csv.DictReader(handle, delimiter=delimiter)
     key = next((c for c in reader.fieldnames or [] if c.lower() in ("path", "utt")), None)
     score = next((c for c in reader.fieldnames or [] if c.lower() == "score"), None)
+    corpus = next((c for c in reader.fieldnames or [] if c.lower() == "corpus"), None)
     if key is None or score is None:
         raise ScoreError(f"{path}: needs a path (or utt) and a score column")
     for record in reader:
-        yield reader.line_num, record[key], record[score]
+        qualifier = (record[corpus] or "").strip() if corpus else ""
+        name = record[key]
+        yield reader.line_num, f"{qualifier}:{name}" if qualifier and name else name, record[score]
 
 
 def _pair_entries(handle: IO[str]) -> Iterator[Entry]:
@@ -188,7 +197,10 @@ def join_scores(
             continue
         files[row.split] = files.get(row.split, 0) + 1
         name = Path(row.path).name
-        keys = [key for key in dict.fromkeys((row.path, name, Path(name).stem)) if key in scores]
+        candidates = tuple(dict.fromkeys((row.path, name, Path(name).stem)))
+        if row.corpus:  # keys qualified by the corpus match its files only
+            candidates += tuple(f"{row.corpus}:{key}" for key in candidates)
+        keys = [key for key in candidates if key in scores]
         if len(keys) > 1:
             raise ScoreError(
                 f"{source} lines {scores[keys[0]].line} and {scores[keys[1]].line}: "
@@ -219,9 +231,14 @@ def join_scores(
 def _ambiguous(
     key: str, matched: list[ManifestRow], line: int, source: object, split: str | None
 ) -> ScoreError:
-    shown = ", ".join(f"{row.path} ({row.split})" for row in matched[:EXAMPLES])
+    shown = ", ".join(
+        f"{row.path} ({row.corpus + ', ' if row.corpus else ''}{row.split})"
+        for row in matched[:EXAMPLES]
+    )
     splits = {row.split for row in matched}
     narrow = " or pick one split with --split" if split is None and len(splits) > 1 else ""
+    if len({row.corpus for row in matched}) > 1:
+        narrow += " or qualify it with its corpus (a corpus column, or <corpus>:<id>)"
     return ScoreError(
         f"{source} line {line}: {key} names {len(matched)} manifest files ({shown}); "
         f"score by path{narrow}"
@@ -232,7 +249,9 @@ def evaluate(
     scored: Sequence[tuple[ManifestRow, float]], higher_is_fake: bool = False
 ) -> list[Result]:
     """Overall, per split and per attack (each attack's spoofs against every bona fide trial,
-    as ASVspoof reports them) results; a group with one class only has no EER (None)."""
+    as ASVspoof reports them) results; with corpora, then per corpus and per attack within a
+    corpus (against that corpus's bona fide trials). A group with one class only has no EER
+    (None)."""
     sign = -1.0 if higher_is_fake else 1.0
     groups: dict[str, tuple[list[float], list[float]]] = {"all": ([], [])}
 
@@ -251,6 +270,16 @@ def evaluate(
         groups[f"attack {attack}"] = (groups["all"][0], spoof)
     splits = [f"split {split}" for split in SPLITS if f"split {split}" in groups]
     ordered = ["all", *splits, *(f"attack {attack}" for attack in attacks)]
+    for corpus in sorted({row.corpus for row, _ in scored} - {""}):
+        ordered.append(f"corpus {corpus}")
+        in_corpus = [(row, score) for row, score in scored if row.corpus == corpus]
+        for row, score in in_corpus:
+            add(f"corpus {corpus}", row, score)
+        bonafide = groups[f"corpus {corpus}"][0]
+        for attack in sorted({row.attack for row, _ in in_corpus if row.label} - {"", "-"}):
+            spoof = [sign * s for row, s in in_corpus if row.label and row.attack == attack]
+            groups[f"corpus {corpus} attack {attack}"] = (bonafide, spoof)
+            ordered.append(f"corpus {corpus} attack {attack}")
     return [_result(group, *groups[group]) for group in ordered]
 
 
@@ -332,11 +361,12 @@ def report(args: argparse.Namespace) -> int:
             "score files of the other class too"
         )
     print(f"{len(joined.scored)} scored files of {where}")
-    print(f"{'group':<24} {'bona fide':>9} {'spoof':>7} {'EER %':>7} {'min DCF':>8}")
+    width = max(24, *(len(result.group) + 1 for result in results))
+    print(f"{'group':<{width}} {'bona fide':>9} {'spoof':>7} {'EER %':>7} {'min DCF':>8}")
     for result in results:
         eer = "n/a" if result.eer is None else f"{100 * result.eer:.2f}"
         dcf = "n/a" if result.min_dcf is None else f"{result.min_dcf:.4f}"
-        print(f"{result.group:<24} {result.bonafide:>9} {result.spoof:>7} {eer:>7} {dcf:>8}")
+        print(f"{result.group:<{width}} {result.bonafide:>9} {result.spoof:>7} {eer:>7} {dcf:>8}")
     if args.det:
         plot_det(joined.scored, args.det, args.higher_is_fake)
         print(f"DET curve: {args.det}")

@@ -25,9 +25,17 @@ from fraudprep.inputs.datasets import (
     asvspoof5,
     asvspoof2019,
     asvspoof2021,
+    codecfake,
     csv_listing,
+    dfadd,
     folder,
     in_the_wild,
+    mailabs,
+    mlaad,
+    partialspoof,
+    path_pattern,
+    spoofceleb,
+    wavefake,
 )
 from fraudprep.inputs.datasets.in_the_wild import DEFAULT_SPEAKER_SPLIT
 from fraudprep.inputs.manifest import ManifestError, ManifestRow, SkippedFile
@@ -58,6 +66,14 @@ READERS: dict[str, Reader] = {
     "asvspoof5": asvspoof5.read,
     "itw": in_the_wild.read,
     "csv": csv_listing.read,
+    "pattern": path_pattern.read,
+    "mlaad": mlaad.read,
+    "mailabs": mailabs.read,
+    "spoofceleb": spoofceleb.read,
+    "codecfake": codecfake.read,
+    "partialspoof": partialspoof.read,
+    "wavefake": wavefake.read,
+    "dfadd": dfadd.read,
 }
 DATASETS = tuple(READERS)
 
@@ -73,6 +89,8 @@ class DatasetConfig:
     csv_columns: dict[str, str] = field(default_factory=dict)
     label_map: dict[str, str] = field(default_factory=dict)
     speaker_split: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_SPEAKER_SPLIT))
+    path_pattern: str = ""  # dataset pattern: where split, label, ... are in a path
+    bona_fide: str | tuple[str, ...] = ""  # mlaad, wavefake: the bona fide folder(s)
 
     @classmethod
     def from_config(cls, config: dict) -> DatasetConfig:
@@ -89,10 +107,27 @@ class DatasetConfig:
             csv_columns=dict(config.get("csv_columns") or {}),
             label_map=dict(config.get("label_map") or {}),
             speaker_split=dict(config.get("speaker_split") or DEFAULT_SPEAKER_SPLIT),
+            path_pattern=config.get("path_pattern") or "",
+            bona_fide=_folders(config.get("bona_fide")),
         )
 
     def as_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """The options, for the manifest's provenance record. Options added later are left
+        out while unset, so that the records of runs made before them stay current."""
+        options = dataclasses.asdict(self)
+        for late in ("path_pattern", "bona_fide"):
+            if not options[late]:
+                del options[late]
+        if isinstance(options.get("bona_fide"), tuple):
+            options["bona_fide"] = list(options["bona_fide"])
+        return options
+
+
+def _folders(value: str | list[str] | None) -> str | tuple[str, ...]:
+    """One folder as given, several as a tuple (the config is frozen, hashable)."""
+    if isinstance(value, list):
+        return tuple(value)
+    return value or ""
 
 
 def iter_rows(

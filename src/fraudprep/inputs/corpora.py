@@ -1,0 +1,333 @@
+"""Several corpora in one manifest: the config's ``corpora`` list.
+
+Each entry names a reader and its own options (the single-dataset keys: ``dataset``,
+``input_dir``, ``listing``, ``protocol``, ``csv_columns``, ``label_map``, ``speaker_split``),
+an optional ``name`` (default: its ``dataset``), and how its files enter the splits:
+
+- no ``split``: the corpus's own splits;
+- ``split: testing``: every file goes to that split (a corpus used only for testing);
+- ``split: {training: 0.8, validation: 0.1, testing: 0.1}``: re-split by speaker with those
+  shares (files without a speaker are each their own group), as In-the-Wild is.
+
+Optional caps per split: ``max_files`` (a number for every split, or ``{split: number}``) and
+``share`` (``{split: fraction}``: the corpus makes up at most that fraction of the split, e.g.
+``{training: 0.3}``). Files over a cap are dropped by a deterministic draw: the files kept are
+those with the smallest SHA-256 of ``<seed>:<corpus>:<path>`` (``seed``, default 0), so the
+same config keeps the same files, whatever order the reader lists them in.
+
+``speaker_namespace``: corpora that name the same namespace share speaker ids (e.g. two corpora
+built from VCTK); a speaker of a shared namespace in training and in testing is leakage.
+``sources``: names of the material a corpus is made from (``[vctk]``); corpora declaring the same
+source and feeding different splits are reported as overlap (:mod:`fraudprep.inputs.integrity`).
+
+Without ``corpora``, the single-dataset keys are one corpus as before, and the manifest has no
+``corpus`` column (:class:`fraudprep.inputs.datasets.DatasetConfig`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import logging
+import math
+import os
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from fraudprep.base.extsort import ExternalSort
+from fraudprep.inputs.datasets import DatasetConfig, iter_rows
+from fraudprep.inputs.datasets.in_the_wild import assign_speakers
+from fraudprep.inputs.manifest import SPLITS, ManifestError, ManifestRow, SkippedFile, parse_split
+
+log = logging.getLogger(__name__)
+
+# Keys of a corpora entry that are not its reader's options.
+CORPUS_KEYS = ("name", "split", "max_files", "share", "seed", "speaker_namespace", "sources")
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """One entry of ``corpora``: its reader's options and how its files enter the splits."""
+
+    name: str
+    reader: DatasetConfig
+    split: str = ""  # every file to this split; "" keeps the corpus's own (or re-splits)
+    resplit: dict[str, float] = field(default_factory=dict)  # shares, by speaker
+    max_files: dict[str, int] = field(default_factory=dict)
+    share: dict[str, float] = field(default_factory=dict)
+    seed: int = 0
+    speaker_namespace: str = ""
+    sources: tuple[str, ...] = ()
+
+    @classmethod
+    def from_entry(cls, entry: Mapping[str, Any], index: int) -> Corpus:
+        where = f"corpora[{index}]"
+        if not isinstance(entry, Mapping):
+            raise ManifestError(f"{where}: expected a mapping of options, got {entry!r}")
+        reader = DatasetConfig.from_config({k: v for k, v in entry.items() if k not in CORPUS_KEYS})
+        name = str(entry.get("name") or reader.dataset)
+        if not NAME_PATTERN.fullmatch(name):
+            raise ManifestError(f"{where}: name {name!r} must be letters, digits, '_', '.' or '-'")
+        split, resplit = _split_rule(entry.get("split"), f"{where} ({name})")
+        max_files = entry.get("max_files") or {}
+        if isinstance(max_files, int):
+            max_files = dict.fromkeys(SPLITS, max_files)
+        return cls(
+            name=name,
+            reader=reader,
+            split=split,
+            resplit=resplit,
+            max_files=_in_split_order(
+                {_split(s, where): int(n) for s, n in dict(max_files).items()}
+            ),
+            share=_in_split_order(
+                {_split(s, where): float(f) for s, f in dict(entry.get("share") or {}).items()}
+            ),
+            seed=int(entry.get("seed") or 0),
+            speaker_namespace=str(entry.get("speaker_namespace") or ""),
+            sources=tuple(str(s) for s in entry.get("sources") or ()),
+        )
+
+    @property
+    def capped(self) -> bool:
+        return bool(self.max_files or self.share)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            **self.reader.as_dict(),
+            "split": dict(self.resplit) if self.resplit else self.split,
+            "max_files": dict(self.max_files),
+            "share": dict(self.share),
+            "seed": self.seed,
+            "speaker_namespace": self.speaker_namespace,
+            "sources": list(self.sources),
+        }
+
+
+def _in_split_order(values: dict[str, Any]) -> dict[str, Any]:
+    """The same mapping in SPLITS order: ties between splits (equal shares) are broken the
+    same way however the config orders its keys (YAML writers sort them)."""
+    return {split: values[split] for split in SPLITS if split in values}
+
+
+def _split(text: object, where: str) -> str:
+    split = parse_split(str(text))
+    if split is None:
+        raise ManifestError(f"{where}: {text!r} is not a split ({', '.join(SPLITS)})")
+    return split
+
+
+def _split_rule(value: object, where: str) -> tuple[str, dict[str, float]]:
+    if not value:
+        return "", {}
+    if isinstance(value, Mapping):
+        shares = {_split(s, where): float(f) for s, f in value.items()}
+        if any(f < 0 for f in shares.values()) or not sum(shares.values()) > 0:
+            raise ManifestError(f"{where}: split shares {dict(value)} must be >= 0, not all 0")
+        return "", _in_split_order(shares)
+    return _split(value, where), {}
+
+
+@dataclass(frozen=True)
+class CorporaConfig:
+    """The config's ``corpora``: several corpora in one manifest with a ``corpus`` column."""
+
+    corpora: tuple[Corpus, ...]
+
+    @classmethod
+    def from_entries(cls, entries: object) -> CorporaConfig:
+        if not isinstance(entries, list) or not entries:
+            raise ManifestError("corpora must be a non-empty list of corpus entries")
+        corpora = tuple(Corpus.from_entry(entry, i) for i, entry in enumerate(entries))
+        names = Counter(c.name for c in corpora)
+        twice = sorted(name for name, n in names.items() if n > 1)
+        if twice:
+            raise ManifestError(
+                f"corpora: name(s) {twice} used twice; give each entry its own name"
+            )
+        return cls(corpora)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"corpora": [corpus.as_dict() for corpus in self.corpora]}
+
+    @property
+    def listings(self) -> list[str]:
+        return [c.reader.listing for c in self.corpora if c.reader.dataset == "csv"]
+
+    def shared_namespaces(self) -> dict[str, str]:
+        """corpus -> speaker namespace, for the corpora that share theirs with another."""
+        spaces = Counter(c.speaker_namespace for c in self.corpora if c.speaker_namespace)
+        return {
+            c.name: c.speaker_namespace
+            for c in self.corpora
+            if c.speaker_namespace and spaces[c.speaker_namespace] > 1
+        }
+
+    def shared_sources(self) -> dict[str, tuple[str, ...]]:
+        """source -> the corpora that declare it, for sources declared by several."""
+        by_source: dict[str, list[str]] = {}
+        for corpus in self.corpora:
+            for source in corpus.sources:
+                by_source.setdefault(source, []).append(corpus.name)
+        return {s: tuple(names) for s, names in sorted(by_source.items()) if len(names) > 1}
+
+
+SourceConfig = DatasetConfig | CorporaConfig
+
+
+def source_config(config: Mapping[str, Any]) -> SourceConfig:
+    """The workflow config's input: its ``corpora``, or the single-dataset keys."""
+    if config.get("corpora"):
+        return CorporaConfig.from_entries(config["corpora"])
+    return DatasetConfig.from_config(config)
+
+
+def source_from_record(record: Mapping[str, Any]) -> SourceConfig:
+    """The input config back from its ``as_dict()`` (the manifest step's params)."""
+    record = {k: v for k, v in record.items() if k != "fingerprint"}
+    if "corpora" in record:
+        return CorporaConfig.from_entries(record["corpora"])
+    return DatasetConfig(**record)
+
+
+def input_listings(cfg: SourceConfig) -> list[str]:
+    """User listings the manifest is read from (files Snakemake should watch)."""
+    if isinstance(cfg, CorporaConfig):
+        return cfg.listings
+    return [cfg.listing] if cfg.dataset == "csv" else []
+
+
+def iter_source_rows(
+    cfg: SourceConfig,
+    spill_dir: str | os.PathLike[str] | None = None,
+    on_skipped: Callable[[SkippedFile], None] | None = None,
+) -> Iterator[ManifestRow]:
+    """Checked manifest rows of the input, unsorted, streamed: a single dataset's as its
+    reader gives them, or every corpus's with its name, splits assigned and caps applied."""
+    if isinstance(cfg, DatasetConfig):
+        yield from iter_rows(cfg, spill_dir, on_skipped)
+        return
+    plan = _plan(cfg, spill_dir)
+    for corpus in cfg.corpora:
+        yield from _corpus_rows(corpus, plan, spill_dir, on_skipped)
+
+
+def iter_raw_rows(cfg: SourceConfig) -> Iterator[ManifestRow]:
+    """Every reader's rows as read (with the corpus named): what the input fingerprint digests.
+    How they enter the splits is config, recorded beside the fingerprint."""
+    if isinstance(cfg, DatasetConfig):
+        yield from iter_rows(cfg)
+        return
+    for corpus in cfg.corpora:
+        for row in iter_rows(corpus.reader):
+            yield row._replace(corpus=corpus.name)
+
+
+@dataclass
+class _Plan:
+    """What the counting pass learnt: each re-split corpus's speaker -> split, and the files
+    kept per (corpus, split) where a cap applies."""
+
+    speakers: dict[str, dict[str, str]] = field(default_factory=dict)
+    keep: dict[tuple[str, str], int] = field(default_factory=dict)
+
+
+def _speaker_group(row: ManifestRow) -> str:
+    return row.speaker or f"\0{row.path}"  # no speaker: the file is its own group
+
+
+def _plan(cfg: CorporaConfig, spill_dir: str | os.PathLike[str] | None) -> _Plan:
+    plan = _Plan()
+    if not any(c.resplit or c.capped for c in cfg.corpora):
+        return plan
+    counts: dict[str, Counter[str]] = {}  # corpus -> files per split, before caps
+    for corpus in cfg.corpora:
+        if corpus.resplit:
+            groups = Counter(_speaker_group(row) for row in iter_rows(corpus.reader, spill_dir))
+            plan.speakers[corpus.name] = assign_speakers(groups, corpus.resplit)
+            counts[corpus.name] = Counter()
+            for group, n in groups.items():
+                counts[corpus.name][plan.speakers[corpus.name][group]] += n
+        elif any(c.capped for c in cfg.corpora):
+            counts[corpus.name] = Counter(
+                corpus.split or row.split for row in iter_rows(corpus.reader, spill_dir)
+            )
+    for split in SPLITS:
+        plan.keep.update(_kept_in_split(cfg, split, counts))
+    return plan
+
+
+def _kept_in_split(
+    cfg: CorporaConfig, split: str, counts: dict[str, Counter[str]]
+) -> dict[tuple[str, str], int]:
+    """Files each capped corpus keeps in ``split``: its ``max_files``, then its ``share``
+    of the split (the corpora without a share fill the rest)."""
+    available = {
+        c.name: min(counts.get(c.name, Counter())[split], c.max_files.get(split, math.inf))
+        for c in cfg.corpora
+    }
+    shares = {c.name: c.share[split] for c in cfg.corpora if split in c.share}
+    if shares:
+        total_share = sum(shares.values())
+        others = sum(n for name, n in available.items() if name not in shares)
+        if total_share < 1 and others:
+            total = others / (1 - total_share)
+        else:  # every corpus of the split has a share: the scarcest one sets the total
+            total = min(
+                (available[name] / share for name, share in shares.items() if share > 0),
+                default=0,
+            )
+        for name, share in shares.items():
+            available[name] = min(available[name], math.floor(share * total + 1e-9))
+    capped = {c.name for c in cfg.corpora if split in c.max_files or split in c.share}
+    return {(name, split): int(available[name]) for name in capped}
+
+
+def _draw_key(corpus: Corpus, row: ManifestRow) -> str:
+    return hashlib.sha256(f"{corpus.seed}:{corpus.name}:{row.path}".encode()).hexdigest()
+
+
+def _corpus_rows(
+    corpus: Corpus,
+    plan: _Plan,
+    spill_dir: str | os.PathLike[str] | None,
+    on_skipped: Callable[[SkippedFile], None] | None,
+) -> Iterator[ManifestRow]:
+    speakers = plan.speakers.get(corpus.name)
+    caps = {split: n for (name, split), n in plan.keep.items() if name == corpus.name}
+    with ExternalSort(spill_dir=spill_dir) as drawn:
+        counts: Counter[str] = Counter()
+        for row in iter_rows(corpus.reader, spill_dir, on_skipped):
+            if speakers is not None:
+                split = speakers.get(_speaker_group(row))
+                if split is None:
+                    raise ManifestError(
+                        f"corpus {corpus.name}: {row.path} was not listed when the corpus "
+                        "was first read; the input changed during the run, run it again"
+                    )
+            else:
+                split = corpus.split or row.split
+            row = row._replace(split=split, corpus=corpus.name)
+            counts[split] += 1
+            if split in caps:
+                drawn.add((SPLITS.index(split), _draw_key(corpus, row), row))
+            else:
+                yield row
+        for split, group in itertools.groupby(drawn, key=lambda item: item[0]):
+            kept = caps[SPLITS[split]]
+            yield from (row for _, _, row in itertools.islice(group, kept))
+    for split, kept in caps.items():
+        if counts[split] > kept:
+            log.info(
+                "corpus %s: %d of its %d %s files kept (max_files/share, seed %d)",
+                corpus.name,
+                kept,
+                counts[split],
+                split,
+                corpus.seed,
+            )
