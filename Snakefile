@@ -18,6 +18,7 @@ from fraudprep.base.config_types import (
     adopt_renamed_keys,
     coerce_config,
 )
+from fraudprep.base.config_check import ConfigValueError, check_config
 
 min_version("9.0")
 
@@ -33,6 +34,12 @@ try:
     for note in adopt_renamed_keys(config):
         print(note, file=sys.stderr)
 except RenamedKeyError as error:
+    sys.exit(f"fraudprep: {error}")
+# Each schema violation is one line naming the key, the value and what is allowed (Snakemake's
+# own validate would print the failing part of the schema); validate then fills the defaults.
+try:
+    check_config(config, Path(workflow.basedir) / SCHEMA, shown_as=SCHEMA)
+except ConfigValueError as error:
     sys.exit(f"fraudprep: {error}")
 validate(config, SCHEMA)
 

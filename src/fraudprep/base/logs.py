@@ -14,7 +14,8 @@ from typing import TypeVar
 from fraudprep.base.memory import rss_mb
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(message)s"
-PROGRESS_SECONDS = 10.0
+# Job logs get a progress line at most this often (and at the first and last file).
+PROGRESS_SECONDS = 2.0
 T = TypeVar("T")
 
 log = logging.getLogger(__name__)
@@ -44,28 +45,46 @@ def one_line_on(*errors: type[BaseException]) -> Iterator[None]:
         raise SystemExit(1) from None
 
 
+def time_left(seconds: float) -> str:
+    """``seconds`` to go in words: ``"about 17 s"``, ``"about 12 min"``, ``"about 2.5 h"``."""
+    if seconds < 120:
+        return f"about {seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"about {seconds / 60:.0f} min"
+    return f"about {seconds / 3600:.1f} h"
+
+
+def progress_line(
+    what: str, done: int, total: int, seconds: float, failures: int | None = None
+) -> str:
+    """``"chunk-00003: file 1200 of 2000, 48.0 files/s, about 17 s left, 2 failures"``: the
+    form job logs carry and ``fraudprep run`` reads back (fraudprep.cli.console)."""
+    rate = done / seconds if seconds > 0 else 0.0
+    left = time_left((total - done) / rate) if rate > 0 else "unknown time"
+    line = f"{what}: file {done} of {total}, {rate:.1f} files/s, {left} left"
+    if failures is not None:
+        line += f", {failures} failure{'' if failures == 1 else 's'}"
+    return line
+
+
 @dataclass
 class Progress:
-    """Progress lines every few seconds: files done / total and files per second."""
+    """A progress line (:func:`progress_line`, and the memory in use) in the job's log when
+    the first file is done, then at most once every ``every`` seconds, and at the last file:
+    one clock read per file, nothing written between, so it costs nothing measurable."""
 
     what: str
     total: int
+    every: float = PROGRESS_SECONDS
     started: float = field(default_factory=time.monotonic)
-    last_report: float = field(default_factory=time.monotonic)
+    last_report: float | None = None
 
-    def tick(self, done: int) -> None:
+    def tick(self, done: int, failures: int | None = None) -> None:
         now = time.monotonic()
-        if now - self.last_report >= PROGRESS_SECONDS or done == self.total:
-            rate = done / max(now - self.started, 1e-9)
-            log.info(
-                "%s: %d/%d files (%.0f%%), %.1f files/s, %.2f MB",
-                self.what,
-                done,
-                self.total,
-                100 * done / max(self.total, 1),
-                rate,
-                rss_mb(),
-            )
+        due = self.last_report is None or now - self.last_report >= self.every
+        if due or done == self.total:
+            line = progress_line(self.what, done, self.total, now - self.started, failures)
+            log.info("%s, %.2f MB", line, rss_mb())
             self.last_report = now
 
     def follow(self, items: Iterable[T]) -> Iterator[T]:

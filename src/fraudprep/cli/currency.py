@@ -4,7 +4,7 @@ The workflow writes one record per step in ``<output_dir>/provenance/`` (see
 :mod:`fraudprep.run.provenance`) and rewrites it when what the step is made from changes,
 which reruns the step and every step after it. Both the workflow
 (``rules/run.smk``) and :func:`expected_records` build them with
-:func:`fraudprep.run.provenance.step_record`; ``tests/test_cli.py`` checks them against the
+:func:`fraudprep.run.provenance.step_record`; ``tests/workflow/test_cli.py`` checks them against the
 records of a real run.
 
 What this cannot see without building Snakemake's DAG: output files newer or older than

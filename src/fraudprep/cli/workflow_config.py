@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fraudprep.base.config_check import ConfigValueError, check_config
 from fraudprep.base.config_types import adopt_renamed_keys, coerce_config
 from fraudprep.base.layout import OutputPaths
 from fraudprep.cli.errors import CliError
@@ -149,7 +150,11 @@ def checked(config: dict[str, Any], schema: Path) -> dict[str, Any]:
     except RenamedKeyError as error:
         raise CliError(str(error)) from error
     try:
-        validate(config, str(schema))
+        check_config(config, schema, shown_as=str(SCHEMA))  # one line, as the Snakefile's
+    except ConfigValueError as error:
+        raise CliError(str(error)) from error
+    try:
+        validate(config, str(schema))  # fills in the defaults
     except WorkflowError as error:
         raise CliError(f"config: {_validation_problem(error)}; see {SCHEMA}") from error
     return config

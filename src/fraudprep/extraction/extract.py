@@ -98,6 +98,7 @@ class _ModelPart:
     extractor: Extractor
     files: ChunkFiles
     stats: ChunkStats = dataclasses.field(default_factory=ChunkStats)
+    failed: int = 0  # this model's failed files so far, for the progress lines
 
     def add_copy(self, row: ManifestRow, audio: DecodedAudio, augmentation: dict) -> None:
         """One augmented copy into the copies' batches: features only, no statistics (they
@@ -152,6 +153,7 @@ class _ModelPart:
     def fail(self, row: ManifestRow, reason: str) -> None:
         self.files.failures.writerow((row.path, row.split, row.label, reason))
         self.stats.add_failure(row.split, row.label)
+        self.failed += 1
 
     def add(self, row: ManifestRow, audio: DecodedAudio, measured: _Measured) -> None:
         """Features of one decoded file into this model's batch, its properties into the
@@ -295,8 +297,9 @@ def _extract_rows(
 ) -> int:
     """Each row becomes a sample in a model's batches or a row in its failures; return the
     rows read. A file that cannot be decoded is a failure for every model."""
-    progress, done = Progress(chunk.id, chunk.size), 0
+    progress, done, failed = Progress(chunk.id, chunk.size), 0, 0
     for done, row in enumerate(rows, start=1):
+        failed_before = sum(part.failed for part in parts)
         for part in parts:
             part.files.batches.start_split(row.split)
         try:
@@ -311,7 +314,8 @@ def _extract_rows(
             _add_to_every_model(row, decoded, parts, at_rate)
             if plan is not None and row.split in plan.splits:
                 _add_copies(row, decoded, parts, plan, at_rate)
-        progress.tick(done)
+        failed += sum(part.failed for part in parts) > failed_before  # for any model
+        progress.tick(done, failed)
     for part in parts:
         part.files.batches.flush()
         if part.files.augmented is not None:

@@ -1,0 +1,341 @@
+"""``fraudprep run``'s console: Snakemake's output read, kept and cut to what a user needs.
+
+Snakemake prints a block per job (with ``reason:`` lists of ~100 paths), a progress line per
+step and a header: 399 lines for the demo, the summary that matters in the last dozen. Here
+its output (stdout and stderr, merged) is read line by line: every line goes to a file under
+``.snakemake/log/``, and the console gets
+
+* a start line, and where Snakemake's whole output is;
+* the progress of the running jobs, read from their logs: each job's progress lines
+  (:func:`fraudprep.base.logs.progress_line`: file i of N, rate, time left, failures) as a
+  start line, then at most one line every :data:`PRINT_SECONDS`, and an end line;
+* warnings the jobs log (not each failed file: the failures count says those);
+* everything Snakemake prints that is not its usual chatter: ``fraudprep:`` lines, errors
+  with the failed job's log, the run summary, the ``Complete log(s)`` line. What this module
+  does not know passes through: an unknown message is never hidden.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+# A job's progress is printed at most this often (its start and end lines always).
+PRINT_SECONDS = 10.0
+# Job logs are read this often while Snakemake is quiet.
+POLL_SECONDS = 0.5
+# A job's warnings printed at most: the rest are in its log.
+WARNINGS_PER_JOB = 5
+# Lines longer than this are cut on the console (they are whole in the full output).
+LINE_CHARS = 400
+
+# Snakemake's chatter: dropped from the console (kept in the full output).
+CHATTER = re.compile(
+    r"^(Using workflow specific profile|Config file .* is extended|Assuming unrestricted "
+    r"shared filesystem|Building DAG of jobs|Using shell:|Provided cores:|Provided resources:|"
+    r"Rules claiming more threads|Conda environments: ignored|Singularity containers: ignored|"
+    r"Select jobs to execute|Execute \d+ jobs|Updating checkpoint dependencies|"
+    r"DAG of jobs will be updated|Elapsed time:|host: |"
+    r"\d+ of \d+ steps \(\d+%\) done|\[\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4}\]$)"
+)
+JOB_HEADER = re.compile(r"^(local)?(rule|checkpoint) (?P<rule>\w+):$")
+JOB_STATS_ROW = re.compile(r"^(job\s+count|-+\s+-+|\S+\s+\d+)$")
+FINISHED = re.compile(r"^Finished jobid: (?P<jobid>\d+) ")
+STEPS = re.compile(r"^(?P<done>\d+) of (?P<total>\d+) steps \(\d+%\) done$")
+# A progress line of a job log (fraudprep.base.logs.progress_line, after the log's time and
+# level): "2026-12-07 12:38:09,268 INFO chunk-00000: file 150 of 150, 80.3 files/s, ..."
+LOG_LINE = re.compile(
+    r"^(?P<time>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),\d+ (?P<level>[A-Z]+) (?P<text>.*)$"
+)
+PROGRESS = re.compile(
+    r"^(?P<what>.+?): file (?P<done>\d+) of (?P<total>\d+), (?P<rate>[\d.]+) files/s, "
+    r"(?P<left>.+?) left(?:, (?P<failures>\d+) failures?)?"
+)
+# Per-file failures, counted in the progress lines rather than printed one by one.
+FILE_FAILURE = re.compile(r"^(Failed |Augmented copy \d+ of )")
+
+
+@dataclass
+class FollowedLog:
+    """A running job's log, read for progress and warnings from where it stood at the start."""
+
+    path: Path
+    since: float  # the job's start (time.time()): older lines are an earlier run's
+    offset: int = 0
+    what: str = ""
+    done: int = -1
+    total: int = 0
+    rate: str = ""
+    left: str = ""
+    failures: int | None = None
+    printed_done: int = -1
+    printed_at: float = 0.0
+    warnings: int = 0
+
+    def new_lines(self) -> Iterator[str]:
+        """Whole lines written since the last read."""
+        try:
+            with open(self.path, "rb") as handle:
+                size = handle.seek(0, os.SEEK_END)
+                if size < self.offset:  # rewritten
+                    self.offset = 0
+                handle.seek(self.offset)
+                data = handle.read(size - self.offset)
+        except OSError:
+            return
+        end = data.rfind(b"\n") + 1
+        self.offset += end
+        yield from data[:end].decode("utf-8", "replace").splitlines()
+
+
+@dataclass
+class Console:
+    """Turns Snakemake's output into the quiet console (see the module's description)."""
+
+    write: Callable[[str], None]
+    workdir: Path
+    print_seconds: float = PRINT_SECONDS
+    clock: Callable[[], float] = time.monotonic
+    jobs: dict[str, FollowedLog] = field(default_factory=dict)
+    steps: str = ""
+    _state: str = "lines"
+    _job: dict[str, str] = field(default_factory=dict)
+    _finished: list[str] = field(default_factory=list)
+
+    # --- Snakemake's lines ------------------------------------------------------------------
+
+    def line(self, text: str) -> None:
+        """One line of Snakemake's output."""
+        text = text.rstrip("\n")
+        if self._state == "job" and text.startswith("    "):
+            key, _, value = text.strip().partition(": ")
+            self._job[key] = value
+            if key == "jobid":  # after log: the job may be running already
+                self._start_job()
+                self._state = "job"  # the rest of its block
+            return
+        if self._state == "job":
+            self._start_job()
+        if self._state == "header" and (text.startswith(("  ", "=")) or not text.strip()):
+            return
+        if self._state == "stats" and (JOB_STATS_ROW.match(text) or not text.strip()):
+            return
+        self._state = "lines"
+        header = JOB_HEADER.match(text)
+        if header:
+            self._state, self._job = "job", {"rule": header["rule"]}
+            return
+        if text == "SNAKEMAKE":
+            self._state = "header"
+            return
+        if text == "Job stats:":
+            self._state = "stats"
+            return
+        finished = FINISHED.match(text)
+        if finished:
+            self._finished.append(finished["jobid"])
+            return
+        steps = STEPS.match(text)
+        if steps:
+            self.steps = f"{steps['done']} of {steps['total']} steps"
+            self._end_jobs()
+            return
+        if not text.strip() or CHATTER.match(text):
+            return
+        self.emit(text)
+
+    def finish(self) -> None:
+        """Snakemake has exited: the end lines of the jobs it said were finished."""
+        self._end_jobs()
+
+    def emit(self, text: str) -> None:
+        if len(text) > LINE_CHARS:
+            text = f"{text[:LINE_CHARS]}... ({len(text) - LINE_CHARS} more characters)"
+        self.write(text)
+
+    def _start_job(self) -> None:
+        self._state = "lines"
+        log = self._job.get("log", "").split(", ")[0].strip()
+        if not log or self._job.get("jobid", log) in self.jobs:
+            return
+        path = Path(log) if Path(log).is_absolute() else self.workdir / log
+        self.jobs[self._job.get("jobid", log)] = FollowedLog(path, since=time.time())
+
+    # --- the jobs' logs ---------------------------------------------------------------------
+
+    def poll(self) -> None:
+        """Read the followed logs; print the progress that is due."""
+        for job in self.jobs.values():
+            self._read(job)
+            self._print_progress(job)
+
+    def _read(self, job: FollowedLog) -> None:
+        for text in job.new_lines():
+            self._log_line(job, text)
+
+    def _end_jobs(self) -> None:
+        """The end line of each job Snakemake has just said is finished, with the steps."""
+        for jobid in self._finished:
+            job = self.jobs.pop(jobid, None)
+            if job is None:
+                continue
+            self._read(job)
+            if job.done < 0:
+                continue  # a job without progress lines
+            failures = "" if job.failures is None else f", {_failures(job.failures)}"
+            steps = f"; {self.steps} done" if self.steps else ""
+            self.emit(f"  {job.what}: {job.done} files done, {job.rate} files/s{failures}{steps}")
+        self._finished.clear()
+
+    def _log_line(self, job: FollowedLog, text: str) -> None:
+        parsed = LOG_LINE.match(text)
+        if parsed is None:
+            return
+        try:
+            written = datetime.datetime.strptime(parsed["time"], "%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            return
+        if written.timestamp() < job.since - 2:  # an earlier run's line
+            return
+        message = parsed["text"]
+        progress = PROGRESS.match(message)
+        if progress:
+            job.what, job.total = progress["what"], int(progress["total"])
+            job.done, job.rate, job.left = int(progress["done"]), progress["rate"], progress["left"]
+            failures = progress["failures"]
+            job.failures = None if failures is None else int(failures)
+            return
+        if parsed["level"] in ("WARNING", "ERROR") and not FILE_FAILURE.match(message):
+            job.warnings += 1
+            if job.warnings <= WARNINGS_PER_JOB:
+                self.emit(f"  warning: {message}")
+            elif job.warnings == WARNINGS_PER_JOB + 1:
+                self.emit(f"  (more warnings in {job.path})")
+
+    def _print_progress(self, job: FollowedLog) -> None:
+        if job.done < 0 or job.done == job.printed_done:
+            return
+        now = self.clock()
+        failures = "" if job.failures is None else f", {_failures(job.failures)}"
+        if job.done == job.total:
+            return  # the end line comes when Snakemake says the job finished
+        if job.printed_done < 0:
+            self.emit(f"  {job.what}: started, {job.total} files")
+        elif now - job.printed_at >= self.print_seconds:
+            self.emit(
+                f"  {job.what}: file {job.done} of {job.total}, {job.rate} files/s, "
+                f"{job.left} left{failures}"
+            )
+        else:
+            return
+        job.printed_done, job.printed_at = job.done, now
+
+
+def _failures(count: int) -> str:
+    return f"{count} failure{'' if count == 1 else 's'}"
+
+
+# --- running Snakemake --------------------------------------------------------------------------
+
+
+def full_output_path(workdir: Path) -> Path:
+    """Where this run's whole Snakemake output goes, beside Snakemake's own logs."""
+    stamp = datetime.datetime.now().strftime("%Y-%m-%dT%H%M%S.%f")
+    return workdir / ".snakemake" / "log" / f"{stamp}.fraudprep-run.log"
+
+
+def run_quietly(
+    command: Sequence[str],
+    workdir: Path,
+    console: TextIO | None = None,
+    print_seconds: float = PRINT_SECONDS,
+) -> int:
+    """Run ``command`` (snakemake), its whole output to a file and the quiet console to
+    ``console``; return its exit status. Ctrl-C reaches Snakemake from the terminal as ever
+    (it is in this process's group); SIGTERM and SIGHUP sent to this process are passed on."""
+    console = sys.stdout if console is None else console
+    full = full_output_path(workdir)
+    full.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(text: str) -> None:
+        print(text, file=console, flush=True)
+
+    write(f"fraudprep run: {' '.join(_shown_command(command))}")
+    write(f"  Snakemake's whole output: {full} (fraudprep run --full-output prints it here)")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}  # the Snakefile's prints arrive in order
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, bufsize=0
+    )
+    restore = _pass_signals_to(process)
+    view = Console(write, workdir, print_seconds=print_seconds)
+    lines: queue.Queue[bytes | None] = queue.Queue()
+    reader = threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True)
+    reader.start()
+    try:
+        with open(full, "w", encoding="utf-8") as kept:
+            while True:
+                try:
+                    raw = lines.get(timeout=POLL_SECONDS)
+                except queue.Empty:
+                    view.poll()
+                    continue
+                if raw is None:
+                    break
+                text = raw.decode("utf-8", "replace")
+                kept.write(text)
+                kept.flush()
+                view.line(text)
+        status = process.wait()
+        view.finish()
+    finally:
+        restore()
+    return status if status >= 0 else 128 - status
+
+
+def _read_lines(stream, lines: queue.Queue) -> None:
+    for raw in iter(stream.readline, b""):
+        lines.put(raw)
+    lines.put(None)
+
+
+def _shown_command(command: Sequence[str]) -> list[str]:
+    name = Path(command[0]).name
+    return [name, *command[1:]]
+
+
+def _pass_signals_to(process: subprocess.Popen) -> Callable[[], None]:
+    """SIGTERM and SIGHUP to this process go on to ``process``; SIGINT is not acted on here
+    (the terminal sends it to Snakemake too, which then ends its jobs and exits)."""
+    before = {}
+
+    def forward(number, frame):
+        process.send_signal(number)
+
+    def nothing(number, frame):
+        pass
+
+    for number, handler in (
+        (signal.SIGTERM, forward),
+        (signal.SIGHUP, forward),
+        (signal.SIGINT, nothing),
+    ):
+        with contextlib.suppress(ValueError):  # not the main thread: left as they are
+            before[number] = signal.signal(number, handler)
+
+    def restore() -> None:
+        for number, handler in before.items():
+            signal.signal(number, handler)
+
+    return restore
