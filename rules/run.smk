@@ -37,10 +37,12 @@ if workflow.is_main_process:
     # Settings are resolved while parsing, in the process that starts the run: say what
     # memory_mode auto chose, since it depends on this machine's free memory right now.
     if config["memory_mode"] == "auto":
-        first = SETTINGS[MODELS[0]]
+        # Every model's batch size, named: profiles may set their own (resnet_low_memory 4).
+        modes = sorted({SETTINGS[model].memory_mode for model in MODELS})
+        sizes = ", ".join(f"{model} {SETTINGS[model].batch_size}" for model in MODELS)
         print(
             f"memory_mode auto: {available_memory_gb():.1f} GB available -> "
-            f"{first.memory_mode} mode, batch size {first.batch_size}"
+            f"{'/'.join(modes)} mode; batch size per model: {sizes}"
         )
     # A run killed with SIGKILL leaves Snakemake's lock behind; remove it when its owner is
     # dead, so that rerunning the same command resumes (see fraudprep.run.runlock).

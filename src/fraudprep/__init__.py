@@ -4,14 +4,18 @@ Reading outputs back: ``fraudprep.load``, ``fraudprep.iter_batches``,
 ``fraudprep.iter_shuffled``, ``fraudprep.BatchDataset``, ``fraudprep.read_metadata``,
 ``fraudprep.read_dataset_stats`` (see :mod:`fraudprep.outputs.loader`); tar shards streamed with
 ``fraudprep.iter_shards`` and ``fraudprep.ShardDataset`` (see :mod:`fraudprep.outputs.streaming`).
+The two modules themselves: ``fraudprep.loader`` and ``fraudprep.streaming``.
 """
 
+import importlib
 from typing import Any
 
 
 # Imported on first use (PEP 562): workflow jobs that never read outputs back (manifest,
 # chunks, settings) then start without importing numpy.
 def __getattr__(name: str) -> Any:
+    if name in _MODULES:  # fraudprep.loader.read_batch, as the docs write it
+        return importlib.import_module(f"fraudprep.outputs.{name}")
     if name in _STREAMING:
         from fraudprep.outputs import streaming
 
@@ -25,6 +29,8 @@ def __getattr__(name: str) -> Any:
 
 # In their own module: ShardDataset imports torch (when installed) to subclass its dataset.
 _STREAMING = ("ShardDataset", "iter_shards")
+# The reading modules by their short names (fraudprep.outputs.<name>).
+_MODULES = ("loader", "streaming")
 
 
 __all__ = [

@@ -9,7 +9,6 @@ Snakemake's file times.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,7 +20,9 @@ from fraudprep.cli.errors import CliError
 from fraudprep.cli.options import add_config_options
 from fraudprep.cli.table import size, table
 from fraudprep.cli.workflow_config import SNAKEFILE, WorkflowConfig, load_workflow_config
+from fraudprep.inputs.integrity import read_leak_summary
 from fraudprep.inputs.manifest import SPLITS, count_table_rows, iter_manifest
+from fraudprep.outputs.dataset_stats import LEAK_WORDS, leak_text
 from fraudprep.outputs.loader import StaleOutputsError, check_current, read_dataset_stats
 from fraudprep.run.provenance import PROVENANCE_DIR
 from fraudprep.run.settings import SETTINGS_FILE, read_settings_dict
@@ -118,20 +119,25 @@ def _table_lines(output_dir: Path) -> list[str]:
         lines.append(f"  {skipped:,} file(s) skipped (not an audio extension): see {SKIPPED}")
     leakage = output_dir / LEAKAGE
     if leakage.is_file():
-        files, groups = _leak_counts(leakage)
-        lines.append(
-            f"  leakage: {files:,} file(s) in {groups:,} group(s) of identical audio across "
-            f"splits or labels: see {LEAKAGE}"
-            if files
-            else "  leakage: none found"
-        )
+        lines.append(_leak_line(leakage))
     return lines
 
 
-def _leak_counts(path: Path) -> tuple[int, int]:
-    with open(path, newline="", encoding="utf-8") as handle:
-        hashes = [record["hash"] for record in csv.DictReader(handle)]
-    return len(hashes), len(set(hashes))
+def _leak_line(path: Path) -> str:
+    """What leakage.csv holds. Files are the rows with a path: a shared source's rows (kind
+    ``source``, runs of several corpora) name a corpus and split, not a file."""
+    summary = read_leak_summary(path)
+    if "shared_sources" in summary:  # a table of corpora: speakers and sources too
+        if not any(summary[key] for key, _, _ in LEAK_WORDS):
+            return "  leakage: none found"
+        return f"  {leak_text(summary)}: see {LEAKAGE}"
+    files, groups = summary["files_involved"], summary["split_leaks"] + summary["label_conflicts"]
+    if not files:
+        return "  leakage: none found"
+    return (
+        f"  leakage: {files:,} file(s) in {groups:,} group(s) of identical audio across "
+        f"splits or labels: see {LEAKAGE}"
+    )
 
 
 def _model_row(output_dir: Path, model: str) -> tuple[list[Any], list[str]]:

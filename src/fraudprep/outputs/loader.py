@@ -10,6 +10,11 @@ model directory, so outputs can be moved or read from any working directory.
         ...
     dataset = fraudprep.BatchDataset("data/preprocessed", "resnet", "training")
     x0, y0 = dataset[0]  # also a torch Dataset when torch is installed (duck-typed)
+
+Every reader (``load``, ``iter_batches``, ``iter_shuffled``, ``BatchDataset`` and the shard
+streams of :mod:`fraudprep.outputs.streaming`) takes the same options for what it gives:
+``as_float``, ``normalize``, ``channels_first`` (one :class:`Restoring` applies them, so the
+same sample comes out equal from each), ``with_info`` and ``augmented``.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import bisect
 import functools
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -138,16 +144,44 @@ def iter_batches(
     then the split's augmented copies (config ``augmentation``), "only" the copies alone.
     ``as_float`` gives int16 waveforms (``dtype: int16`` profiles) as float32 in [-1, 1].
     ``with_info`` adds a third item, the samples' ``batch_info`` (paths, speakers, attacks,
-    split), for score files and per-attack results. ``normalize`` ("channel" or "band")
+    corpora, split), for score files and per-attack results. ``normalize`` ("channel" or "band")
     standardises with the training split's statistics (see :func:`normalized`);
     ``channels_first`` turns (n, H, W, C) images into (n, C, H, W), as torchvision expects.
     """
+    restore = Restoring(as_float, normalize, channels_first)
     model_dir = _model_dir(output_dir, model)
     stats = read_dataset_stats(output_dir, model)
     for entry in _split_entries(output_dir, model, split, augmented):
         data, labels = read_batch(entry, model_dir, mmap)
-        data = restored(data, stats, as_float, normalize, channels_first)
+        data = restore(data, stats)
         yield (data, labels, batch_info(entry)) if with_info else (data, labels)
+
+
+@dataclass(frozen=True)
+class Restoring:
+    """The options every reader takes for what its samples look like, checked once and
+    applied by :func:`restored`: ``as_float`` (int16 waveforms as float32 in [-1, 1]),
+    ``normalize`` ("channel" or "band": standardised with the training split's statistics)
+    and ``channels_first`` (images as (n, C, H, W))."""
+
+    as_float: bool = False
+    normalize: str | None = None
+    channels_first: bool = False
+
+    def __post_init__(self) -> None:
+        if self.normalize is not None and self.normalize not in NORMALIZE_OVER:
+            raise ValueError(
+                f"normalize must be one of {NORMALIZE_OVER} or None, not {self.normalize!r}"
+            )
+
+    def __call__(self, data: np.ndarray, stats: Mapping[str, Any]) -> np.ndarray:
+        """A batch (n, ...) as stored -> as asked for."""
+        return restored(data, stats, self.as_float, self.normalize, self.channels_first)
+
+    def sample(self, data: np.ndarray, stats: Mapping[str, Any]) -> np.ndarray:
+        """One sample (...) as stored -> as asked for, a copy (a memory-mapped sample is
+        read-only, which torch warns about and cannot wrap)."""
+        return self(np.array(data[None]), stats)[0]
 
 
 def restored(
@@ -247,14 +281,21 @@ def normalized(data: np.ndarray, stats: Mapping[str, Any], over: str) -> np.ndar
     return ((data - mean) / std).astype(np.float32, copy=False)
 
 
+def sample_info(info: Mapping[str, Any], offset: int) -> dict[str, Any]:
+    """One sample's item of a :func:`batch_info`: each list's element, the split as is."""
+    return {key: v[offset] if isinstance(v, list) else v for key, v in info.items()}
+
+
 def batch_info(entry: Mapping[str, Any]) -> dict[str, Any]:
-    """What the manifest says of each sample of a batch: ``path``, ``speaker`` and ``attack``
-    (lists, "" where unknown) and the batch's ``split``."""
+    """What the manifest says of each sample of a batch: ``path``, ``speaker``, ``attack`` and
+    ``corpus`` (lists, "" where unknown; the corpus is known in runs of several corpora,
+    config ``corpora``) and the batch's ``split``."""
     count = entry["num_samples"]
     return {
         "path": list(entry["source_files"]),
         "speaker": list(entry.get("speakers") or [""] * count),
         "attack": list(entry.get("attacks") or [""] * count),
+        "corpus": list(entry.get("corpora") or [""] * count),
         "split": entry.get("split", ""),
         # Augmented copies: the copy index and the parameters drawn, per sample; None if clean.
         "augmentation": list(entry.get("augmentations") or [None] * count),
@@ -270,8 +311,14 @@ def iter_shuffled(
     buffer_batches: int = 16,
     as_float: bool = False,
     augmented: bool | str = False,
-) -> Iterator[tuple[np.ndarray, int]]:
-    """Yield (features, label) sample by sample in a shuffled order, in bounded memory.
+    normalize: str | None = None,
+    channels_first: bool = False,
+    with_info: bool = False,
+) -> Iterator[tuple]:
+    """Yield (features, label), or (features, label, info) with ``with_info``, sample by
+    sample in a shuffled order, in bounded memory. The other options are
+    :func:`iter_batches`'s; info is the sample's ``path``, ``speaker``, ``attack``, ``split``
+    and ``augmentation``, as :class:`BatchDataset` gives it.
 
     Batch files hold one class each, in path order, as the seed wrote them. Here the batch
     files are read in a random order and their samples pass through a buffer of
@@ -279,16 +326,23 @@ def iter_shuffled(
     batch file is read once per epoch, and memory is the buffer. The order depends only on
     ``seed`` and ``epoch`` (pass the epoch number to get a new order each epoch).
     """
+    restore = Restoring(as_float, normalize, channels_first)
     rng = np.random.default_rng([seed, epoch])
     model_dir = _model_dir(output_dir, model)
     stats = read_dataset_stats(output_dir, model)
     entries = _split_entries(output_dir, model, split, augmented)
-    buffer: list[tuple[np.ndarray, int]] = []
+    buffer: list[tuple] = []
     capacity = max(1, buffer_batches) * max((e["num_samples"] for e in entries), default=1)
     for index in rng.permutation(len(entries)):
         data, labels = read_batch(entries[index], model_dir, mmap=False)
-        data = restored(data, stats, as_float)
-        buffer.extend((data[i], int(labels[i])) for i in range(len(labels)))
+        data = restore(data, stats)
+        if with_info:
+            info = batch_info(entries[index])
+            buffer.extend(
+                (data[i], int(labels[i]), sample_info(info, i)) for i in range(len(labels))
+            )
+        else:
+            buffer.extend((data[i], int(labels[i])) for i in range(len(labels)))
         while len(buffer) > capacity:
             yield _take_random(buffer, rng)
     while buffer:
@@ -334,30 +388,49 @@ def load(
     normalize: str | None = None,
     channels_first: bool = False,
     augmented: bool | str = False,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The whole split as two arrays, (data, labels). Needs memory for all of it. The
-    options are :func:`iter_batches`'s."""
+    with_info: bool = False,
+) -> tuple:
+    """The whole split as two arrays, (data, labels), or (data, labels, info) with
+    ``with_info`` (info: lists of each sample's ``path``, ``speaker``, ``attack``, ``corpus``,
+    ``split`` and ``augmentation``). Needs memory for all of it. The options are
+    :func:`iter_batches`'s."""
     batches = list(
         iter_batches(
             output_dir, model, split, mmap=False, as_float=as_float, normalize=normalize,
-            channels_first=channels_first, augmented=augmented,
+            channels_first=channels_first, augmented=augmented, with_info=with_info,
         )
     )  # fmt: skip
-    if not batches:
+    if batches:
+        data = np.concatenate([b[0] for b in batches])
+        labels = np.concatenate([b[1] for b in batches])
+    else:  # the empty split's shape, as a batch of it would have come out
         stats = read_dataset_stats(output_dir, model)
-        return np.zeros((0, *stats["feature_shape"]), np.float32), np.zeros(0, np.int64)
-    return np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches])
+        empty = np.zeros((0, *stats["feature_shape"]), np.float32)
+        data = Restoring(as_float, normalize, channels_first)(empty, stats)
+        labels = np.zeros(0, np.int64)
+    if not with_info:
+        return data, labels
+    info: dict[str, list] = {key: [] for key in INFO_KEYS}
+    for _, batch_labels, batch in batches:
+        for key in INFO_KEYS:
+            value = batch[key]
+            info[key].extend(value if isinstance(value, list) else [value] * len(batch_labels))
+    return data, labels, info
+
+
+INFO_KEYS = ("path", "speaker", "attack", "corpus", "split", "augmentation")  # batch_info's keys
 
 
 class BatchDataset:
     """Sample-level access to one split: ``len(ds)``, ``ds[i] -> (features, label)``, or
     ``(features, label, info)`` with ``with_info=True`` (info: the sample's ``path``,
-    ``speaker``, ``attack`` and ``split``).
+    ``speaker``, ``attack``, ``corpus`` and ``split``).
 
     It has the shape of a map-style ``torch.utils.data.Dataset`` (``__len__`` and
     ``__getitem__``), so a torch ``DataLoader`` takes it when torch is installed; torch is
     not needed otherwise. The last batch read is cached, so sequential access reads each
-    batch file once.
+    batch file once. ``as_float``, ``normalize`` and ``channels_first`` are
+    :func:`iter_batches`'s, applied to each sample as it is taken.
     """
 
     def __init__(
@@ -367,8 +440,12 @@ class BatchDataset:
         split: str,
         with_info: bool = False,
         augmented: bool | str = False,
+        as_float: bool = False,
+        normalize: str | None = None,
+        channels_first: bool = False,
     ) -> None:
         self._with_info = with_info
+        self._restore = Restoring(as_float, normalize, channels_first)
         self._model_dir = _model_dir(output_dir, model)
         self._stats = read_dataset_stats(output_dir, model)
         self._entries = _split_entries(output_dir, model, split, augmented)
@@ -391,14 +468,11 @@ class BatchDataset:
         batch_index = bisect.bisect_right(self._starts, index) - 1
         data, labels = self._batch(batch_index)
         offset = index - self._starts[batch_index]
-        # Restored alone: a whole batch's would be done again for every random access. A
-        # copy: a memory-mapped sample is read-only, which torch warns about and cannot wrap.
-        features = restored(np.array(data[offset : offset + 1]), self._stats)[0]
-        sample = features, int(labels[offset])
+        # Restored alone: a whole batch's would be done again for every random access.
+        sample = self._restore.sample(data[offset], self._stats), int(labels[offset])
         if not self._with_info:
             return sample
-        info = batch_info(self._entries[batch_index])
-        return (*sample, {key: v[offset] if isinstance(v, list) else v for key, v in info.items()})
+        return (*sample, sample_info(batch_info(self._entries[batch_index]), offset))
 
     def __iter__(self) -> Iterator[tuple]:
         for index in range(len(self)):

@@ -33,11 +33,11 @@ import numpy as np
 
 from fraudprep.base.formats import FORMATS, decode_sample, iter_shard_members
 from fraudprep.outputs.loader import (
+    Restoring,
     _model_dir,
     _split_entries,
     _take_random,
     read_dataset_stats,
-    restored,
 )
 from fraudprep.outputs.verify import verify_files
 
@@ -78,6 +78,7 @@ def iter_shards(
     with_info: bool = False,
     normalize: str | None = None,
     channels_first: bool = False,
+    as_float: bool = False,
     augmented: bool | str = False,
     worker: tuple[int, int] | None = None,
 ) -> Iterator[tuple]:
@@ -86,12 +87,15 @@ def iter_shards(
 
     ``worker``: (id, count) of the DataLoader worker; found from torch when not given.
     ``shuffle=False`` keeps the shard list's order, one shard at a time, and no buffer.
-    ``interleave``: shards a rank reads at once. ``as_stored``: samples as on disk (e.g.
+    ``interleave``: shards a rank reads at once. ``normalize``, ``channels_first``,
+    ``as_float``, ``with_info`` and ``augmented`` are :func:`fraudprep.iter_batches`'s (info:
+    the sample's shard record). ``as_stored``: samples as on disk (e.g.
     uint8, one channel), a quarter to a twelfth of the bytes a DataLoader worker sends;
     restore the batches in the training process with :func:`fraudprep.restored` and the
     dataset's statistics, as ``examples/train_detector.py`` does."""
     if not 0 <= rank < world_size:
         raise ValueError(f"rank {rank} is not in 0..{world_size - 1} (world_size {world_size})")
+    restore = Restoring(as_float, normalize, channels_first)
     worker_id, workers = worker if worker is not None else current_worker()
     model_dir = _model_dir(output_dir, model)
     stats = read_dataset_stats(output_dir, model)
@@ -124,8 +128,7 @@ def iter_shards(
         buffer_rng = np.random.default_rng([seed, epoch, rank, worker_id])
         samples = _shuffled(samples, buffer_rng, buffer_size)
     for features, record in samples:
-        x = features if as_stored else restored(features[None], stats, False, normalize,
-                                                  channels_first)[0]  # fmt: skip
+        x = features if as_stored else restore(features[None], stats)[0]
         yield (x, record["label"], record) if with_info else (x, record["label"])
 
 
@@ -208,6 +211,9 @@ class ShardDataset(_iterable_dataset_base()):  # type: ignore[misc]
     def __init__(self, output_dir: str | Path, model: str, split: str, **options: Any) -> None:
         self.output_dir, self.model, self.split = output_dir, model, split
         self.options = {"epoch": 0, **options}
+        # A wrong option fails here, not in a DataLoader worker at the first epoch.
+        Restoring(options.get("as_float", False), options.get("normalize"),
+                  options.get("channels_first", False))  # fmt: skip
         self._check_shards()
 
     def _check_shards(self) -> None:

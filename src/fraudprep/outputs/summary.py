@@ -81,8 +81,9 @@ def _corpus_lines(stats: dict[str, Any]) -> list[str]:
         separating = [
             item["property"] for item in shortcuts["flagged"] if item.get("separates") == "corpora"
         ]
+        aucs = aucs or "— (no split has both classes)"
         lines.append(
-            f"    the corpus alone tells real from fake with AUC {aucs or '— (one class a split)'}"
+            f"    the corpus alone tells real from fake with AUC {aucs}"
             + (
                 f"; separating the corpora, not real from fake: {', '.join(separating)}"
                 if separating
