@@ -27,10 +27,10 @@ def test_the_demo_config_names_the_listing_make_demo_data_writes():
 
 
 def workflow_commands(text: str) -> list[str]:
-    """Every `snakemake --cores` or `--report` command in a Markdown text (an inline one
+    """Every `snakemake --cores`, `fraudprep run` or `--report` command in a Markdown text (an inline one
     may go on at the next line's start)."""
     text = re.sub(r"\n(?=--)", " ", text)
-    return re.findall(r"snakemake (?:--cores|--configfile)[^`\n]*", text)
+    return re.findall(r"(?:snakemake (?:--cores|--configfile)|fraudprep run -)[^`\n]*", text)
 
 
 def test_every_demo_command_in_the_docs_uses_the_demo_config():
