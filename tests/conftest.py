@@ -43,3 +43,38 @@ def sealable_disk(tmp_path: Path):
 
     yield mount_point, seal
     subprocess.run(["umount", str(mount_point)], check=True)
+
+
+@pytest.fixture
+def tree_with_bad_files(for_tree: Path) -> Path:
+    """The FoR tree with two files that fail: a broken header and an empty file."""
+    (for_tree / "training" / "real" / "broken.wav").write_bytes(b"RIFF....WAVEfmt nonsense")
+    (for_tree / "testing" / "fake" / "empty.flac").write_bytes(b"")
+    return for_tree
+
+
+@pytest.fixture
+def tiny_runs(monkeypatch: pytest.MonkeyPatch) -> int:
+    """External sorts in runs of 3 rows: small inputs take the path a million-row one takes."""
+    from fraudprep.base import extsort
+
+    monkeypatch.setattr(extsort, "RUN_SIZE", 3)
+    monkeypatch.setattr(extsort, "BLOCK", 2)  # runs of several blocks, too
+    return 3
+
+
+@pytest.fixture
+def drawn_figures(monkeypatch: pytest.MonkeyPatch) -> list:
+    """The matplotlib figures the report modules save while the test runs, in order, each
+    still written to its file: a test reads the data a figure shows, not only its pixels."""
+    from fraudprep.report import job_resources, kit, report_plots
+
+    figures = []
+
+    def save_png(figure, path):
+        figures.append(figure)
+        return kit.save_png(figure, path)
+
+    for module in (report_plots, job_resources):
+        monkeypatch.setattr(module, "save_png", save_png)
+    return figures

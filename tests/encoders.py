@@ -95,7 +95,7 @@ def missing_tools() -> list[str]:
 
 def needs_encoders() -> pytest.MarkDecorator:
     """The ``pytestmark`` of a test module that uses this corpus: locally a missing tool only
-    skips, in CI it must fail (as in tests/test_demo_corpus.py)."""
+    skips, in CI it must fail (as in tests/repo/test_demo_corpus.py)."""
     missing = missing_tools()
     return pytest.mark.skipif(
         bool(missing) and not os.environ.get("CI"),
@@ -395,3 +395,36 @@ def damaged_files(valid: list[EncodedFile], directory: Path) -> list[DamagedFile
         path.write_text(TEXT_PAGE)
         damaged.append(DamagedFile(path, name, source, "text"))
     return damaged
+
+
+# What each file of the corpus is to the decoders: the oracle of the tests that read it (the
+# decoder alone, unit/extraction/test_real_encoders.py; the workflow, workflow/
+# test_encoded_tree.py).
+
+# libsndfile reads these containers whole; MP3 and everything else goes to FFmpeg.
+LIBSNDFILE_CONTAINERS = {"wav", "flac", "ogg", "opus"}
+# Containers whose index (the "moov" atom, written last by FFmpeg) is gone when cut.
+INDEX_AT_END = {"m4a", "mp4", "mov"}
+# Raw streams in which FFmpeg finds the next frame header past a destroyed start.
+RESYNCING = {"mp3", "aac"}
+
+
+def expected_outcome(damaged: DamagedFile) -> str:
+    """README's "Bad input" policy: "sample", or "failure: <reason fragment>"."""
+    source = damaged.source
+    if damaged.damage == "text":
+        return "failure: not audio"
+    if damaged.damage == "garbage-tail":
+        return "sample"
+    if damaged.damage == "zeroed-header":
+        return "sample" if source.container in RESYNCING else "failure"
+    # Cut in the middle.
+    if source.container == "wav":
+        return "failure: truncated: the header promises"
+    if source.container == "flac":
+        return "failure: truncated or corrupt audio data"
+    if source.container in INDEX_AT_END:
+        return "failure: not audio"
+    if source.name == "opus-opusenc-48k-mono":
+        return "failure"  # nothing decodes: its first audio page is longer than the half left
+    return "sample"

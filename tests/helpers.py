@@ -160,3 +160,75 @@ def sorted_externally(items, key=None, spill_dir=None):
     with ExternalSort(key, spill_dir) as sorter:
         sorter.extend(items)
         yield from sorter
+
+
+def random_rows(count: int, seed: int = 0) -> list:
+    """``count`` manifest rows with repeated paths and hashes, in no order."""
+    import random
+
+    from fraudprep.inputs.manifest import ManifestRow
+
+    rng = random.Random(seed)
+    splits = ("training", "validation", "testing")
+    return [
+        ManifestRow(
+            f"/d{rng.randrange(3)}/{rng.choice(['clip', 'Clip', 'x'])}{rng.randrange(30)}.wav",
+            rng.choice(splits),
+            rng.randrange(2),
+            rng.randrange(100),
+            hash=f"{rng.randrange(12):032x}" if rng.random() < 0.9 else "",
+        )
+        for _ in range(count)
+    ]
+
+
+def spill_dirs(where: Path) -> list[Path]:
+    """The folders an external sort spills its runs into under ``where``."""
+    return list(where.glob(".extsort-*"))
+
+
+def cli(*arguments: str, cwd: Path = REPO):
+    """``python -m fraudprep.cli`` in a process of its own, as a user runs it (the
+    CompletedProcess)."""
+    import subprocess
+
+    return subprocess.run(
+        [sys.executable, "-m", "fraudprep.cli", *arguments],
+        cwd=cwd, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+
+
+def assert_real_png(path: Path, min_bytes: int = 5000) -> np.ndarray:
+    """A valid PNG of some size whose pixels are not all the same, without software/date: a
+    figure was drawn, not which one (see bar_heights and drawn_figures for what it shows)."""
+    from matplotlib.image import imread
+
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", path
+    assert len(data) > min_bytes, (path, len(data))
+    assert b"Software" not in data and b"matplotlib" not in data.lower(), path
+    pixels = imread(path)
+    assert pixels.ndim == 3 and pixels.shape[0] > 100 and pixels.shape[1] > 100, path
+    assert float(pixels[..., :3].std()) > 0.01, f"{path} is blank"
+    return pixels
+
+
+def bar_heights(ax, horizontal: bool = False) -> list[float]:
+    """The lengths of the bars drawn on ``ax``, in the order they were drawn (a bar chart's
+    data, read back from the figure)."""
+    from matplotlib.patches import Rectangle
+
+    bars = [patch for patch in ax.patches if isinstance(patch, Rectangle)]
+    return [bar.get_width() if horizontal else bar.get_height() for bar in bars]
+
+
+def tick_labels(axis) -> list[str]:
+    """The tick labels of an x or y axis, as drawn."""
+    return [label.get_text() for label in axis.get_ticklabels()]
+
+
+def figure_texts(figure) -> list[str]:
+    """Every text of a figure: titles, messages, bar labels, tick labels."""
+    from matplotlib.text import Text
+
+    return [text.get_text() for text in figure.findobj(Text) if text.get_text()]

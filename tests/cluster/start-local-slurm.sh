@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Start a one-node SLURM cluster on this machine, for tests/test_slurm.py (see docs/cluster.md).
+# Start a one-node SLURM cluster on this machine, for tests/workflow/test_slurm.py (see docs/cluster.md).
 #
 # Idempotent: installs slurm-wlm and munge with apt-get when they are missing, writes
 # /etc/slurm/slurm.conf (the executor plugin strips SLURM_CONF from job steps, so the config

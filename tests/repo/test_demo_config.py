@@ -27,8 +27,8 @@ def test_the_demo_config_names_the_listing_make_demo_data_writes():
 
 
 def workflow_commands(text: str) -> list[str]:
-    """Every `snakemake --cores`, `fraudprep run` or `--report` command in a Markdown text (an inline one
-    may go on at the next line's start)."""
+    """Every `snakemake --cores`, `fraudprep run` or `--report` command in a Markdown text (an
+    inline one may go on at the next line's start)."""
     text = re.sub(r"\n(?=--)", " ", text)
     return re.findall(r"(?:snakemake (?:--cores|--configfile)|fraudprep run -)[^`\n]*", text)
 

@@ -26,8 +26,8 @@ PROVENANCE_DIR = "provenance"
 PACKAGE_DIR = Path(__file__).resolve().parent.parent  # fraudprep/
 # The modules whose code decides what a step writes, by dotted name under fraudprep: a new
 # version of them reruns the step. A subpackage (inputs.datasets) counts with all its
-# modules. tests/test_provenance.py checks that every module the extraction imports is here
-# or says why not.
+# modules. tests/unit/run/test_provenance.py checks that every module the extraction imports
+# is here, or inside a subpackage here, or says why not.
 MANIFEST_MODULES = (
     "inputs.manifest",
     "inputs.manifest_build",

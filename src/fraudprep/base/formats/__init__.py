@@ -25,10 +25,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .checksums import ChecksumWriter, FileDigest, StreamChecksum, file_digest
-from .json_documents import JsonDocumentsFormat, JsonListsWriter, read_json, write_json
-from .npy_format import NPY_HEADER, NpyFormat, npy_array, npy_bytes
-from .pickle_format import (
+from fraudprep.base.formats.checksums import ChecksumWriter, FileDigest, StreamChecksum, file_digest
+from fraudprep.base.formats.json_documents import (
+    JsonDocumentsFormat,
+    JsonListsWriter,
+    read_json,
+    write_json,
+)
+from fraudprep.base.formats.npy_format import NPY_HEADER, NpyFormat, npy_array, npy_bytes
+from fraudprep.base.formats.pickle_format import (
     PICKLE_PROTOCOL,
     PICKLE_SAMPLE_OVERHEAD,
     PickleFormat,
@@ -36,7 +41,7 @@ from .pickle_format import (
     read_pickle,
     write_pickle,
 )
-from .shards_format import (
+from fraudprep.base.formats.shards_format import (
     SHARD_JSON_BYTES,
     TAR_BLOCK,
     Members,
@@ -47,7 +52,7 @@ from .shards_format import (
     iter_shard_samples,
     json_bytes,
 )
-from .storage import ListsWriter, StorageFormat
+from fraudprep.base.formats.storage import ListsWriter, StorageFormat
 
 __all__ = [
     "FORMATS",

@@ -10,8 +10,7 @@ from typing import Any
 import numpy as np
 
 from fraudprep.base.atomic import atomic_write
-
-from .storage import ListsWriter, StorageFormat
+from fraudprep.base.formats.storage import ListsWriter, StorageFormat
 
 
 def _json_ready(value: Any) -> Any:

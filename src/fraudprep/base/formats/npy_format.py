@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from .checksums import FileDigest, _write_checked
-from .json_documents import JsonDocumentsFormat
+from fraudprep.base.formats.checksums import FileDigest, _write_checked
+from fraudprep.base.formats.json_documents import JsonDocumentsFormat
 
 # For the disk check's estimates (bytes_per_sample): a .npy file's header.
 NPY_HEADER = 128

@@ -13,9 +13,8 @@ from typing import Any
 import numpy as np
 
 from fraudprep.base.atomic import atomic_write
-
-from .checksums import FileDigest, _write_checked
-from .storage import ListsWriter, StorageFormat
+from fraudprep.base.formats.checksums import FileDigest, _write_checked
+from fraudprep.base.formats.storage import ListsWriter, StorageFormat
 
 # A fixed protocol keeps the bytes identical across Python versions that support it.
 PICKLE_PROTOCOL = 5

@@ -18,9 +18,9 @@ from typing import IO, Any, TypeVar
 
 import numpy as np
 
-from .checksums import ChecksumWriter, FileDigest, _write_checked
-from .json_documents import JsonDocumentsFormat, _json_ready
-from .npy_format import NPY_HEADER, npy_array, npy_bytes
+from fraudprep.base.formats.checksums import ChecksumWriter, FileDigest, _write_checked
+from fraudprep.base.formats.json_documents import JsonDocumentsFormat, _json_ready
+from fraudprep.base.formats.npy_format import NPY_HEADER, npy_array, npy_bytes
 
 T = TypeVar("T")
 # For the disk check's estimates (bytes_per_sample): a sample's record in a shard (.json).

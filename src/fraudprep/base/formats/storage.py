@@ -13,8 +13,7 @@ from typing import IO, Any, ClassVar
 import numpy as np
 
 from fraudprep.base.atomic import atomic_write
-
-from .checksums import FileDigest
+from fraudprep.base.formats.checksums import FileDigest
 
 
 class ListsWriter(ABC):

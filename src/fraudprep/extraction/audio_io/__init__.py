@@ -23,7 +23,7 @@ import os
 import numpy as np
 import soxr
 
-from .decoded import (
+from fraudprep.extraction.audio_io.decoded import (
     FFMPEG,
     LIBSNDFILE,
     MAX_SAMPLE_RATE,
@@ -33,10 +33,12 @@ from .decoded import (
     _Mono,
     mix_to_mono,
 )
-from .ffmpeg import _decode_with_ffmpeg, frame_to_mono
-from .libsndfile import _CannotOpen, _decode_with_libsndfile
-from .libsndfile import _read_float32 as _read_float32  # tests/test_frontends.py imports it here
-from .wav import _wav_header_problem
+from fraudprep.extraction.audio_io.ffmpeg import _decode_with_ffmpeg, frame_to_mono
+from fraudprep.extraction.audio_io.libsndfile import _CannotOpen, _decode_with_libsndfile
+from fraudprep.extraction.audio_io.libsndfile import (
+    _read_float32 as _read_float32,  # tests/unit/extraction/test_audio_io.py imports it here
+)
+from fraudprep.extraction.audio_io.wav import _wav_header_problem
 
 __all__ = [
     "FFMPEG",

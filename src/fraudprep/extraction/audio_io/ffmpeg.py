@@ -8,9 +8,15 @@ from typing import Any
 
 import numpy as np
 
-from .decoded import FFMPEG, AudioError, _check_header, _Mono, mix_to_mono
-from .libsndfile import _CannotOpen
-from .wav import _wav_codec_reason, _wav_format
+from fraudprep.extraction.audio_io.decoded import (
+    FFMPEG,
+    AudioError,
+    _check_header,
+    _Mono,
+    mix_to_mono,
+)
+from fraudprep.extraction.audio_io.libsndfile import _CannotOpen
+from fraudprep.extraction.audio_io.wav import _wav_codec_reason, _wav_format
 
 # Integer sample formats and the divisor that maps them to [-1, 1), as FFmpeg's own
 # conversion to float does; unsigned 8-bit is offset by 128 first.

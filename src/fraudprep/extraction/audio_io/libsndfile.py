@@ -8,7 +8,13 @@ import re
 import numpy as np
 import soundfile as sf
 
-from .decoded import LIBSNDFILE, AudioError, _check_header, _Mono, mix_to_mono
+from fraudprep.extraction.audio_io.decoded import (
+    LIBSNDFILE,
+    AudioError,
+    _check_header,
+    _Mono,
+    mix_to_mono,
+)
 
 # libsndfile formats whose frame count is not exact: Ogg's comes from its last page and a
 # cut file simply holds fewer pages, so what decodes is the file. (MP3, whose count

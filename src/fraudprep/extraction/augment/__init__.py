@@ -30,19 +30,25 @@ is edited; ``position`` (the next free number) places the kind in the list that 
 show (:data:`KINDS`). The kinds' entry classes are also exported here for the code that
 imported them from this module before it was a package; a new kind's is reached from its own.
 
-Modules here import each other relatively: the package is one entry of the extraction's code
-version (``FEATURE_MODULES`` in :mod:`fraudprep.run.provenance`), covering all its files.
+The package is one entry of the extraction's code version (``FEATURE_MODULES`` in
+:mod:`fraudprep.run.provenance`), covering all its files, kinds/ included.
 """
 
-from .config import MAX_COPIES, AugmentationConfigError, AugmentationPlan, parse_entry, parse_pool
-from .copies import augment, choose, copy_rng
-from .folders import AUDIO_EXTENSIONS
-from .kinds.codec import CODECS, MISSING_CODECS, Codec, codec_roundtrip
-from .kinds.noise import Noise
-from .kinds.rawboost import RawBoost
-from .kinds.reverb import Reverb
-from .kinds.telephone import Telephone
-from .registry import Augmentation, Kind, kind_names, register
+from fraudprep.extraction.augment.config import (
+    MAX_COPIES,
+    AugmentationConfigError,
+    AugmentationPlan,
+    parse_entry,
+    parse_pool,
+)
+from fraudprep.extraction.augment.copies import augment, choose, copy_rng
+from fraudprep.extraction.augment.folders import AUDIO_EXTENSIONS
+from fraudprep.extraction.augment.kinds.codec import CODECS, MISSING_CODECS, Codec, codec_roundtrip
+from fraudprep.extraction.augment.kinds.noise import Noise
+from fraudprep.extraction.augment.kinds.rawboost import RawBoost
+from fraudprep.extraction.augment.kinds.reverb import Reverb
+from fraudprep.extraction.augment.kinds.telephone import Telephone
+from fraudprep.extraction.augment.registry import Augmentation, Kind, kind_names, register
 
 KINDS = kind_names()
 

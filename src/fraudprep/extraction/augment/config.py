@@ -13,10 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from fraudprep.extraction.augment.copies import choose, copy_rng
+from fraudprep.extraction.augment.registry import Augmentation, kind_named, kind_names
 from fraudprep.inputs.manifest import SPLITS
-
-from .copies import choose, copy_rng
-from .registry import Augmentation, kind_named, kind_names
 
 
 class AugmentationConfigError(ValueError):

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .registry import Augmentation, kind_of
+from fraudprep.extraction.augment.registry import Augmentation, kind_of
 
 
 def copy_rng(file_key: str, copy_index: int, seed: int) -> np.random.Generator:

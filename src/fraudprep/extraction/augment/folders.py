@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .config import AugmentationConfigError
+from fraudprep.extraction.augment.config import AugmentationConfigError
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".m4a", ".opus")
 

@@ -70,7 +70,7 @@ def register(kind: Kind) -> Kind:
 
 @functools.cache
 def _import_kind_modules() -> None:
-    from . import kinds
+    from fraudprep.extraction.augment import kinds
 
     for name in sorted(module.name for module in pkgutil.iter_modules(kinds.__path__)):
         importlib.import_module(f"{kinds.__name__}.{name}")

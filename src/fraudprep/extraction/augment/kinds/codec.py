@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from ..config import AugmentationConfigError, parse_range
-from ..dsp import padded, resample
-from ..registry import Augmentation, Kind, register
+from fraudprep.extraction.augment.config import AugmentationConfigError, parse_range
+from fraudprep.extraction.augment.dsp import padded, resample
+from fraudprep.extraction.augment.registry import Augmentation, Kind, register
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,8 @@ class CodecSpec:
     # Samples of delay (at the encoder's rate) the decoder does not remove itself. MP3 (LAME's
     # gapless header) and Ogg Opus (pre-skip) carry theirs in the container; ADTS has no room
     # for FFmpeg's 1024 AAC priming samples; AMR-NB's encoder looks ahead 40 samples (5 ms),
-    # measured by cross-correlation (tests/test_augment.py checks every codec's alignment).
+    # measured by cross-correlation (tests/unit/extraction/test_augment.py checks every
+    # codec's alignment).
     delay: int
 
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from ..config import parse_range
-from ..folders import audio_folder, load_folder_file
-from ..registry import Augmentation, Kind, register
+from fraudprep.extraction.augment.config import parse_range
+from fraudprep.extraction.augment.folders import audio_folder, load_folder_file
+from fraudprep.extraction.augment.registry import Augmentation, Kind, register
 
 # Longest stretch of a noise file read: enough variety for any clip, and a bound on the
 # memory the file cache (folders.load_folder_file) holds.

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from ..config import AugmentationConfigError, parse_range
-from ..dsp import fft_convolve
-from ..registry import Augmentation, Kind, register
+from fraudprep.extraction.augment.config import AugmentationConfigError, parse_range
+from fraudprep.extraction.augment.dsp import fft_convolve
+from fraudprep.extraction.augment.registry import Augmentation, Kind, register
 
 
 @dataclass(frozen=True)

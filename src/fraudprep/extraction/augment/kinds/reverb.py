@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from ..dsp import fft_convolve
-from ..folders import audio_folder, load_folder_file
-from ..registry import Augmentation, Kind, register
+from fraudprep.extraction.augment.dsp import fft_convolve
+from fraudprep.extraction.augment.folders import audio_folder, load_folder_file
+from fraudprep.extraction.augment.registry import Augmentation, Kind, register
 
 # Longest stretch of an impulse-response file read: enough for any clip, and a bound on the
 # memory the file cache (folders.load_folder_file) holds.

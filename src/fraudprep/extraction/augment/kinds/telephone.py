@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from ..dsp import padded, resample
-from ..registry import Augmentation, Kind, register
-from .codec import codec_roundtrip
+from fraudprep.extraction.augment.dsp import padded, resample
+from fraudprep.extraction.augment.kinds.codec import codec_roundtrip
+from fraudprep.extraction.augment.registry import Augmentation, Kind, register
 
 TELEPHONE_RATE = 8000
 TELEPHONE_BAND_HZ = (300.0, 3400.0)
