@@ -67,6 +67,7 @@ def test_a_run_bound_to_fail_is_not_retried(workdir: Path):
     output = run.stdout + run.stderr
     assert run.returncode != 0
     assert "3 of 14 files failed" in output
+    assert "Traceback" not in output  # one fraudprep: line says what to do
     assert "restart" not in output.lower()  # Snakemake's "Trying to restart job" on a retry
     # The message names a table that is still there (Snakemake removed failures.csv).
     kept = workdir / OUT / "unetr" / "failures-of-the-failed-run.csv"
@@ -83,3 +84,27 @@ def test_leakage_reaches_the_console(workdir: Path):
     output = snakemake(workdir)
     assert "warning: identical audio across splits or labels" in output
     assert "leakage.csv" in output
+
+
+def test_fatal_leakage_is_one_line(workdir: Path):
+    """fail_on_leakage stops the manifest job: the console says why in one fraudprep: line,
+    without the job's stack of frames."""
+    corpus = workdir / "corpus"
+    shutil.copyfile(corpus / "training" / "real" / "spk1 clip1.wav",
+                    corpus / "testing" / "real" / "copied.wav")  # fmt: skip
+    run = subprocess.run(
+        snakemake_command(workdir, "--cores", "2", "--config", *BASE, "models=[unetr]",
+                          "fail_on_leakage=true"),
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    output = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert "Traceback" not in output, output[-3000:]
+    said = {line for line in output.splitlines() if line.startswith("fraudprep: ")}
+    kept = workdir / OUT / "leakage-of-the-failed-run.csv"
+    assert said == {
+        "fraudprep: 1 group(s) of identical audio cross splits or labels (fail_on_leakage is "
+        f"set); every one is listed in {kept.relative_to(workdir)}; remove the copies or unset "
+        "fail_on_leakage"
+    }, output[-3000:]
+    assert "copied.wav" in kept.read_text()  # Snakemake removed leakage.csv, not this

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
 from pathlib import Path
 
-from fraudprep.base.atomic import atomic_write
+from fraudprep.base.atomic import atomic_write, link_or_copy
 from fraudprep.base.extsort import ExternalSort
 from fraudprep.base.logs import Progress
 from fraudprep.inputs.corpora import CorporaConfig, SourceConfig, iter_raw_rows, iter_source_rows
@@ -41,6 +41,11 @@ from fraudprep.inputs.manifest import (
 log = logging.getLogger(__name__)
 
 FINGERPRINT_MODULUS = 1 << 256
+
+
+# Where the leakage table of a run stopped by fail_on_leakage is kept: Snakemake removes a
+# failed step's outputs, leakage.csv among them, so the message points here.
+KEPT_LEAKAGE = "leakage-of-the-failed-run.csv"
 
 
 class LeakageError(ManifestError):
@@ -168,6 +173,9 @@ def _check_leaks(
         write_leaks(tally.watch(leaks), leakage_path, with_corpus)
     else:
         deque(tally.watch(leaks), maxlen=0)
+    kept = Path(leakage_path).with_name(KEPT_LEAKAGE) if leakage_path is not None else None
+    if kept is not None:
+        kept.unlink(missing_ok=True)  # an earlier stopped run's: this run's table is the truth
     if not tally.count:
         return
     what = "identical audio across splits or labels"
@@ -180,8 +188,14 @@ def _check_leaks(
             crosses = (
                 "leakage (identical audio, shared speakers or sources) cross splits or corpora"
             )
+        listed = "the first ones are in the job's log"
+        if kept is not None:
+            link_or_copy(Path(leakage_path), kept)
+            listed = f"every one is listed in {kept}"
+        # One line: the console shows it as the run's reason to stop (base.logs.one_line_on).
         raise LeakageError(
-            f"{tally.count} group(s) of {crosses} (fail_on_leakage is set):\n{tally.describe()}"
+            f"{tally.count} group(s) of {crosses} (fail_on_leakage is set); {listed}; remove "
+            "the copies or unset fail_on_leakage"
         )
 
 

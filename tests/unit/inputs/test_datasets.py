@@ -179,8 +179,10 @@ def test_leakage_is_found_and_reported(leaky_tree: Path, tmp_path: Path):
     assert all(row.hash for row in iter_manifest(tmp_path / "m.csv"))
 
 
-def test_fail_on_leakage_stops_the_run(leaky_tree: Path, tmp_path: Path):
-    with pytest.raises(LeakageError, match="identical audio in several splits"):
+def test_fail_on_leakage_stops_the_run(leaky_tree: Path, tmp_path: Path, caplog):
+    """One line to stop on; which files leak is in the log (and in the kept table, below)."""
+    with pytest.raises(LeakageError, match=r"^2 group\(s\) of identical audio cross splits"):
         build_manifest(tmp_path / "m.csv", DatasetConfig(input_dir=str(leaky_tree)),
                        fail_on_leakage=True)  # fmt: skip
     assert not (tmp_path / "m.csv").exists()
+    assert "identical audio in several splits" in caplog.text
