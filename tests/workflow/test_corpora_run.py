@@ -15,7 +15,9 @@ import yaml
 from corpora_trees import build_corpora, corpora_config
 from helpers import REPO, snakemake_command
 
-from fraudprep.inputs.manifest import CORPUS_MANIFEST_COLUMNS, iter_manifest
+from fraudprep.cli.inventory import take_inventory
+from fraudprep.cli.workflow_config import load_workflow_config
+from fraudprep.inputs.manifest import CORPUS_MANIFEST_COLUMNS, LABEL_NAMES, iter_manifest
 from fraudprep.report import evaluate
 
 OUT = "data/preprocessed"
@@ -96,3 +98,16 @@ def test_evaluate_gives_eer_per_corpus(corpora_run, capsys):
     assert {"all", "corpus la19", "corpus itw", "corpus la19 attack A11"} <= groups
     la19 = next(line for line in out.splitlines() if line.startswith("corpus la19 "))
     assert la19.split()[-2:] == ["0.00", "0.0000"]
+
+
+def test_plan_counts_what_the_corpora_run_wrote(corpora_run):
+    """fraudprep plan reads the corpora list as the run does: the same files per split, class
+    and corpus (it once read the single-dataset keys beside the list)."""
+    workdir, _ = corpora_run
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    cfg = load_workflow_config(REPO, [str(workdir / "config.yaml")], ["models=[lfcc]"])
+    inventory = take_inventory(cfg.dataset)
+    rows = list(iter_manifest(workdir / OUT / "manifest.csv"))
+    assert inventory.files == Counter((row.split, LABEL_NAMES[row.label]) for row in rows)
+    assert inventory.corpora == Counter((row.corpus, LABEL_NAMES[row.label]) for row in rows)
+    assert {corpus for corpus, _ in inventory.corpora} == {c["name"] for c in config["corpora"]}

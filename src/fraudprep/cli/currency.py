@@ -37,6 +37,7 @@ KEY_MEANINGS = {
     "fingerprint": "input files added, removed, replaced or relabelled",
 }
 SHOWN_DIFFERENCES = 3
+SHOWN_VALUE_CHARACTERS = 60
 
 
 def read_records(output_dir: str | Path) -> dict[str, dict[str, Any]]:
@@ -78,7 +79,7 @@ def differences(recorded: Mapping[str, Any], expected: Mapping[str, Any]) -> lis
     )
     named = [KEY_MEANINGS[key] for key in changed if key in KEY_MEANINGS]
     values = [
-        f"{key} {recorded_flat.get(key)!r} -> {expected_flat.get(key)!r}"
+        f"{key} {_shown(recorded_flat.get(key))} -> {_shown(expected_flat.get(key))}"
         for key in changed
         if key not in KEY_MEANINGS
     ]
@@ -86,6 +87,14 @@ def differences(recorded: Mapping[str, Any], expected: Mapping[str, Any]) -> lis
     if len(values) > SHOWN_DIFFERENCES:
         shown.append(f"{len(values) - SHOWN_DIFFERENCES} more setting(s)")
     return shown
+
+
+def _shown(value: Any) -> str:
+    """A value as a person can read it on one line: long ones (a corpora list) cut short."""
+    text = repr(value)
+    return (
+        text if len(text) <= SHOWN_VALUE_CHARACTERS else text[: SHOWN_VALUE_CHARACTERS - 3] + "..."
+    )
 
 
 def _flat(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

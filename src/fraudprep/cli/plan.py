@@ -25,6 +25,7 @@ from fraudprep.cli.timing import (
     wall_seconds,
 )
 from fraudprep.cli.workflow_config import WorkflowConfig, find_checkout, load_workflow_config
+from fraudprep.inputs.corpora import CorporaConfig, SourceConfig
 from fraudprep.inputs.manifest import LABEL_NAMES, SPLITS
 from fraudprep.outputs.diskspace import compact, output_bytes
 
@@ -67,6 +68,7 @@ def plan_lines(cfg: WorkflowConfig, cores: int) -> list[str]:
     return [
         *_header_lines(cfg),
         *_file_lines(inventory),
+        *_corpus_lines(inventory),
         *_attack_lines(inventory),
         *_failure_lines(cfg, inventory, failure_tables),
         _chunk_line(chunks, chunk_size),
@@ -77,11 +79,30 @@ def plan_lines(cfg: WorkflowConfig, cores: int) -> list[str]:
 
 def _header_lines(cfg: WorkflowConfig) -> list[str]:
     exists = "exists" if Path(cfg.output_dir).is_dir() else "not made yet"
-    source = cfg.dataset.listing if cfg.dataset.dataset == "csv" else cfg.dataset.input_dir
     return [
-        f"fraudprep plan (nothing written): dataset {cfg.dataset.dataset}, {source} -> "
-        f"{cfg.output_dir} ({exists})",
+        f"fraudprep plan (nothing written): {_source(cfg.dataset)} -> {cfg.output_dir} ({exists})",
     ]
+
+
+def _source(dataset: SourceConfig) -> str:
+    if isinstance(dataset, CorporaConfig):
+        names = ", ".join(corpus.name for corpus in dataset.corpora)
+        return f"{len(dataset.corpora)} corpora ({names})"
+    where = dataset.listing if dataset.dataset == "csv" else dataset.input_dir
+    return f"dataset {dataset.dataset}, {where}"
+
+
+def _corpus_lines(inventory: Inventory) -> list[str]:
+    """Files per corpus and class, in multi-corpus runs."""
+    corpora = sorted({corpus for corpus, _ in inventory.corpora})
+    if not corpora:
+        return []
+    labels = list(LABEL_NAMES.values())
+    rows = [
+        [corpus, *(f"{inventory.corpora[corpus, label]:,}" for label in labels)]
+        for corpus in corpora
+    ]
+    return ["files per corpus:", *table(["corpus", *labels], rows)]
 
 
 def _file_lines(inventory: Inventory) -> list[str]:

@@ -21,7 +21,7 @@ from fraudprep.base.config_types import adopt_renamed_keys, coerce_config
 from fraudprep.base.layout import OutputPaths
 from fraudprep.cli.errors import CliError
 from fraudprep.extraction.augment import AugmentationPlan
-from fraudprep.inputs.datasets import DatasetConfig
+from fraudprep.inputs.corpora import SourceConfig, source_config
 from fraudprep.run.settings import ConfigError, ModelSettings, resolve_model_settings
 
 SNAKEFILE = "Snakefile"
@@ -50,7 +50,7 @@ class WorkflowConfig:
     checkout: Path
     output_dir: str
     models: tuple[ModelSettings, ...]
-    dataset: DatasetConfig
+    dataset: SourceConfig  # one dataset, or the corpora of a multi-corpus run
     augmentation: AugmentationPlan | None
 
     @property
@@ -186,7 +186,7 @@ def resolve(values: dict[str, Any], checkout: Path) -> WorkflowConfig:
         checkout=checkout,
         output_dir=output_dir,
         models=models,
-        dataset=DatasetConfig.from_config(values),
+        dataset=source_config(values),
         augmentation=AugmentationPlan.from_config(values.get("augmentation")),
     )
 
