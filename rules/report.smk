@@ -3,15 +3,16 @@
 # measured times, so it lives with the benchmarks it reads (outputs stay byte-identical
 # across reruns).
 
+from fraudprep.report.report_plots import DATA_FIGURES, missing_captions
+
 REPORT_DIR = f"{OUT}/report"
-REPORT_FIGURES = {
-    "counts": "counts.png",
-    "durations": "durations.png",
-    "sample_rates": "sample_rates.png",
-    "failure_reasons": "failure_reasons.png",
-    "failures_table": "failures.html",
-    "examples": "examples.png",
-}
+# The data figures, each declared once in fraudprep.report.report_plots (DATA_FIGURES): its
+# file, category and label come from there, its caption is workflow/report/<name>.rst.
+REPORT_FIGURES = {name: figure.file for name, figure in DATA_FIGURES.items()}
+if missing := missing_captions(Path(workflow.basedir) / "workflow/report"):
+    sys.exit(
+        f"fraudprep: no caption in workflow/report/ for the report figures {missing}"
+    )
 # The shortcut check: its table, and one figure a property (fraudprep.report.report_shortcuts).
 SHORTCUT_FIGURES = {
     "table": "shortcuts.html",
@@ -45,51 +46,16 @@ rule plot_report:
             labels={"model": "{model}", "figure": "failures.csv (download)"},
         ),
     output:
-        counts=report(
-            f"{REPORT_DIR}/{{model}}/{REPORT_FIGURES['counts']}",
-            caption="../workflow/report/counts.rst",
-            category="1. Samples",
-            subcategory="{model}",
-            labels={
-                "model": "{model}",
-                "figure": "samples per split, class and attack",
-            },
-        ),
-        durations=report(
-            f"{REPORT_DIR}/{{model}}/{REPORT_FIGURES['durations']}",
-            caption="../workflow/report/durations.rst",
-            category="1. Samples",
-            subcategory="{model}",
-            labels={"model": "{model}", "figure": "durations"},
-        ),
-        sample_rates=report(
-            f"{REPORT_DIR}/{{model}}/{REPORT_FIGURES['sample_rates']}",
-            caption="../workflow/report/sample_rates.rst",
-            category="1. Samples",
-            subcategory="{model}",
-            labels={"model": "{model}", "figure": "original sample rates"},
-        ),
-        failure_reasons=report(
-            f"{REPORT_DIR}/{{model}}/{REPORT_FIGURES['failure_reasons']}",
-            caption="../workflow/report/failure_reasons.rst",
-            category="2. Failures",
-            subcategory="{model}",
-            labels={"model": "{model}", "figure": "failure reasons"},
-        ),
-        failures_table=report(
-            f"{REPORT_DIR}/{{model}}/{REPORT_FIGURES['failures_table']}",
-            caption="../workflow/report/failures_table.rst",
-            category="2. Failures",
-            subcategory="{model}",
-            labels={"model": "{model}", "figure": "failures table"},
-        ),
-        examples=report(
-            f"{REPORT_DIR}/{{model}}/{REPORT_FIGURES['examples']}",
-            caption="../workflow/report/examples.rst",
-            category="3. Features",
-            subcategory="{model}",
-            labels={"model": "{model}", "figure": "example features"},
-        ),
+        **{
+            name: report(
+                f"{REPORT_DIR}/{{model}}/{figure.file}",
+                caption=f"../workflow/report/{figure.caption}",
+                category=figure.category,
+                subcategory="{model}",
+                labels={"model": "{model}", "figure": figure.label},
+            )
+            for name, figure in DATA_FIGURES.items()
+        },
     log:
         f"{LOGS}/plot_report/{{model}}.log",
     benchmark:

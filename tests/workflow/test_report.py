@@ -21,12 +21,15 @@ FIGURES = ("counts.png", "durations.png", "sample_rates.png", "failure_reasons.p
            "examples.png")  # fmt: skip
 
 
-def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    command = snakemake_command(
+def command(workdir: Path, *args: str) -> list[str]:
+    return snakemake_command(
         workdir, "--config", "input_dir=corpus", "chunk_size=6",
         f"models=[{','.join(MODELS)}]", *args,
     )  # fmt: skip
-    return subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+
+def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(command(workdir, *args), capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -148,3 +151,41 @@ def test_rules_write_logs_and_benchmarks_and_nothing_reruns(reported_run: Path):
     again = snakemake(reported_run, "--cores", "2")
     assert again.returncode == 0, again.stderr[-3000:]
     assert "Nothing to be done" in again.stdout + again.stderr
+
+
+# Snakemake run with one more data figure registered (fraudprep.report.report_plots'
+# DATA_FIGURES), as a contributor's block would; "--captioned" stands for its caption file.
+WITH_A_PIE = """
+import sys
+from fraudprep.report import report_plots as rp
+
+rp.data_figure("pie", "pie.png", "1. Samples", "a pie")(lambda data, path: path)
+if "--captioned" in sys.argv:
+    sys.argv.remove("--captioned")
+    rp.missing_captions = lambda caption_dir: []
+from snakemake.cli import main
+
+sys.argv = ["snakemake", *sys.argv[1:]]
+main()
+"""
+
+
+def test_a_registered_figure_becomes_an_output_and_needs_a_caption(reported_run: Path):
+    """The registry is the one place a data figure is declared: rules/report.smk makes a new
+    entry an output of plot_report for every model (dry run), and stops without its caption."""
+    python, dash_m, snakemake_module, *args = command(reported_run, "--dry-run")
+    assert (dash_m, snakemake_module) == ("-m", "snakemake")
+    with_pie = [python, "-c", WITH_A_PIE, *args]
+    uncaptioned = subprocess.run(with_pie, capture_output=True, text=True, timeout=300)
+    assert uncaptioned.returncode != 0
+    assert "no caption in workflow/report/ for the report figures ['pie.rst']" in (
+        uncaptioned.stderr
+    )
+    captioned = subprocess.run(
+        [*with_pie, "--captioned"], capture_output=True, text=True, timeout=300
+    )
+    assert captioned.returncode == 0, captioned.stderr[-3000:]
+    printed = captioned.stdout + captioned.stderr
+    for model in MODELS:
+        assert f"Missing output files: {OUT}/report/{model}/pie.png" in printed
+    assert printed.count("rule plot_report:") == len(MODELS)

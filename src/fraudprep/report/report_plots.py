@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,7 +57,18 @@ def _title(stats: Mapping[str, Any], what: str) -> str:
 
 
 def known_attacks(stats: Mapping[str, Any]) -> list[tuple[str, str, dict[str, int]]]:
-    """(split, attack, {real, fake}) for every attack or system id other than unknown ("-")."""
+    """(split, attack, {real, fake}) for every attack or system id other than unknown ("-").
+
+    With several corpora (``stats['corpora']``), the rows of each corpus in turn, from its own
+    attack counts, named ``<corpus> / <split>``; a corpus without named attacks has none.
+    """
+    corpora = stats.get("corpora") or {}
+    if corpora:
+        return [
+            (f"{corpus} / {split}", name, counts)
+            for corpus, per_corpus in corpora.items()
+            for split, name, counts in known_attacks(per_corpus)
+        ]
     attacks = stats.get("attacks") or {}
     if not any(name != UNKNOWN_ATTACK for per_split in attacks.values() for name in per_split):
         return []
@@ -69,34 +80,69 @@ def known_attacks(stats: Mapping[str, Any]) -> list[tuple[str, str, dict[str, in
     return rows
 
 
-@styled
-def plot_counts(stats: Mapping[str, Any], path: str | Path) -> Path:
-    """Samples per split x class (failed files stacked on top), and per attack when known."""
-    attacks = known_attacks(stats)
-    attack_height = 0.22 * len(attacks) + 1.2
-    height = max(4.0, attack_height) if attacks else 4.0
-    figure = new_figure(11.0 if attacks else 7.0, height)
-    axes = figure.subplots(1, 2 if attacks else 1, squeeze=False)[0]
-    ax = axes[0]
-    x = np.arange(len(SPLITS))
+def counts_per_corpus(
+    stats: Mapping[str, Any],
+) -> list[tuple[str, str, dict[str, int], dict[str, int]]]:
+    """(corpus, split, samples per class, failed files per class) for every split of every
+    corpus that has files in it (``stats['corpora']``, config ``corpora``); [] for a single
+    dataset."""
+    rows = []
+    for corpus, per_corpus in (stats.get("corpora") or {}).items():
+        samples, failures = per_corpus.get("samples") or {}, per_corpus.get("failures") or {}
+        for split in SPLITS:
+            ok = {c: _count(samples.get(split, {}).get(c)) for c in CLASSES}
+            failed = {c: _count(failures.get(split, {}).get(c)) for c in CLASSES}
+            if any(ok.values()) or any(failed.values()):
+                rows.append((corpus, split, ok, failed))
+    return rows
+
+
+def _class_bars(ax, x: np.ndarray, ok: Mapping[str, list], failed: Mapping[str, list]) -> None:
+    """Per class, a bar of samples at each x, the failed files stacked on top in grey."""
     width = 0.38
-    samples, failures = stats.get("samples", {}), stats.get("failures", {})
     for offset, cls in zip((-width / 2, width / 2), CLASSES, strict=True):
-        ok = [_count(samples.get(split, {}).get(cls)) for split in SPLITS]
-        failed = [_count(failures.get(split, {}).get(cls)) for split in SPLITS]
-        bars = ax.bar(x + offset, ok, width, color=COLOURS[cls], label=f"{cls} samples")
-        if any(failed):
+        bars = ax.bar(x + offset, ok[cls], width, color=COLOURS[cls], label=f"{cls} samples")
+        if any(failed[cls]):
             bars = ax.bar(
                 x + offset,
-                failed,
+                failed[cls],
                 width,
-                bottom=ok,
+                bottom=ok[cls],
                 color=COLOURS["failed"],
                 hatch="//",
                 edgecolor="white",
                 label="failed files" if cls == "real" else None,
             )
-        label_bars(ax, bars, [f"{n} + {f}" if f else n for n, f in zip(ok, failed, strict=True)])
+        labels = [f"{n} + {f}" if f else n for n, f in zip(ok[cls], failed[cls], strict=True)]
+        label_bars(ax, bars, labels)
+
+
+@styled
+def plot_counts(stats: Mapping[str, Any], path: str | Path) -> Path:
+    """Samples per split x class (failed files stacked on top), and per attack when known;
+    with several corpora, a panel below of the same per corpus x split x class."""
+    attacks = known_attacks(stats)
+    per_corpus = counts_per_corpus(stats)
+    attack_height = 0.22 * len(attacks) + 1.2
+    height = max(4.0, attack_height) if attacks else 4.0
+    columns = 2 if attacks else 1
+    width = 11.0 if attacks else 7.0
+    if per_corpus:  # one panel more, below, as wide as its bars need
+        figure = new_figure(max(width, 0.8 * len(per_corpus) + 2.0), height + 4.0)
+        grid = figure.add_gridspec(2, columns, height_ratios=(height, 4.0))
+        axes = [figure.add_subplot(grid[0, column]) for column in range(columns)]
+    else:
+        figure = new_figure(width, height)
+        axes = figure.subplots(1, columns, squeeze=False)[0]
+    ax = axes[0]
+    x = np.arange(len(SPLITS))
+    samples, failures = stats.get("samples", {}), stats.get("failures", {})
+    _class_bars(
+        ax,
+        x,
+        {cls: [_count(samples.get(split, {}).get(cls)) for split in SPLITS] for cls in CLASSES},
+        {cls: [_count(failures.get(split, {}).get(cls)) for split in SPLITS] for cls in CLASSES},
+    )
     ax.set_xticks(x, SPLITS)
     ax.set_ylabel("files")
     integer_axis(ax.yaxis)
@@ -116,7 +162,27 @@ def plot_counts(stats: Mapping[str, Any], path: str | Path) -> Path:
     _note_copies(ax, stats.get("augmented") or {})
     if attacks:
         _plot_attacks(axes[1], attacks)
+    if per_corpus:
+        _plot_corpora(figure.add_subplot(grid[1, :]), per_corpus)
     return save_png(figure, path)
+
+
+def _plot_corpora(ax, rows: Sequence[tuple[str, str, dict[str, int], dict[str, int]]]) -> None:
+    """The corpus panel: a group of bars per corpus and split, a gap between corpora."""
+    corpora = [corpus for corpus, *_ in rows]
+    order = list(dict.fromkeys(corpora))
+    x = np.arange(len(rows)) + 0.6 * np.array([order.index(corpus) for corpus in corpora])
+    _class_bars(
+        ax,
+        x,
+        {cls: [ok[cls] for *_, ok, _ in rows] for cls in CLASSES},
+        {cls: [failed[cls] for *_, failed in rows] for cls in CLASSES},
+    )
+    ax.set_xticks(x, [f"{corpus}\n{split}" for corpus, split, *_ in rows], fontsize=8)
+    ax.set_ylabel("files")
+    integer_axis(ax.yaxis)
+    ax.set_title("per corpus: samples per split and class (failed files on top)")
+    ax.margins(y=0.15)
 
 
 def _note_copies(ax, augmented: Mapping[str, Any]) -> None:
@@ -420,7 +486,106 @@ def plot_examples(
     return save_png(figure, path)
 
 
-# ----------------------------------------------------------------------------- job resources
+# ----------------------------------------------------------------------------- the figures
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """What a data figure draws from: one model's outputs (``plot_report``'s inputs)."""
+
+    stats: Mapping[str, Any]
+    metadata_path: Path
+    failures_path: Path
+    per_class: int = 3
+    base_dir: Path = Path(".")
+
+    @property
+    def model(self) -> str:
+        return self.stats.get("model", "")
+
+    def metadata(self) -> Mapping[str, Any]:
+        """The batch metadata, read when a figure asks for it."""
+        return format_of_document(self.metadata_path).read_document(self.metadata_path)
+
+
+@dataclass(frozen=True)
+class DataFigure:
+    """One data figure of the report, declared once: ``rules/report.smk`` makes it an output
+    of ``plot_report`` (``<report>/<model>/<file>``, in ``category``, labelled ``label`` in the
+    report's table), its caption is ``workflow/report/<name>.rst``, and :func:`dataset_report`
+    draws it with ``draw(data, path)``."""
+
+    name: str
+    file: str
+    category: str
+    label: str
+    draw: Callable[[ReportData, Path], Path]
+
+    @property
+    def caption(self) -> str:
+        """The caption's file name, in ``workflow/report/``."""
+        return f"{self.name}.rst"
+
+
+# Every data figure, in drawing order (and the report's order within a category).
+DATA_FIGURES: dict[str, DataFigure] = {}
+
+
+def data_figure(
+    name: str, file: str, category: str, label: str
+) -> Callable[[Callable[[ReportData, Path], Path]], Callable[[ReportData, Path], Path]]:
+    """Register the decorated ``draw(data, path)`` as the data figure ``name``: adding a figure
+    to the report is this one block, plus its caption ``workflow/report/<name>.rst``."""
+
+    def register(draw: Callable[[ReportData, Path], Path]) -> Callable[[ReportData, Path], Path]:
+        if name in DATA_FIGURES:
+            raise ValueError(f"report figure {name!r} is declared twice")
+        DATA_FIGURES[name] = DataFigure(name, file, category, label, draw)
+        return draw
+
+    return register
+
+
+def missing_captions(caption_dir: str | Path) -> list[str]:
+    """The caption files of registered figures that ``caption_dir`` lacks."""
+    return [
+        figure.caption
+        for figure in DATA_FIGURES.values()
+        if not (Path(caption_dir) / figure.caption).is_file()
+    ]
+
+
+@data_figure("counts", "counts.png", "1. Samples", "samples per split, class and attack")
+def _counts(data: ReportData, path: Path) -> Path:
+    return plot_counts(data.stats, path)
+
+
+@data_figure("durations", "durations.png", "1. Samples", "durations")
+def _durations(data: ReportData, path: Path) -> Path:
+    return plot_durations(data.stats, path)
+
+
+@data_figure("sample_rates", "sample_rates.png", "1. Samples", "original sample rates")
+def _sample_rates(data: ReportData, path: Path) -> Path:
+    return plot_sample_rates(data.stats, path)
+
+
+@data_figure("failure_reasons", "failure_reasons.png", "2. Failures", "failure reasons")
+def _failure_reasons(data: ReportData, path: Path) -> Path:
+    return plot_failure_reasons(data.stats, path)
+
+
+@data_figure("failures_table", "failures.html", "2. Failures", "failures table")
+def _failures_table(data: ReportData, path: Path) -> Path:
+    title = f"{data.model}: files that are not samples"
+    return write_failures_table(data.failures_path, path, title=title)
+
+
+@data_figure("examples", "examples.png", "3. Features", "example features")
+def _examples(data: ReportData, path: Path) -> Path:
+    shape = tuple(data.stats.get("feature_shape", ()))
+    title = f"{data.model}: {data.per_class} real and {data.per_class} fake samples {shape}"
+    return plot_examples(data.metadata(), path, data.per_class, data.base_dir, title=title)
 
 
 # ----------------------------------------------------------------------------- entry points
@@ -434,34 +599,12 @@ def dataset_report(
     per_class: int = 3,
     base_dir: str | Path = ".",
 ) -> dict[str, Path]:
-    """All figures about one model's outputs; ``outputs`` maps figure name to path.
-
-    Names: ``counts``, ``durations``, ``sample_rates``, ``failure_reasons``,
-    ``failures_table``, ``examples``; any subset.
-    """
-    stats = format_of_document(stats_path).read_document(stats_path)
-    model = stats.get("model", "")
-    written: dict[str, Path] = {}
-    makers = {
-        "counts": lambda p: plot_counts(stats, p),
-        "durations": lambda p: plot_durations(stats, p),
-        "sample_rates": lambda p: plot_sample_rates(stats, p),
-        "failure_reasons": lambda p: plot_failure_reasons(stats, p),
-        "failures_table": lambda p: write_failures_table(
-            failures_path, p, title=f"{model}: files that are not samples"
-        ),
-        "examples": lambda p: plot_examples(
-            format_of_document(metadata_path).read_document(metadata_path),
-            p,
-            per_class,
-            base_dir,
-            title=f"{model}: {per_class} real and {per_class} fake samples "
-            f"{tuple(stats.get('feature_shape', ()))}",
-        ),
-    }
-    unknown = set(outputs) - set(makers)
+    """All figures about one model's outputs; ``outputs`` maps figure name to path, any subset
+    of :data:`DATA_FIGURES` (counts, durations, sample_rates, failure_reasons, failures_table,
+    examples, and any figure registered since)."""
+    unknown = set(outputs) - set(DATA_FIGURES)
     if unknown:
-        raise ValueError(f"unknown report outputs {sorted(unknown)}; known: {sorted(makers)}")
-    for name, path in outputs.items():
-        written[name] = makers[name](path)
-    return written
+        raise ValueError(f"unknown report outputs {sorted(unknown)}; known: {sorted(DATA_FIGURES)}")
+    stats = format_of_document(stats_path).read_document(stats_path)
+    data = ReportData(stats, Path(metadata_path), Path(failures_path), per_class, Path(base_dir))
+    return {name: DATA_FIGURES[name].draw(data, Path(path)) for name, path in outputs.items()}
