@@ -16,7 +16,7 @@ import dataclasses
 import functools
 import logging
 import shutil
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,7 +52,13 @@ from fraudprep.extraction.properties import (
 )
 from fraudprep.extraction.stats import ChunkStats
 from fraudprep.inputs.chunks import Chunk, find_chunk
-from fraudprep.inputs.manifest import ManifestRow, augmented_split, iter_manifest
+from fraudprep.inputs.manifest import (
+    ManifestRow,
+    SegmentLabels,
+    augmented_split,
+    iter_manifest,
+    iter_segments,
+)
 from fraudprep.run.settings import ModelSettings, read_settings, twins
 
 log = logging.getLogger(__name__)
@@ -99,6 +105,9 @@ class _ModelPart:
     files: ChunkFiles
     stats: ChunkStats = dataclasses.field(default_factory=ChunkStats)
     failed: int = 0  # this model's failed files so far, for the progress lines
+    # What the file being extracted carries besides its manifest row's label, path, speaker
+    # and attack (its corpus, its segment labels): set for each row (see _sample_extras).
+    extras: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def add_copy(self, row: ManifestRow, audio: DecodedAudio, augmentation: dict) -> None:
         """One augmented copy into the copies' batches: features only, no statistics (they
@@ -108,8 +117,9 @@ class _ModelPart:
         features = self._features(audio)
         augmented.start_split(augmented_split(row.split))
         augmented.add(
-            features, row.label, row.path, row.speaker, row.attack, augmentation=augmentation
-        )
+            features, row.label, row.path, row.speaker, row.attack, augmentation=augmentation,
+            extras=self.extras,
+        )  # fmt: skip
 
     def _features(self, audio: DecodedAudio) -> np.ndarray:
         return self._extracted(audio).features
@@ -181,7 +191,8 @@ class _ModelPart:
             )
         cells = measured.cells[self.bandwidth_source]
         self.files.properties.writerow([row.path, row.split, row.label, *cells])
-        if self.files.batches.add(features, row.label, row.path, row.speaker, row.attack):
+        batches = self.files.batches
+        if batches.add(features, row.label, row.path, row.speaker, row.attack, extras=self.extras):
             check_system_memory()
 
 
@@ -261,7 +272,8 @@ def _extract_into(
             for scratch, settings in zip(scratches, models, strict=True)
         ]
         rows = iter_manifest(manifest_path, chunk.start, chunk.stop)
-        done = _extract_rows(rows, parts, limits, chunk, plan)
+        segments = {s.row: s for s in iter_segments(manifest_path, chunk.start, chunk.stop)}
+        done = _extract_rows(rows, parts, limits, chunk, plan, segments)
     for part in parts:
         _check_accounting(chunk, part.stats, done)
         write_chunk_metadata(part.files.scratch, chunk, part.settings, part.stats)
@@ -294,14 +306,18 @@ def _extract_rows(
     limits: ReadLimits,
     chunk: Chunk,
     plan: AugmentationPlan | None = None,
+    segments: Mapping[int, SegmentLabels] | None = None,
 ) -> int:
     """Each row becomes a sample in a model's batches or a row in its failures; return the
-    rows read. A file that cannot be decoded is a failure for every model."""
+    rows read. A file that cannot be decoded is a failure for every model. ``segments``: the
+    segment labels of the chunk's rows that have them, by manifest row."""
     progress, done, failed = Progress(chunk.id, chunk.size), 0, 0
     for done, row in enumerate(rows, start=1):
         failed_before = sum(part.failed for part in parts)
+        extras = _sample_extras(row, (segments or {}).get(chunk.start + done - 1))
         for part in parts:
             part.files.batches.start_split(row.split)
+            part.extras = extras
         try:
             decoded = decode_mono(row.path, limits.max_input_seconds, limits.min_duration)
         except Exception as error:  # one bad file must never stop the chunk
@@ -321,6 +337,24 @@ def _extract_rows(
         if part.files.augmented is not None:
             part.files.augmented.flush()
     return done
+
+
+def _sample_extras(row: ManifestRow, segments: SegmentLabels | None) -> dict[str, Any]:
+    """What a sample carries besides its label, path, speaker and attack: its ``corpus`` in a
+    manifest of several, and its segment labels where it has them; nothing for a single
+    dataset without segment labels (its outputs are as they were)."""
+    extras: dict[str, Any] = {}
+    if row.corpus:
+        extras["corpus"] = row.corpus
+    if segments is not None:
+        if segments.path != row.path:
+            raise RuntimeError(
+                f"segment labels of manifest row {segments.row} are {segments.path}'s, not "
+                f"{row.path}'s: the manifest changed under the job; rerun the workflow"
+            )
+        extras["segment_labels"] = segments.labels
+        extras["segment_resolution"] = segments.resolution
+    return extras
 
 
 def _resampled(decoded: DecodedAudio, rate: int, at_rate: dict[int, DecodedAudio]) -> DecodedAudio:

@@ -7,7 +7,7 @@ this module only decides what goes into a batch and when it is written.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,14 +107,44 @@ class BatchRecord:
     # reader can tell a damaged or truncated file from a good one.
     file_bytes: list[int] = field(default_factory=list)
     checksums: list[str] = field(default_factory=list)
+    # Batches with a sample that has segment labels (PartialSpoof's) only: per sample, its
+    # labels (one digit per segment, 0 real, 1 fake) and seconds per segment; None where none.
+    segment_labels: list[str | None] | None = None
+    segment_resolutions: list[float | None] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """For chunk.json: without the augmentations of clean batches, which have none (and
-        so are written as they were before copies existed)."""
+        """For chunk.json: without the augmentations of clean batches, which have none, nor
+        segment labels where no sample has any (so written as before either existed)."""
         values = asdict(self)
-        if values["augmentations"] is None:
-            del values["augmentations"]
+        for late in ("augmentations", "segment_labels", "segment_resolutions"):
+            if values[late] is None:
+                del values[late]
         return values
+
+
+class _SegmentLists:
+    """Per-sample segment labels of the batch being filled, kept only once one has some."""
+
+    def __init__(self) -> None:
+        self.labels: list[str | None] = []
+        self.resolutions: list[float | None] = []
+        self.any = False
+
+    def add(self, extras: Mapping[str, Any] | None) -> None:
+        labels = (extras or {}).get("segment_labels")
+        self.labels.append(labels)
+        self.resolutions.append((extras or {}).get("segment_resolution"))
+        self.any = self.any or labels is not None
+
+    def into(self, record: BatchRecord) -> None:
+        if self.any:
+            record.segment_labels = list(self.labels)
+            record.segment_resolutions = list(self.resolutions)
+
+    def clear(self) -> None:
+        self.labels.clear()
+        self.resolutions.clear()
+        self.any = False
 
 
 class SplitSink:
@@ -160,14 +190,17 @@ class BatchAccumulator(SplitSink):
         self._speakers: list[str] = []
         self._attacks: list[str] = []
         self._augmentations: list[dict[str, Any]] = []
+        self._segments = _SegmentLists()
 
     def add(
         self, features: np.ndarray, label: int, source_file: str, speaker: str = "",
         attack: str = "", augmentation: dict[str, Any] | None = None,
+        extras: Mapping[str, Any] | None = None,
     ) -> BatchRecord | None:  # fmt: skip
         """Add one sample; return the batch record if this sample completed a batch.
         ``augmentation``: what made an augmented copy (all samples of a batch have one, or
-        none do)."""
+        none do). ``extras``: the sample's segment labels, if any (its corpus is not kept
+        here: aggregation finds it in the manifest)."""
         slot = self._data[len(self._labels)]
         features = one_plane(features, slot.ndim)
         _copy_sample(slot, to_storage_dtype(features, self._data.dtype))
@@ -177,6 +210,7 @@ class BatchAccumulator(SplitSink):
         self._attacks.append(attack)
         if augmentation is not None:
             self._augmentations.append(augmentation)
+        self._segments.add(extras)
         if len(self._labels) == self.batch_size:
             return self.flush()
         return None
@@ -198,6 +232,7 @@ class BatchAccumulator(SplitSink):
             list(self._augmentations) if self._augmentations else None,
             [size for size, _ in digests], [checksum for _, checksum in digests],
         )  # fmt: skip
+        self._segments.into(record)
         if self.on_written is not None:
             self.on_written(record)
         log.info("Saved batch %d with %d samples", self.written, count)
@@ -207,6 +242,7 @@ class BatchAccumulator(SplitSink):
         self._speakers.clear()
         self._attacks.clear()
         self._augmentations.clear()
+        self._segments.clear()
         return record
 
 
@@ -235,11 +271,16 @@ class ShardAccumulator(SplitSink):
         self._tar: TarWriter | None = None
         self._samples = 0  # in this accumulator, for keys
         self._record: BatchRecord | None = None
+        self._segments = _SegmentLists()
 
     def add(
         self, features: np.ndarray, label: int, source_file: str, speaker: str = "",
         attack: str = "", augmentation: dict[str, Any] | None = None,
+        extras: Mapping[str, Any] | None = None,
     ) -> BatchRecord | None:  # fmt: skip
+        """Add one sample to the shard being filled; return the shard's record if this sample
+        closed it. ``extras`` (the sample's ``corpus`` and segment labels, where it has them)
+        go into the sample's .json record as they are."""
         array = to_stored(features, self.sample_shape, np.dtype(self.dtype))
         if array.shape != self.sample_shape:
             raise ValueError(f"a sample of shape {array.shape}, not {self.sample_shape}")
@@ -251,6 +292,9 @@ class ShardAccumulator(SplitSink):
         if augmentation is not None:
             info["augmentation"] = augmentation
             record.augmentations = [*(record.augmentations or []), augmentation]
+        if extras:
+            info.update(extras)
+        self._segments.add(extras)
         tar.add_sample(key, array, info)
         record.num_samples += 1
         record.labels.append(label)
@@ -276,6 +320,8 @@ class ShardAccumulator(SplitSink):
         if self._tar is None or self._record is None:
             return None
         record, self._record = self._record, None
+        self._segments.into(record)
+        self._segments.clear()
         self._tar.finish()
         self._file.close()  # not synced: its size and checksum are recorded (atomic_write)
         size, checksum = self._checked.digest()

@@ -20,6 +20,9 @@ built from VCTK); a speaker of a shared namespace in training and in testing is 
 ``sources``: names of the material a corpus is made from (``[vctk]``); corpora declaring the same
 source and feeding different splits are reported as overlap (:mod:`fraudprep.inputs.integrity`).
 
+``segment_resolution`` (``partialspoof`` only; default 0.16, 0 for none): the resolution, in
+seconds, of the segment labels each sample carries (:func:`segment_sources`).
+
 Without ``corpora``, the single-dataset keys are one corpus as before, and the manifest has no
 ``corpus`` column (:class:`fraudprep.inputs.datasets.DatasetConfig`).
 """
@@ -38,14 +41,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fraudprep.base.extsort import ExternalSort
-from fraudprep.inputs.datasets import DatasetConfig, iter_rows
+from fraudprep.inputs.datasets import DatasetConfig, iter_rows, partialspoof
 from fraudprep.inputs.datasets.in_the_wild import assign_speakers
 from fraudprep.inputs.manifest import SPLITS, ManifestError, ManifestRow, SkippedFile, parse_split
 
 log = logging.getLogger(__name__)
 
 # Keys of a corpora entry that are not its reader's options.
-CORPUS_KEYS = ("name", "split", "max_files", "share", "seed", "speaker_namespace", "sources")
+CORPUS_KEYS = (
+    "name", "split", "max_files", "share", "seed", "speaker_namespace", "sources",
+    "segment_resolution",
+)  # fmt: skip
+# Readers whose corpora have segment labels (config segment_resolution).
+SEGMENT_READERS = ("partialspoof",)
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
@@ -62,6 +70,7 @@ class Corpus:
     seed: int = 0
     speaker_namespace: str = ""
     sources: tuple[str, ...] = ()
+    segment_resolution: float | None = None  # None: the reader's default (0 for none)
 
     @classmethod
     def from_entry(cls, entry: Mapping[str, Any], index: int) -> Corpus:
@@ -90,6 +99,7 @@ class Corpus:
             seed=int(entry.get("seed") or 0),
             speaker_namespace=str(entry.get("speaker_namespace") or ""),
             sources=tuple(str(s) for s in entry.get("sources") or ()),
+            segment_resolution=_segment_resolution(entry, reader, f"{where} ({name})"),
         )
 
     @property
@@ -106,7 +116,31 @@ class Corpus:
             "seed": self.seed,
             "speaker_namespace": self.speaker_namespace,
             "sources": list(self.sources),
+            # Left out while unset: the records of runs made before it stay current.
+            **(
+                {"segment_resolution": self.segment_resolution}
+                if self.segment_resolution is not None
+                else {}
+            ),
         }
+
+
+def _segment_resolution(
+    entry: Mapping[str, Any], reader: DatasetConfig, where: str
+) -> float | None:
+    value = entry.get("segment_resolution")
+    if value is None:
+        return None
+    if reader.dataset not in SEGMENT_READERS:
+        raise ManifestError(
+            f"{where}: segment_resolution is for the readers with segment labels "
+            f"({', '.join(SEGMENT_READERS)}), not {reader.dataset!r}"
+        )
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ManifestError(f"{where}: segment_resolution {value!r} is not a number of seconds")
+    if value == 0:
+        return 0.0
+    return partialspoof.check_resolution(float(value), f"{where}: segment_resolution")
 
 
 def _in_split_order(values: dict[str, Any]) -> dict[str, Any]:
@@ -178,6 +212,42 @@ class CorporaConfig:
 
 
 SourceConfig = DatasetConfig | CorporaConfig
+
+
+@dataclass(frozen=True)
+class SegmentSource:
+    """A corpus whose samples carry segment labels: its name in the manifest ("" for a single
+    dataset), its reader's options and the labels' resolution in seconds."""
+
+    corpus: str
+    reader: DatasetConfig
+    resolution: float
+
+    def labels(self) -> Iterator[tuple[str, str]]:
+        """(path, labels) per labelled file, as :func:`partialspoof.iter_segment_labels`."""
+        return partialspoof.iter_segment_labels(self.reader, self.resolution)
+
+    def label_files(self) -> list[str]:
+        return [
+            str(path) for path in partialspoof.segment_label_files(self.reader, self.resolution)
+        ]
+
+
+def segment_sources(cfg: SourceConfig) -> list[SegmentSource]:
+    """The corpora whose samples carry segment labels: every ``partialspoof`` one, at its
+    ``segment_resolution`` (default :data:`partialspoof.DEFAULT_SEGMENT_RESOLUTION`; 0: none).
+    A single dataset takes the default (list it under ``corpora`` to choose another)."""
+    default = partialspoof.DEFAULT_SEGMENT_RESOLUTION
+    if isinstance(cfg, DatasetConfig):
+        return [SegmentSource("", cfg, default)] if cfg.dataset in SEGMENT_READERS else []
+    sources = []
+    for corpus in cfg.corpora:
+        if corpus.reader.dataset in SEGMENT_READERS:
+            resolution = corpus.segment_resolution
+            resolution = default if resolution is None else resolution
+            if resolution:
+                sources.append(SegmentSource(corpus.name, corpus.reader, resolution))
+    return sources
 
 
 def source_config(config: Mapping[str, Any]) -> SourceConfig:

@@ -3,8 +3,10 @@
 Every dataset layout is turned into this one table (``manifest.csv``:
 ``path,split,label,size,speaker,attack,source,hash``, and ``corpus`` last when the config lists
 ``corpora``), sorted deterministically, before any feature is computed.
-Later steps read it by row ranges. The split and label names are defined
-here, once: the readers (:mod:`fraudprep.inputs.datasets`), the outputs and the loader all use them.
+Later steps read it by row ranges. Segment labels (PartialSpoof's) are kept beside it, in
+``segments.csv`` (:data:`SEGMENTS_COLUMNS`), only when some corpus has them. The split and
+label names are defined here, once: the readers (:mod:`fraudprep.inputs.datasets`), the
+outputs and the loader all use them.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import itertools
 import os
 import re
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import IO, NamedTuple
 
 from fraudprep.base.atomic import atomic_write
@@ -50,6 +53,11 @@ MANIFEST_COLUMNS = ("path", "split", "label", "size", "speaker", "attack", "sour
 # a single dataset's manifest keeps the columns above, byte for byte.
 CORPUS_MANIFEST_COLUMNS = (*MANIFEST_COLUMNS, "corpus")
 SKIPPED_COLUMNS = ("path", "split", "label", "reason")
+# Segment labels of the manifest's files that have them, beside the manifest, in row order:
+# the manifest row (0-based, header excluded), its path, the seconds per segment and one digit
+# per segment (0 real, 1 fake, as LABELS). Written only when a corpus has segment labels.
+SEGMENTS_NAME = "segments.csv"
+SEGMENTS_COLUMNS = ("row", "path", "resolution", "labels")
 
 
 class ManifestError(ValueError):
@@ -167,3 +175,43 @@ def iter_manifest(
             raise ManifestError(f"{path}: not a fraudprep manifest (header {header})")
         for record in itertools.islice(reader, start, stop):
             yield ManifestRow(record[0], record[1], int(record[2]), int(record[3]), *record[4:])
+
+
+def segments_path(manifest_path: str | os.PathLike[str]) -> Path:
+    """The segment labels table beside a manifest (it may not exist)."""
+    return Path(manifest_path).with_name(SEGMENTS_NAME)
+
+
+class SegmentLabels(NamedTuple):
+    row: int  # the manifest row
+    path: str
+    resolution: float  # seconds per segment
+    labels: str  # one digit per segment: 0 real, 1 fake
+
+
+def write_segments(rows: Iterable[SegmentLabels], handle: IO[str]) -> int:
+    """Write the segment labels table (rows in manifest row order) to an open file."""
+    return _write_table(SEGMENTS_COLUMNS, rows, handle)
+
+
+def iter_segments(
+    manifest_path: str | os.PathLike[str], start: int = 0, stop: int | None = None
+) -> Iterator[SegmentLabels]:
+    """The segment labels of manifest rows ``start:stop`` that have them, streamed; none if the
+    manifest has no table beside it. Reading stops at the first row past ``stop``."""
+    path = segments_path(manifest_path)
+    try:
+        handle = open(path, newline="", encoding="utf-8")  # noqa: SIM115 (closed below)
+    except FileNotFoundError:
+        return
+    with handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if tuple(header or ()) != SEGMENTS_COLUMNS:
+            raise ManifestError(f"{path}: not a fraudprep segments table (header {header})")
+        for record in reader:
+            row = int(record[0])
+            if stop is not None and row >= stop:
+                return
+            if row >= start:
+                yield SegmentLabels(row, record[1], float(record[2]), record[3])

@@ -1,7 +1,8 @@
 """Building the manifest: the configured dataset's rows (or every corpus's, config ``corpora``:
 :mod:`fraudprep.inputs.corpora`), sorted, hashed, checked for leaks between splits, labels and
-corpora (:mod:`fraudprep.inputs.integrity`) and written as ``manifest.csv``; and the fingerprint
-of the input that decides when the manifest is built again."""
+corpora (:mod:`fraudprep.inputs.integrity`) and written as ``manifest.csv`` (with the segment
+labels of the files that have them, PartialSpoof's, in ``segments.csv`` beside it); and the
+fingerprint of the input that decides when the manifest is built again."""
 
 from __future__ import annotations
 
@@ -17,7 +18,14 @@ from pathlib import Path
 from fraudprep.base.atomic import atomic_write, link_or_copy
 from fraudprep.base.extsort import ExternalSort
 from fraudprep.base.logs import Progress
-from fraudprep.inputs.corpora import CorporaConfig, SourceConfig, iter_raw_rows, iter_source_rows
+from fraudprep.inputs.corpora import (
+    CorporaConfig,
+    SegmentSource,
+    SourceConfig,
+    iter_raw_rows,
+    iter_source_rows,
+    segment_sources,
+)
 from fraudprep.inputs.integrity import (
     Leak,
     LeakFinder,
@@ -32,9 +40,12 @@ from fraudprep.inputs.manifest import (
     SPLITS,
     ManifestError,
     ManifestRow,
+    SegmentLabels,
     row_sort_key,
+    segments_path,
     skipped_sort_key,
     write_manifest_rows,
+    write_segments,
     write_skipped,
 )
 
@@ -87,7 +98,13 @@ def source_fingerprint(cfg: SourceConfig) -> str:
     for row in iter_raw_rows(cfg):
         total = (total + _row_digest(row)) % FINGERPRINT_MODULUS
         count += 1
-    return hashlib.sha256(f"{count}:{total:064x}".encode()).hexdigest()
+    text = f"{count}:{total:064x}"
+    sources = segment_sources(cfg)
+    if sources:  # their label files too (a dataset without segment labels: as before)
+        files = [f"{s.corpus}|{s.resolution}|{f}|{_file_identity(f)}" for s in sources
+                 for f in s.label_files()]  # fmt: skip
+        text += ":" + "\n".join(files)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def build_manifest(
@@ -109,11 +126,16 @@ def build_manifest(
     spill_dir.mkdir(parents=True, exist_ok=True)
     corpora = cfg if isinstance(cfg, CorporaConfig) else None
     counts: Counter[tuple[str, str, int]] = Counter()
+    sources = segment_sources(cfg)
+    labelled = {source.corpus for source in sources}
+    if not sources:
+        segments_path(output_path).unlink(missing_ok=True)  # an earlier run's
     with (
         ExternalSort(row_sort_key, spill_dir) as ordered,
         ExternalSort(skipped_sort_key, spill_dir) as skipped,
         LeakFinder(spill_dir) as finder,
         _speaker_finder(corpora, spill_dir) as speakers,
+        ExternalSort(spill_dir=spill_dir) as wanted,  # rows that may have segment labels
     ):
         ordered.extend(iter_source_rows(cfg, spill_dir, skipped.add))
         if skipped_path is not None:
@@ -124,7 +146,11 @@ def build_manifest(
             rows = Progress("manifest: hashing", ordered.count).follow(iter_with_hashes(rows))
         with atomic_write(output_path, "w", newline="", encoding="utf-8") as handle:
             tallied = _tallied(rows, counts, finder, speakers)
+            if labelled:
+                tallied = _noting_labelled(tallied, labelled, wanted)
             count = write_manifest_rows(tallied, handle, with_corpus=corpora is not None)
+            if sources:  # written before the manifest is: no manifest without its table
+                _write_segment_table(segments_path(output_path), sources, wanted, spill_dir)
             leaks: Iterable[Leak] = finder
             if corpora is not None:
                 splits_of: dict[str, set[str]] = {}
@@ -160,6 +186,55 @@ def _tallied(
         if speakers is not None:
             speakers.add(row)
         yield row
+
+
+def _noting_labelled(
+    rows: Iterable[ManifestRow], labelled: set[str], wanted: ExternalSort
+) -> Iterator[ManifestRow]:
+    """Pass rows through, noting (corpus, path, row, label) of those of corpora with segment
+    labels."""
+    for index, row in enumerate(rows):
+        if row.corpus in labelled:
+            wanted.add((row.corpus, row.path, index, row.label))
+        yield row
+
+
+def _write_segment_table(
+    path: Path, sources: list[SegmentSource], wanted: ExternalSort, spill_dir: Path
+) -> None:
+    """``segments.csv``: the segment labels of the manifest rows noted in ``wanted``, in row
+    order. Labels and rows are each sorted by (corpus, path) on disk and joined, then sorted
+    back into row order: memory stays bounded whatever the number of files."""
+    resolution = {source.corpus: source.resolution for source in sources}
+    missing = disagreeing = written = 0
+    with (
+        ExternalSort(spill_dir=spill_dir) as labels,
+        ExternalSort(lambda item: item.row, spill_dir) as by_row,
+    ):
+        for source in sources:
+            labels.extend((source.corpus, file, text) for file, text in source.labels())
+        found = iter(labels)
+        label = next(found, None)
+        for corpus, file, row, utterance_label in wanted:
+            while label is not None and label[:2] < (corpus, file):
+                label = next(found, None)
+            if label is None or label[:2] != (corpus, file):
+                missing += 1
+                continue
+            text = label[2]
+            disagreeing += ("1" in text) != (utterance_label == LABELS["fake"])
+            by_row.add(SegmentLabels(row, file, resolution[corpus], text))
+        with atomic_write(path, "w", newline="", encoding="utf-8") as handle:
+            written = write_segments(by_row, handle)
+    log.info("Segment labels of %d files written to %s", written, path)
+    if missing:
+        log.warning("%d file(s) of corpora with segment labels have none: no labels", missing)
+    if disagreeing:
+        log.warning(
+            "%d file(s) whose segment labels disagree with their utterance label (fake where "
+            "a segment is; the release writes 1 for bona fide segments, 0 for spoofed ones)",
+            disagreeing,
+        )
 
 
 def _check_leaks(

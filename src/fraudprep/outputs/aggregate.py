@@ -106,6 +106,17 @@ def _link_batches(
                     if corpora is not None
                     else {}
                 ),
+                # Segment labels (PartialSpoof's), per sample: one digit per segment (0 real,
+                # 1 fake) and seconds per segment, None where a sample has none; absent from
+                # the batches of which no sample has any.
+                **(
+                    {
+                        "segment_labels": record["segment_labels"],
+                        "segment_resolution": record["segment_resolutions"],
+                    }
+                    if "segment_labels" in record
+                    else {}
+                ),
             }
         )
 

@@ -286,11 +286,25 @@ def sample_info(info: Mapping[str, Any], offset: int) -> dict[str, Any]:
     return {key: v[offset] if isinstance(v, list) else v for key, v in info.items()}
 
 
+def segment_array(labels: str | None) -> np.ndarray | None:
+    """Stored segment labels (``"0011"``) as an int8 array (``[0, 0, 1, 1]``: 0 real, 1 fake,
+    one per ``segment_resolution`` seconds from the file's start); None stays None."""
+    if labels is None:
+        return None
+    return (np.frombuffer(labels.encode("ascii"), dtype=np.uint8) - ord("0")).astype(np.int8)
+
+
 def batch_info(entry: Mapping[str, Any]) -> dict[str, Any]:
     """What the manifest says of each sample of a batch: ``path``, ``speaker``, ``attack`` and
     ``corpus`` (lists, "" where unknown; the corpus is known in runs of several corpora,
-    config ``corpora``) and the batch's ``split``."""
+    config ``corpora``), the batch's ``split``, and per sample its augmentation, and its
+    ``segment_labels`` (:func:`segment_array`) and ``segment_resolution`` (seconds per
+    segment), None where it has none (only PartialSpoof's files have segment labels).
+
+    The segment labels describe the file as it is on disk, from its first sample: the
+    features were made after trimming silence and at most ``max_input_seconds`` of it."""
     count = entry["num_samples"]
+    segments = entry.get("segment_labels") or [None] * count
     return {
         "path": list(entry["source_files"]),
         "speaker": list(entry.get("speakers") or [""] * count),
@@ -299,6 +313,8 @@ def batch_info(entry: Mapping[str, Any]) -> dict[str, Any]:
         "split": entry.get("split", ""),
         # Augmented copies: the copy index and the parameters drawn, per sample; None if clean.
         "augmentation": list(entry.get("augmentations") or [None] * count),
+        "segment_labels": [segment_array(labels) for labels in segments],
+        "segment_resolution": list(entry.get("segment_resolution") or [None] * count),
     }
 
 
@@ -392,7 +408,8 @@ def load(
 ) -> tuple:
     """The whole split as two arrays, (data, labels), or (data, labels, info) with
     ``with_info`` (info: lists of each sample's ``path``, ``speaker``, ``attack``, ``corpus``,
-    ``split`` and ``augmentation``). Needs memory for all of it. The options are
+    ``split``, ``augmentation``, ``segment_labels`` and ``segment_resolution``: see
+    :func:`batch_info`). Needs memory for all of it. The options are
     :func:`iter_batches`'s."""
     batches = list(
         iter_batches(
@@ -418,13 +435,18 @@ def load(
     return data, labels, info
 
 
-INFO_KEYS = ("path", "speaker", "attack", "corpus", "split", "augmentation")  # batch_info's keys
+# batch_info's keys
+INFO_KEYS = (
+    "path", "speaker", "attack", "corpus", "split", "augmentation", "segment_labels",
+    "segment_resolution",
+)  # fmt: skip
 
 
 class BatchDataset:
     """Sample-level access to one split: ``len(ds)``, ``ds[i] -> (features, label)``, or
     ``(features, label, info)`` with ``with_info=True`` (info: the sample's ``path``,
-    ``speaker``, ``attack``, ``corpus`` and ``split``).
+    ``speaker``, ``attack``, ``corpus``, ``split``, ``augmentation``, ``segment_labels`` and
+    ``segment_resolution``: see :func:`batch_info`).
 
     It has the shape of a map-style ``torch.utils.data.Dataset`` (``__len__`` and
     ``__getitem__``), so a torch ``DataLoader`` takes it when torch is installed; torch is

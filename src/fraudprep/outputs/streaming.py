@@ -38,6 +38,7 @@ from fraudprep.outputs.loader import (
     _split_entries,
     _take_random,
     read_dataset_stats,
+    segment_array,
 )
 from fraudprep.outputs.verify import verify_files
 
@@ -89,7 +90,10 @@ def iter_shards(
     ``shuffle=False`` keeps the shard list's order, one shard at a time, and no buffer.
     ``interleave``: shards a rank reads at once. ``normalize``, ``channels_first``,
     ``as_float``, ``with_info`` and ``augmented`` are :func:`fraudprep.iter_batches`'s (info:
-    the sample's shard record). ``as_stored``: samples as on disk (e.g.
+    the sample's shard record: ``label``, ``path``, ``speaker``, ``attack``, ``split``, with
+    several corpora its ``corpus``, with segment labels ``segment_labels`` as an array (see
+    :func:`fraudprep.outputs.loader.batch_info`) and ``segment_resolution``, and an augmented
+    copy's ``augmentation``). ``as_stored``: samples as on disk (e.g.
     uint8, one channel), a quarter to a twelfth of the bytes a DataLoader worker sends;
     restore the batches in the training process with :func:`fraudprep.restored` and the
     dataset's statistics, as ``examples/train_detector.py`` does."""
@@ -129,7 +133,12 @@ def iter_shards(
         samples = _shuffled(samples, buffer_rng, buffer_size)
     for features, record in samples:
         x = features if as_stored else restore(features[None], stats)[0]
-        yield (x, record["label"], record) if with_info else (x, record["label"])
+        if not with_info:
+            yield x, record["label"]
+            continue
+        if "segment_labels" in record:
+            record["segment_labels"] = segment_array(record["segment_labels"])
+        yield x, record["label"], record
 
 
 def _shard_file(entry: Mapping[str, Any], model_dir: Path) -> Path:
