@@ -5,8 +5,11 @@ counts, the planted leaks reported, and evaluation per corpus."""
 from __future__ import annotations
 
 import csv
+import importlib.util
+import os
 import pickle
 import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -111,3 +114,25 @@ def test_plan_counts_what_the_corpora_run_wrote(corpora_run):
     assert inventory.files == Counter((row.split, LABEL_NAMES[row.label]) for row in rows)
     assert inventory.corpora == Counter((row.corpus, LABEL_NAMES[row.label]) for row in rows)
     assert {corpus for corpus, _ in inventory.corpora} == {c["name"] for c in config["corpora"]}
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("torch") is None and not os.environ.get("CI"),
+    reason="torch is not installed: make test installs it",
+)
+def test_the_worked_examples_scores_are_evaluated_per_corpus(corpora_run):
+    """The worked example writes path,score; evaluate finds each path's corpus in the manifest."""
+    workdir, _ = corpora_run
+    scores = workdir / "example-scores.csv"
+    example = subprocess.run(
+        [sys.executable, str(REPO / "examples" / "train_detector.py"), "--output-dir",
+         str(workdir / OUT), "--model", "lfcc", "--scores", str(scores), "--epochs", "1"],
+        capture_output=True, text=True, timeout=600, cwd=workdir,
+    )  # fmt: skip
+    assert example.returncode == 0, example.stderr[-3000:]
+    testing = Counter(r.corpus for r in iter_manifest(workdir / OUT / "manifest.csv")
+                      if r.split == "testing")  # fmt: skip
+    for corpus, files in testing.items():
+        line = next(x for x in example.stdout.splitlines() if x.startswith(f"corpus {corpus} "))
+        real, fake = (int(n) for n in line.split()[2:4])
+        assert real + fake == files, line
