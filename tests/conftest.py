@@ -67,7 +67,7 @@ def tiny_runs(monkeypatch: pytest.MonkeyPatch) -> int:
 def drawn_figures(monkeypatch: pytest.MonkeyPatch) -> list:
     """The matplotlib figures the report modules save while the test runs, in order, each
     still written to its file: a test reads the data a figure shows, not only its pixels."""
-    from fraudprep.report import job_resources, kit, report_plots
+    from fraudprep.report import example_figures, job_resources, kit, stats_figures
 
     figures = []
 
@@ -75,6 +75,13 @@ def drawn_figures(monkeypatch: pytest.MonkeyPatch) -> list:
         figures.append(figure)
         return kit.save_png(figure, path)
 
-    for module in (report_plots, job_resources):
+    for module in (stats_figures, example_figures, job_resources):
         monkeypatch.setattr(module, "save_png", save_png)
     return figures
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """A working directory with the small test tree under corpus/ (see helpers.run_tree)."""
+    build_tree(tmp_path / "corpus")
+    return tmp_path

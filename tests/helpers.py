@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -68,6 +69,22 @@ def snakemake_command(workdir: Path, *args: str, default_profile: bool = True) -
         sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
         "--configfile", str(REPO / "config.yaml"), *profile, "--directory", str(workdir), *args,
     ]  # fmt: skip
+
+
+# A small tree's run as most workflow tests make it: the tree under <workdir>/corpus, no figures.
+TREE_RUN = ("input_dir=corpus", "report_figures=False")
+
+
+def run_tree(workdir: Path, *config: str, models: str = "[unetr]") -> str:
+    """Run the workflow on the tree under ``workdir``; assert it succeeds; return its output."""
+    run = subprocess.run(
+        snakemake_command(
+            workdir, "--cores", "2", "--config", *TREE_RUN, f"models={models}", *config
+        ),
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-4000:]
+    return run.stdout + run.stderr
 
 
 def run_steps(

@@ -7,40 +7,23 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-from helpers import build_tree, snakemake_command
+from helpers import TREE_RUN, run_tree, snakemake_command
 
 OUT = "data/preprocessed"
-BASE = ("input_dir=corpus", "report_figures=False")
-
-
-def snakemake(workdir: Path, *config: str, models: str = "[unetr]") -> str:
-    run = subprocess.run(
-        snakemake_command(workdir, "--cores", "2", "--config", *BASE, f"models={models}", *config),
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-4000:]
-    return run.stdout + run.stderr
-
-
-@pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    build_tree(tmp_path / "corpus")
-    return tmp_path
 
 
 def test_a_read_only_output_dir_is_one_line(workdir: Path, sealable_disk):
     """Once a traceback: OSError: [Errno 30] Read-only file system: '.../provenance/...'."""
     mount, seal = sealable_disk
     finished, empty = mount / "finished", mount / "empty"
-    snakemake(workdir, f"output_dir={finished}")
+    run_tree(workdir, f"output_dir={finished}")
     empty.mkdir()
     seal()
     # Nothing to do: nothing to write, so a finished read-only output_dir is fine.
-    assert "Nothing to be done" in snakemake(workdir, f"output_dir={finished}")
+    assert "Nothing to be done" in run_tree(workdir, f"output_dir={finished}")
     for output_dir, change in ((empty, ()), (finished, ("chunk_size=2",))):
         run = subprocess.run(
-            snakemake_command(workdir, "--cores", "2", "--config", *BASE, "models=[unetr]",
+            snakemake_command(workdir, "--cores", "2", "--config", *TREE_RUN, "models=[unetr]",
                               f"output_dir={output_dir}", *change),
             capture_output=True, text=True, timeout=600,
         )  # fmt: skip
@@ -53,7 +36,7 @@ def test_a_read_only_output_dir_is_one_line(workdir: Path, sealable_disk):
 
 def test_an_empty_split_is_warned_about_on_the_console(workdir: Path):
     shutil.rmtree(workdir / "corpus" / "validation")
-    output = snakemake(workdir)
+    output = run_tree(workdir)
     assert "warning: validation has no samples" in output
 
 
@@ -61,7 +44,7 @@ def test_a_run_bound_to_fail_is_not_retried(workdir: Path):
     for i in range(3):
         (workdir / "corpus" / "training" / "fake" / f"empty {i}.wav").write_bytes(b"")
     run = subprocess.run(
-        snakemake_command(workdir, "--cores", "2", "--config", *BASE, "models=[unetr]"),
+        snakemake_command(workdir, "--cores", "2", "--config", *TREE_RUN, "models=[unetr]"),
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     output = run.stdout + run.stderr
@@ -81,7 +64,7 @@ def test_leakage_reaches_the_console(workdir: Path):
     corpus = workdir / "corpus"
     shutil.copyfile(corpus / "training" / "real" / "spk1 clip1.wav",
                     corpus / "testing" / "real" / "copied.wav")  # fmt: skip
-    output = snakemake(workdir)
+    output = run_tree(workdir)
     assert "warning: identical audio across splits or labels" in output
     assert "leakage.csv" in output
 
@@ -93,7 +76,7 @@ def test_fatal_leakage_is_one_line(workdir: Path):
     shutil.copyfile(corpus / "training" / "real" / "spk1 clip1.wav",
                     corpus / "testing" / "real" / "copied.wav")  # fmt: skip
     run = subprocess.run(
-        snakemake_command(workdir, "--cores", "2", "--config", *BASE, "models=[unetr]",
+        snakemake_command(workdir, "--cores", "2", "--config", *TREE_RUN, "models=[unetr]",
                           "fail_on_leakage=true"),
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip

@@ -2,29 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
-import pytest
-from helpers import build_tree, snakemake_command
+from helpers import run_tree
 
 OUT = "data/preprocessed"
-BASE = ("input_dir=corpus", "report_figures=False")
-
-
-def snakemake(workdir: Path, *config: str, models: str = "[unetr]") -> str:
-    run = subprocess.run(
-        snakemake_command(workdir, "--cores", "2", "--config", *BASE, f"models={models}", *config),
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-4000:]
-    return run.stdout + run.stderr
-
-
-@pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    build_tree(tmp_path / "corpus")
-    return tmp_path
 
 
 def test_runs_into_other_output_dirs_keep_their_logs_apart_and_rerun_nothing(workdir: Path):
@@ -32,11 +14,11 @@ def test_runs_into_other_output_dirs_keep_their_logs_apart_and_rerun_nothing(wor
     job figure showed another run's jobs, and the other run's figure then reran."""
     runs = {"run_a": ("report_figures=True",), "run_b": ("report_figures=True", "chunk_size=2")}
     for run, config in runs.items():
-        snakemake(workdir, f"output_dir={run}", *config)
+        run_tree(workdir, f"output_dir={run}", *config)
     for run in runs:
         table = (workdir / run / "chunks.csv").read_text().splitlines()[1:]
         logs = sorted(p.stem for p in (workdir / run / "logs/extract_features").iterdir())
         assert logs == sorted(line.split(",")[0] for line in table), run
     for run, config in runs.items():
-        assert "Nothing to be done" in snakemake(workdir, f"output_dir={run}", *config), run
+        assert "Nothing to be done" in run_tree(workdir, f"output_dir={run}", *config), run
     assert not (workdir / "logs").exists() and not (workdir / "benchmarks").exists()

@@ -14,22 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import REPO, build_tree, snakemake_command, write_audio
+from helpers import REPO, TREE_RUN, run_tree, snakemake_command, write_audio
 
 import fraudprep
 from fraudprep.outputs.loader import StaleOutputsError
 
 OUT = "data/preprocessed"
-BASE = ("input_dir=corpus", "report_figures=False")
-
-
-def snakemake(workdir: Path, *config: str, models: str = "[unetr]") -> str:
-    run = subprocess.run(
-        snakemake_command(workdir, "--cores", "2", "--config", *BASE, f"models={models}", *config),
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-4000:]
-    return run.stdout + run.stderr
 
 
 def forget_snakemake_records(workdir: Path) -> None:
@@ -37,18 +27,12 @@ def forget_snakemake_records(workdir: Path) -> None:
     shutil.rmtree(workdir / ".snakemake")
 
 
-@pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    build_tree(tmp_path / "corpus")
-    return tmp_path
-
-
 def test_changed_input_is_seen_without_snakemakes_records(workdir: Path):
-    assert "11 files: 11 ok" in snakemake(workdir)
+    assert "11 files: 11 ok" in run_tree(workdir)
     forget_snakemake_records(workdir)
     for i in range(3):
         write_audio(workdir / "corpus" / "testing" / "real" / f"new {i}.wav", seed=100 + i)
-    assert "14 files: 14 ok" in snakemake(workdir)
+    assert "14 files: 14 ok" in run_tree(workdir)
 
 
 @pytest.mark.parametrize("hash_files", ["true", "false"])
@@ -56,14 +40,14 @@ def test_a_file_rewritten_with_its_size_and_time_is_reprocessed(workdir: Path, h
     """``cat other > file; touch -r old file`` once gave "Nothing to be done": the manifest kept
     the old hash and the loader the old features of what was now another recording. Without
     hashes the rebuilt manifest has the same bytes: its newer time must still redo the rest."""
-    snakemake(workdir, f"hash_files={hash_files}")
+    run_tree(workdir, f"hash_files={hash_files}")
     victim = workdir / "corpus" / "validation" / "real" / "v_real_1.wav"
     other = write_audio(workdir / "other.wav", seconds=1.0, rate=16000, seed=99)
     before, (x_before, _) = victim.stat(), fraudprep.load(workdir / OUT, "unetr", "validation")
     victim.write_bytes(other.read_bytes())
     os.utime(victim, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert victim.stat().st_size == before.st_size
-    assert "Nothing to be done" not in snakemake(workdir, f"hash_files={hash_files}")
+    assert "Nothing to be done" not in run_tree(workdir, f"hash_files={hash_files}")
     manifest = (workdir / OUT / "manifest.csv").read_text().splitlines()
     row = next(line for line in manifest if "v_real_1.wav" in line)
     if hash_files == "true":
@@ -86,7 +70,7 @@ def test_a_second_clone_decides_as_the_first(workdir: Path, tmp_path_factory):
     """Its first run once redid every step ("Code has changed since last execution"): its
     scripts were newer than outputs made by the first clone at the same commit."""
     out = workdir / "shared-outputs"
-    snakemake(workdir, f"output_dir={out}")
+    run_tree(workdir, f"output_dir={out}")
     clone = second_clone(tmp_path_factory.mktemp("clone"))
     elsewhere = tmp_path_factory.mktemp("elsewhere")
     (elsewhere / "corpus").symlink_to(workdir / "corpus")
@@ -96,7 +80,7 @@ def test_a_second_clone_decides_as_the_first(workdir: Path, tmp_path_factory):
             [sys.executable, "-m", "snakemake", "--snakefile", str(clone / "Snakefile"),
              "--configfile", str(clone / "config.yaml"), "--workflow-profile",
              str(clone / "profiles" / "default"), "--directory", str(elsewhere), "--cores", "2",
-             "--config", *BASE, "models=[unetr]", f"output_dir={out}"],
+             "--config", *TREE_RUN, "models=[unetr]", f"output_dir={out}"],
             capture_output=True, text=True, timeout=600,
         )  # fmt: skip
         assert run.returncode == 0, run.stderr[-3000:]
@@ -120,16 +104,16 @@ def test_a_run_after_one_from_elsewhere_sees_its_outputs_are_not_its_own(
     elsewhere = tmp_path_factory.mktemp("elsewhere")
     for i in range(3):
         write_audio(elsewhere / "corpus" / "training" / "real" / f"{i}.wav", seed=i)
-    assert "11 files: 11 ok" in snakemake(workdir, f"output_dir={out}")
-    assert "3 files: 3 ok" in snakemake(elsewhere, f"output_dir={out}")
-    assert "11 files: 11 ok" in snakemake(workdir, f"output_dir={out}")
+    assert "11 files: 11 ok" in run_tree(workdir, f"output_dir={out}")
+    assert "3 files: 3 ok" in run_tree(elsewhere, f"output_dir={out}")
+    assert "11 files: 11 ok" in run_tree(workdir, f"output_dir={out}")
     assert len((out / "manifest.csv").read_text().splitlines()) == 1 + 11
 
 
 def test_changed_settings_are_seen_without_snakemakes_records(workdir: Path):
-    snakemake(workdir)
+    run_tree(workdir)
     forget_snakemake_records(workdir)
-    snakemake(workdir, "batch_size=2", "memory_mode=very_low")
+    run_tree(workdir, "batch_size=2", "memory_mode=very_low")
     settings = json.loads((workdir / OUT / "unetr" / "settings.json").read_text())
     assert settings["batch_size"] == 2
     stats = fraudprep.read_dataset_stats(workdir / OUT, "unetr")
@@ -138,18 +122,18 @@ def test_changed_settings_are_seen_without_snakemakes_records(workdir: Path):
 
 
 def test_nothing_changed_is_nothing_to_be_done_without_snakemakes_records(workdir: Path):
-    snakemake(workdir)
+    run_tree(workdir)
     forget_snakemake_records(workdir)
-    assert "Nothing to be done" in snakemake(workdir)
+    assert "Nothing to be done" in run_tree(workdir)
 
 
 def test_a_report_or_dry_run_with_another_config_leaves_the_records_alone(workdir: Path):
     """Only a run that makes outputs says what they were made from: a report, a summary or a
     dry run under another config once rewrote the records, which then described outputs
     nobody had made, and the next real run redid every step."""
-    snakemake(workdir)
+    run_tree(workdir)
     records = {p.name: p.read_bytes() for p in (workdir / OUT / "provenance").iterdir()}
-    other = ("--config", *BASE, "models=[unetr]", "chunk_size=2", "hash_files=false")
+    other = ("--config", *TREE_RUN, "models=[unetr]", "chunk_size=2", "hash_files=false")
     for command in (("--report", "report.html"), ("--summary",), ("-n",)):
         run = subprocess.run(snakemake_command(workdir, *command, *other),
                              capture_output=True, text=True, timeout=600)  # fmt: skip
@@ -157,14 +141,14 @@ def test_a_report_or_dry_run_with_another_config_leaves_the_records_alone(workdi
         after = {p.name: p.read_bytes() for p in (workdir / OUT / "provenance").iterdir()}
         assert after == records, command
     forget_snakemake_records(workdir)
-    assert "Nothing to be done" in snakemake(workdir)
+    assert "Nothing to be done" in run_tree(workdir)
 
 
 def test_a_model_left_out_of_a_later_run_refuses_to_load(workdir: Path):
-    snakemake(workdir, models="[unetr,resnet_low_memory]")
+    run_tree(workdir, models="[unetr,resnet_low_memory]")
     fraudprep.load(workdir / OUT, "resnet_low_memory", "training")  # current: loads
     (workdir / "corpus" / "training" / "fake" / "tts_1.wav").unlink()
-    output = snakemake(workdir, models="[unetr]")
+    output = run_tree(workdir, models="[unetr]")
     assert "resnet_low_memory: left by an earlier run (not in models), made from another" in output
     with pytest.raises(StaleOutputsError, match="earlier manifest"):
         fraudprep.load(workdir / OUT, "resnet_low_memory", "training")
@@ -173,11 +157,11 @@ def test_a_model_left_out_of_a_later_run_refuses_to_load(workdir: Path):
 
 
 def test_switching_format_and_chunk_size_leaves_no_stale_files(workdir: Path):
-    snakemake(workdir, "chunk_size=2")
+    run_tree(workdir, "chunk_size=2")
     model_dir = workdir / OUT / "unetr"
     assert (model_dir / "batch_metadata.pkl").exists()
     chunks_before = {p.name for p in (model_dir / "chunks").iterdir()}
-    snakemake(workdir, "chunk_size=4", "format=npy")
+    run_tree(workdir, "chunk_size=4", "format=npy")
     names = {p.name for p in model_dir.iterdir()}
     assert not {n for n in names if n.endswith(".pkl")}, names
     assert "batch_metadata.json" in names
@@ -188,8 +172,8 @@ def test_switching_format_and_chunk_size_leaves_no_stale_files(workdir: Path):
 
 
 def test_reaggregation_leaves_no_aside_files(workdir: Path):
-    snakemake(workdir)
+    run_tree(workdir)
     for _ in range(3):
-        snakemake(workdir, "--forcerun", "aggregate_batches")
+        run_tree(workdir, "--forcerun", "aggregate_batches")
     leftovers = [p.name for p in (workdir / OUT / "unetr").iterdir() if "partial" in p.name]
     assert leftovers == []
