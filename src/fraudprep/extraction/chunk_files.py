@@ -78,11 +78,13 @@ def open_chunk_files(
     def accumulator(prefix: str) -> BatchAccumulator | ShardAccumulator:
         if storage.streams_samples:
             assert settings.shard_samples is not None and settings.shard_mb is not None
-            return ShardAccumulator(
+            shards = ShardAccumulator(
                 scratch, shape, settings.profile.dtype, settings.shard_samples,
                 int(settings.shard_mb * 2**20), key_prefix=f"{chunk_id}-{prefix}",
                 on_written=on_written, stem_prefix=prefix,
             )  # fmt: skip
+            stack.callback(shards.abandon)  # a no-op once the job has flushed it
+            return shards
         return BatchAccumulator(
             scratch, settings.batch_size, shape, storage, settings.profile.dtype,
             on_written=on_written, stem_prefix=prefix,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import functools
 import logging
 import shutil
@@ -74,6 +75,18 @@ class ReadLimits:
     # Trimming only needs the start of a long recording; reading all of an hour-long file
     # would make memory depend on the input. Read at most this much.
     max_input_seconds: float = 60.0
+
+
+# Errors that are the job's, not the file's: an output that cannot be written (a full or
+# read-only disk) stops the job with its one line, instead of failing this file and, the
+# batch never emptied, every file after it. A tar shard's write raises the OS error itself.
+DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+
+
+def _is_job_error(error: Exception) -> bool:
+    return isinstance(error, OutputWriteError) or (
+        isinstance(error, OSError) and error.errno in DISK_ERRNOS
+    )
 
 
 def _failure_reason(error: Exception) -> str:
@@ -388,6 +401,8 @@ def _add_copies(
                     raise AudioError(copy)
                 part.add_copy(row, *copy)
             except Exception as error:  # one copy must never stop the chunk
+                if _is_job_error(error):
+                    raise
                 reason = _failure_reason(error)
                 log.warning("Augmented copy %d of %s failed: %s", index, row.path, reason)
                 part.fail_copy(row, index, reason)
@@ -428,6 +443,8 @@ def _add_to_every_model(
                 measured[rate, top_db] = _Measured(signal_levels(audio.samples), shape)
             part.add(row, audio, measured[rate, top_db])
         except Exception as error:  # a model's failure is that model's alone
+            if _is_job_error(error):
+                raise
             reason = _failure_reason(error)
             log.warning("Failed %s for %s: %s", row.path, part.settings.model, reason)
             part.fail(row, reason)

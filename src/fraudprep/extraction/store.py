@@ -315,6 +315,13 @@ class ShardAccumulator(SplitSink):
             self._record = BatchRecord(stem, 0, [], [], 0, self.split, [], [], None)
         return self._record, self._tar
 
+    def abandon(self) -> None:
+        """Close the shard being filled without ending it, when the job stops on an error:
+        the scratch directory it is in is removed, and an open file would keep its disk busy."""
+        if self._tar is not None:
+            self._file.close()
+            self._tar = self._record = None
+
     def flush(self) -> BatchRecord | None:
         """Close the shard being filled; nothing if none is open."""
         if self._tar is None or self._record is None:
