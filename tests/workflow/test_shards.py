@@ -207,7 +207,8 @@ def test_a_run_that_does_not_fit_is_refused_before_any_extraction(tmp_path, corp
     result = run(workdir, f"output_dir={tiny_disk}/out", check=False)
     assert result.returncode != 0
     line = next(x for x in result.stderr.splitlines() if x.startswith("fraudprep: the outputs"))
-    assert "free" in line and "format: shards and dtype: uint8 they would need" in line
+    assert "free" in line and "MB spare" in line  # the whole ask is explained
+    assert "with format: shards and compact dtypes (uint8 mel images, float16 otherwise)" in line
     assert not list(tiny_disk.glob("out/*/chunks/*"))
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from fraudprep.extraction.augment import AugmentationPlan
 from fraudprep.inputs.chunks import chunk_count
 from fraudprep.inputs.manifest import SPLITS
-from fraudprep.outputs.diskspace import MARGIN_BYTES, MARGIN_FRACTION, output_bytes, sample_bytes
+from fraudprep.outputs.diskspace import needed_bytes, output_bytes, sample_bytes
 from fraudprep.run.settings import ModelSettings, twins
 
 # (split, rows) for each stretch of one split within one chunk
@@ -125,4 +125,4 @@ def model_outlooks(
 
 def bytes_needed(outlooks: Sequence[ModelOutlook]) -> int:
     """What the disk check asks to be free: every model's bytes, with its margin."""
-    return int(sum(o.bytes for o in outlooks) * (1 + MARGIN_FRACTION)) + MARGIN_BYTES
+    return needed_bytes({o.settings.model: o.bytes for o in outlooks})

@@ -82,20 +82,37 @@ def check_disk_space(
     """The estimate, or :class:`DiskSpaceError` when it does not fit in the free space."""
     samples = samples_to_write(manifest_path, augmentation)
     per_model = output_bytes(models, samples)
-    needed = int(sum(per_model.values()) * (1 + MARGIN_FRACTION)) + MARGIN_BYTES
+    needed = needed_bytes(per_model)
     free = shutil.disk_usage(_existing(output_dir)).free if free_bytes is None else free_bytes
     # The free space is logged, not kept: the record is the same on every run of the inputs.
     estimate = {"samples": samples, "bytes_per_model": per_model, "needed": needed}
     if needed > free:
-        smallest = sum(output_bytes([compact(m) for m in models], samples).values())
         raise DiskSpaceError(
             f"the outputs need {_size(needed)} under {output_dir} ({len(models)} model(s), "
-            f"{samples:,} samples, with a {MARGIN_FRACTION:.0%} margin) but its filesystem "
-            f"has {_size(free)} free; with format: shards and dtype: uint8 they would need "
-            f"{_size(smallest)}. Free space, set output_dir to a larger disk, or choose "
-            "compact outputs (docs/output-formats.md)"
+            f"{samples:,} samples: {_size(sum(per_model.values()))} of arrays, a "
+            f"{MARGIN_FRACTION:.0%} margin and {_size(MARGIN_BYTES)} spare) but its filesystem "
+            f"has {_size(free)} free{_compact_hint(models, samples, needed, free)}. Free "
+            "space or set output_dir to a larger disk (docs/output-formats.md)"
         )
     return estimate
+
+
+def _compact_hint(models: Sequence[ModelSettings], samples: int, needed: int, free: int) -> str:
+    """What the most compact outputs would need, where they need less than these."""
+    smaller = [compact(m) for m in models]
+    compact_needed = needed_bytes(output_bytes(smaller, samples))
+    if compact_needed >= needed:
+        return ""  # already as compact as they go
+    fits = "which fits" if compact_needed <= free else "still more than is free"
+    return (
+        f"; with format: shards and compact dtypes (uint8 mel images, float16 otherwise) "
+        f"they would need {_size(compact_needed)}, {fits}"
+    )
+
+
+def needed_bytes(per_model: Mapping[str, int]) -> int:
+    """What the check asks to be free for these outputs: their bytes, a margin and a spare."""
+    return int(sum(per_model.values()) * (1 + MARGIN_FRACTION)) + MARGIN_BYTES
 
 
 def _existing(path: str | Path) -> Path:
