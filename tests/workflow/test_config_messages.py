@@ -59,6 +59,21 @@ def workdir(tmp_path_factory) -> Path:
         ("shortcut_auc_warning=2", "config key 'shortcut_auc_warning' = 2: must be at most 1"),
         ("max_input_seconds=0", "config key 'max_input_seconds' = 0: must be more than 0"),
         ("models=resnet", "config key 'models' = 'resnet': must be a list such as [a, b]"),
+        # NaN passes every bound: it turned the failure stop off, and crashed on a profile
+        (
+            "max_failure_fraction=nan",
+            "config key 'max_failure_fraction' = nan: must be a finite number of at least 0 "
+            "and at most 1",
+        ),
+        (
+            "feature_profiles={raw: {duration: nan}}",
+            "config key 'feature_profiles.raw.duration' = nan: must be a finite number of more "
+            "than 0",
+        ),
+        (
+            "max_input_seconds=.inf",
+            "config key 'max_input_seconds' = inf: must be a finite number of more than 0",
+        ),
     ],
 )
 def test_each_violation_is_one_line(workdir: Path, entry: str, line: str):

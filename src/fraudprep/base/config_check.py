@@ -6,12 +6,19 @@ message and the whole failing part of the schema (19 lines for ``chunk_size=0``)
 rejects without saying why. :func:`check_config` validates with the same schema first and
 raises :class:`ConfigValueError` with one line: the key path, the value and what is allowed,
 e.g. ``config key 'chunk_size' = 0: must be at least 1 (schemas/config.schema.yaml)``.
+
+NaN and infinity (``nan``, ``.inf``, ``-Infinity``) are no number here: JSON Schema counts
+them as numbers, and NaN passes every bound (``nan < 0`` and ``nan > 1`` are both false), so
+``max_failure_fraction=nan`` would turn the failure stop off. Every number of the config must
+be finite: ``config key 'max_failure_fraction' = nan: must be a finite number of at least 0
+and at most 1``.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
+import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -53,12 +60,37 @@ def check_config(config: dict[str, Any], schema_path: str | Path, shown_as: str 
 def first_violation(config: dict[str, Any], schema: dict[str, Any]) -> str | None:
     """One line for the most relevant violation of ``schema`` in ``config``, or None."""
     validator_class = jsonschema.validators.validator_for(schema)
-    errors = list(validator_class(schema).iter_errors(config))
+    finite_only = jsonschema.validators.extend(
+        validator_class, type_checker=validator_class.TYPE_CHECKER.redefine("number", _is_finite)
+    )
+    errors = list(finite_only(schema).iter_errors(config))
     if not errors:
-        return None
+        return _non_finite(config)  # a number where the schema gives no type
     # jsonschema's own choice of error, but not descending into oneOf/anyOf alternatives: the
     # line lists them all instead.
     return describe(max(errors, key=relevance))
+
+
+def _is_finite(checker: Any, value: Any) -> bool:
+    """JSON Schema's number, NaN and infinity left out."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _not_finite(value: Any) -> bool:
+    return isinstance(value, float) and not math.isfinite(value)
+
+
+def _non_finite(value: Any, path: tuple[Any, ...] = ()) -> str | None:
+    """The line for the first NaN or infinity anywhere in ``value``, or None."""
+    if _not_finite(value):
+        return f"config key '{key_path(path)}' = {shown(value)}: must be a finite number"
+    if isinstance(value, dict | list):
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            line = _non_finite(item, (*path, key))
+            if line is not None:
+                return line
+    return None
 
 
 def key_path(path: Iterable[Any]) -> str:
@@ -96,6 +128,8 @@ def describe(error: ValidationError) -> str:
     if yaml_problem is not None:
         return f"config key '{key_path(path)}' = {shown(value)} is not valid YAML: {yaml_problem}"
     allowed = _allowed(error)
+    if _not_finite(value):  # NaN or infinity where a number goes: the schema's words
+        allowed = allowed.replace("a number", "a finite number")
     return f"config key '{key_path(path)}' = {shown(value)}: must be {allowed}"
 
 

@@ -40,6 +40,8 @@ def _coerce_string(value: str, schema: dict[str, Any]) -> Any:
     if ("integer" in types or "number" in types) and INTEGER.fullmatch(text):
         return int(text)  # a whole number stays one, as YAML reads it in config.yaml
     if "number" in types:
+        if text.lstrip("+-") in (".inf", ".nan"):  # YAML's spelling: NaN, for the check to name
+            text = text.replace(".", "", 1)
         try:
             return float(text)
         except ValueError:

@@ -13,4 +13,4 @@ def main(arguments: Sequence[str]) -> int:
     # Imported here: the report modules load matplotlib, which the other commands need not.
     from fraudprep.report import evaluate
 
-    return evaluate.main(list(arguments))
+    return evaluate.main(list(arguments), prog="fraudprep evaluate")

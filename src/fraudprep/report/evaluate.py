@@ -12,7 +12,12 @@ score means "more likely bona fide" unless ``--higher-is-fake`` is given.
 With several corpora, a key may be qualified by its corpus: a ``corpus`` column beside
 ``path``/``utt``, or ``<corpus>:<key>``. A qualified key matches that corpus's files only, so
 score files of several corpora whose utterance ids collide are matched by corpus and path or
-name; an unqualified key naming files of two corpora stops it, as any ambiguous key does.
+name; an unqualified key naming files of two corpora stops it, as any ambiguous key does, and
+so does one scored twice (one folder listed as two corpora): both messages say to qualify it.
+
+Thresholds fall only between distinct scores: trials of equal score are called alike, so the
+error rates are the ROC points a detector can reach (as ``sklearn.metrics.roc_curve``), and
+constant scores give an EER of 50 %.
 
 Nothing wrong is evaluated as if it were right. These stop it (one line naming the file and
 line, exit status 1): a score that is not a finite number (``nan``, ``inf``, ``high``), a key
@@ -31,7 +36,7 @@ import csv
 import math
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, NamedTuple
@@ -59,14 +64,19 @@ class Result:
 
 
 def error_rates(bonafide: np.ndarray, spoof: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(miss rate, false-alarm rate) at every threshold: at and after each sorted score a
-    trial is called bona fide (scores: higher = more bona fide)."""
+    """(miss rate, false-alarm rate) at every threshold: below all scores, then at each
+    distinct score, a trial scoring above it called bona fide (scores: higher = more bona
+    fide). Trials of equal score are always called alike: a threshold never falls inside a
+    group of equal scores, so ties give only the ROC points a detector can reach."""
     scores = np.concatenate([bonafide, spoof])
     is_bonafide = np.concatenate([np.ones(len(bonafide)), np.zeros(len(spoof))])
     order = np.argsort(scores, kind="mergesort")
-    below = np.cumsum(is_bonafide[order])  # bona fide trials at or below each threshold
+    ordered = scores[order]
+    # The last trial of each run of equal scores: thresholds fall only between distinct values.
+    last = np.flatnonzero(np.append(ordered[1:] != ordered[:-1], len(ordered) > 0))
+    below = np.cumsum(is_bonafide[order])[last]  # bona fide trials at or below each threshold
     miss = np.concatenate([[0.0], below / len(bonafide)])
-    false_alarm = np.concatenate([[1.0], 1 - (np.arange(1, len(scores) + 1) - below) / len(spoof)])
+    false_alarm = np.concatenate([[1.0], 1 - (last + 1 - below) / len(spoof)])
     return miss, false_alarm
 
 
@@ -100,18 +110,42 @@ Entry = tuple[int, str | None, str | None]
 
 # How many keys or paths a message quotes: enough to recognise the pattern, still one line.
 EXAMPLES = 3
+# How to tell the corpus of a key, as the module's docstring has it.
+QUALIFY = "qualify it with its corpus: a corpus column (corpus,path,score), or <corpus>:<key>"
 
 
-def read_scores(path: str | os.PathLike[str]) -> dict[str, Score]:
+def read_scores(
+    path: str | os.PathLike[str], corpora_of: Callable[[str], list[str]] | None = None
+) -> dict[str, Score]:
     """Key -> score (with its line) from a CSV/TSV with a header (path or utt, score) or
     ``utt score`` lines; :class:`ScoreError` for a missing key, a score that is not a finite
-    number or a key given twice."""
+    number or a key given twice. ``corpora_of`` (the corpora whose files a key names) lets the
+    message for a key given twice say how to score a file of two corpora."""
     with open_listing(path) as handle:
         first = handle.readline()
         handle.seek(0)
         if "score" in first.lower():
-            return _collect(path, _table_entries(handle, first, path))
-        return _collect(path, _pair_entries(handle))
+            return _collect(path, _table_entries(handle, first, path), corpora_of)
+        return _collect(path, _pair_entries(handle), corpora_of)
+
+
+def manifest_corpora(manifest: Path) -> Callable[[str], list[str]]:
+    """For :func:`read_scores`: the corpora of the manifest files a key names (by path or file
+    name, as :func:`join_scores` matches them); none if the manifest cannot be read, which
+    the join then reports."""
+
+    def corpora_of(key: str) -> list[str]:
+        found: dict[str, None] = {}
+        try:
+            for row in iter_manifest(manifest):
+                name = Path(row.path).name
+                if row.corpus and key in (row.path, name, Path(name).stem):
+                    found[row.corpus] = None
+        except (ManifestError, OSError):
+            return []
+        return list(found)
+
+    return corpora_of
 
 
 def _table_entries(handle: IO[str], first: str, path: object) -> Iterator[Entry]:
@@ -135,13 +169,16 @@ def _pair_entries(handle: IO[str]) -> Iterator[Entry]:
             yield number, fields[0], fields[-1] if len(fields) > 1 else None
 
 
-def _collect(path: object, entries: Iterable[Entry]) -> dict[str, Score]:
+def _collect(
+    path: object, entries: Iterable[Entry], corpora_of: Callable[[str], list[str]] | None
+) -> dict[str, Score]:
     """The scores, once every line has been checked: the first problem is reported with how
     many lines have one, so that a file of NaN is one message, not thousands."""
     scores: dict[str, Score] = {}
     first_problem, problems = "", 0
     for line, key, text in entries:
-        problem = _problem(key, text, scores)
+        # Only the first problem is shown: only its key is looked up in the manifest.
+        problem = _problem(key, text, scores, None if first_problem else corpora_of)
         if problem:
             first_problem, problems = first_problem or f"line {line}: {problem}", problems + 1
         else:
@@ -152,7 +189,12 @@ def _collect(path: object, entries: Iterable[Entry]) -> dict[str, Score]:
     return scores
 
 
-def _problem(key: str | None, text: str | None, scores: dict[str, Score]) -> str:
+def _problem(
+    key: str | None,
+    text: str | None,
+    scores: dict[str, Score],
+    corpora_of: Callable[[str], list[str]] | None = None,
+) -> str:
     """What is wrong with one line, with what to do, or "" if nothing is."""
     if not key or text is None:
         return "needs a path (or utterance id) and a score"
@@ -166,6 +208,13 @@ def _problem(key: str | None, text: str | None, scores: dict[str, Score]) -> str
             "or leave out the files it cannot score"
         )
     if key in scores:
+        corpora = corpora_of(key) if corpora_of else []
+        if len(corpora) > 1:  # one folder listed as two corpora: a file of each
+            return (
+                f"{key} is scored again (first at line {scores[key].line}) and names files of "
+                f"{len(corpora)} corpora ({', '.join(corpora[:EXAMPLES])}); to score each, "
+                f"{QUALIFY}"
+            )
         return f"{key} is scored again (first at line {scores[key].line}); score each file once"
     return ""
 
@@ -238,7 +287,7 @@ def _ambiguous(
     splits = {row.split for row in matched}
     narrow = " or pick one split with --split" if split is None and len(splits) > 1 else ""
     if len({row.corpus for row in matched}) > 1:
-        narrow += " or qualify it with its corpus (a corpus column, or <corpus>:<id>)"
+        narrow += f", or {QUALIFY}"
     return ScoreError(
         f"{source} line {line}: {key} names {len(matched)} manifest files ({shown}); "
         f"score by path{narrow}"
@@ -322,8 +371,11 @@ def plot_det(scored: Sequence[tuple[ManifestRow, float]], path: str | Path, high
         figure.savefig(handle, format="png", metadata={"Software": None})
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(
+    argv: Sequence[str] | None = None, prog: str = "python -m fraudprep.report.evaluate"
+) -> int:
+    """The command line; ``prog`` is how its usage line names it (``fraudprep evaluate``)."""
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     parser.add_argument("scores", help="score file: CSV/TSV with path,score or 'utt score' lines")
     parser.add_argument("--output-dir", default="data/preprocessed", help="holds manifest.csv")
     parser.add_argument("--higher-is-fake", action="store_true", help="scores rise with fakeness")
@@ -340,7 +392,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def report(args: argparse.Namespace) -> int:
     """Print the warnings and the table (and draw the DET curve); raise what stops it."""
     manifest = Path(args.output_dir) / MANIFEST
-    scores = read_scores(args.scores)
+    scores = read_scores(args.scores, manifest_corpora(manifest))
     if not scores:
         raise ScoreError(f"{args.scores}: holds no score; write one path,score line per file")
     joined = join_scores(scores, iter_manifest(manifest), args.split, args.scores)

@@ -77,3 +77,57 @@ def test_the_shipped_config_passes_and_a_bad_one_names_the_schema(tmp_path):
     assert str(raised.value) == (
         "config key 'chunk_size' = 0: must be at least 1 (schemas/config.schema.yaml)"
     )
+
+
+# NaN passes every bound (nan < 0 and nan > 1 are both false) and JSON Schema counts NaN and
+# infinity as numbers: max_failure_fraction=nan turned the failure stop off.
+@pytest.mark.parametrize(
+    ("config", "line"),
+    [
+        ({"ratio": float("nan")}, "config key 'ratio' = nan: must be a finite number of more "
+         "than 0 and at most 1"),
+        ({"ratio": float("inf")}, "config key 'ratio' = inf: must be a finite number of more "
+         "than 0 and at most 1"),
+        ({"threshold": float("-inf")}, "config key 'threshold' = -inf: must be a finite number "
+         "of at least 0 or null"),
+        ({"block": {"pairs": [1, float("nan")]}},
+         "config key 'block.pairs[1]' = nan: must be a finite number"),
+        ({"size": float("nan")}, "config key 'size' = nan: must be an integer of at least 1 or "
+         "auto"),
+        # where the schema gives no type, any NaN still stops it
+        ({"block": {"other": [float("inf")]}}, "config key 'block.other[0]' = inf: must be a "
+         "finite number"),
+    ],
+)  # fmt: skip
+def test_nan_and_infinity_are_no_number(config: dict, line: str):
+    assert first_violation(config, SCHEMA) == line
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("max_failure_fraction: nan", "config key 'max_failure_fraction' = nan: must be a "
+         "finite number of at least 0 and at most 1"),
+        ("max_failure_fraction: .inf", "config key 'max_failure_fraction' = inf: must be a "
+         "finite number of at least 0 and at most 1"),
+        ("min_duration: NaN", "config key 'min_duration' = nan: must be a finite number of at "
+         "least 0"),
+        ("max_input_seconds: .NaN", "config key 'max_input_seconds' = nan: must be a finite "
+         "number of more than 0"),
+        ("shortcut_auc_warning: -.inf", "config key 'shortcut_auc_warning' = -inf: must be a "
+         "finite number of at least 0.5 and at most 1"),
+        ("speaker_split: {training: nan, validation: 0.1, testing: 0.1}",
+         "config key 'speaker_split.training' = nan: must be a finite number of at least 0"),
+        ("feature_profiles: {raw: {duration: nan}}", "config key 'feature_profiles.raw.duration' "
+         "= nan: must be a finite number of more than 0"),
+    ],
+)  # fmt: skip
+def test_nan_or_infinity_in_a_config_file_is_one_line(tmp_path, text: str, line: str):
+    from fraudprep.base.config_types import coerce_config
+
+    schema = REPO / "schemas" / "config.schema.yaml"
+    config = {**yaml.safe_load((REPO / "config.yaml").read_text()), **yaml.safe_load(text)}
+    coerce_config(config, schema)  # 'nan' is text to YAML, .nan a float: both end up NaN
+    with pytest.raises(ConfigValueError) as raised:
+        check_config(config, schema, shown_as="schemas/config.schema.yaml")
+    assert str(raised.value) == f"{line} (schemas/config.schema.yaml)"

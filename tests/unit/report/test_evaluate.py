@@ -50,6 +50,74 @@ def test_known_values():
     assert min_dcf([3, 4, 5], [0, 1, 2]) == 0.0
 
 
+def test_tied_scores_known_values():
+    # One threshold cannot split trials of equal score: constant scores are chance.
+    assert equal_error_rate([0.5] * 12, [0.5] * 12) == pytest.approx(0.5)
+    assert min_dcf([0.5] * 12, [0.5] * 12) == pytest.approx(1.0)  # the default decision
+    # Half of each class tied at 0.5: ROC points (FA, miss) (1, 0), (0.5, 0), (0, 0.5), (0, 1),
+    # the crossing at 25 % (sklearn's roc_curve has the same points).
+    bonafide, spoof = [1.0] * 6 + [0.5] * 6, [0.0] * 6 + [0.5] * 6
+    assert equal_error_rate(bonafide, spoof) == pytest.approx(0.25)
+    assert min_dcf(bonafide, spoof) == pytest.approx(0.5)
+    assert equal_error_rate([1, 1], [1, 0]) == pytest.approx(0.25)
+
+
+def reachable(bonafide: np.ndarray, spoof: np.ndarray) -> set[tuple[float, float]]:
+    """(false alarm, miss) at every threshold a detector can set: below all scores, or at
+    one, trials of equal score called alike."""
+    thresholds = np.concatenate([[-np.inf], np.unique(np.concatenate([bonafide, spoof]))])
+    return {
+        (round(float(np.mean(spoof > t)), 9), round(float(np.mean(bonafide <= t)), 9))
+        for t in thresholds
+    }
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_tied_scores_match_a_threshold_by_threshold_computation(seed: int):
+    from fraudprep.report.evaluate import error_rates
+
+    rng = np.random.default_rng(seed)
+    levels = 2 + seed  # few distinct values: most trials tie, across the two classes
+    bonafide = rng.integers(1, levels + 1, 40 + 7 * seed).astype(float)
+    spoof = rng.integers(0, levels, 30 + 5 * seed).astype(float)
+    eer, dcf = brute_force(bonafide, spoof)
+    assert equal_error_rate(bonafide, spoof) == pytest.approx(eer)
+    assert min_dcf(bonafide, spoof) == pytest.approx(dcf)
+    miss, false_alarm = error_rates(bonafide, spoof)
+    points = {
+        (round(float(f), 9), round(float(m), 9)) for f, m in zip(false_alarm, miss, strict=True)
+    }
+    assert points == reachable(bonafide, spoof)
+    assert len(miss) == len(np.unique(np.concatenate([bonafide, spoof]))) + 1
+
+
+def test_the_det_curve_of_tied_scores_plots_reachable_points_only(tmp_path: Path, monkeypatch):
+    from matplotlib.figure import Figure
+    from scipy.stats import norm
+
+    from fraudprep.report.evaluate import plot_det
+
+    drawn, savefig = [], Figure.savefig
+    monkeypatch.setattr(
+        Figure, "savefig", lambda self, *a, **k: drawn.append(self) or savefig(self, *a, **k)
+    )
+    manifest_rows = rows(tmp_path)
+    scores = [0.5 if i % 2 else 1.0 - r.label for i, r in enumerate(manifest_rows)]
+    plot_det(list(zip(manifest_rows, scores, strict=True)), tmp_path / "det.png", False)
+    [figure] = drawn
+    [curve] = figure.axes[0].lines
+    x, y = norm.cdf(curve.get_xdata()), norm.cdf(curve.get_ydata())
+    plotted = {(round(float(a), 9), round(float(b), 9)) for a, b in zip(x, y, strict=True)}
+    bonafide = np.array([s for r, s in zip(manifest_rows, scores, strict=True) if not r.label])
+    spoof = np.array([s for r, s in zip(manifest_rows, scores, strict=True) if r.label])
+    clipped = {
+        (round(float(np.clip(f, 1e-4, 1 - 1e-4)), 9), round(float(np.clip(m, 1e-4, 1 - 1e-4)), 9))
+        for f, m in reachable(bonafide, spoof)
+    }
+    assert plotted == clipped
+    assert figure.axes[0].get_title() == "DET, EER 25.00 %"
+
+
 def rows(tmp_path: Path) -> list[ManifestRow]:
     made = []
     for i in range(8):
@@ -276,3 +344,45 @@ def test_a_name_naming_two_files_of_one_split_is_ambiguous(tmp_path: Path, capsy
 def test_an_empty_or_truncated_score_file_is_an_error(tmp_path: Path, capsys, lines: list[str]):
     code, out, err = run(tmp_path, lines, capsys)
     assert_one_line_error(code, out, err, "scores.csv")
+
+
+def test_the_usage_line_names_the_sub_command(capsys):
+    from fraudprep.cli.command import main as fraudprep
+
+    with pytest.raises(SystemExit) as exited:
+        fraudprep(["evaluate", "--help"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.startswith("usage: fraudprep evaluate [-h]")
+    with pytest.raises(SystemExit):
+        fraudprep(["evaluate"])  # no score file
+    assert capsys.readouterr().err.startswith("usage: fraudprep evaluate [-h]")
+
+
+def test_one_folder_listed_as_two_corpora_is_scored_by_corpus(tmp_path: Path, capsys):
+    """Each file is in the manifest twice, once per corpus: a path scored twice says how to
+    tell the corpus, and the documented form (a corpus column) then scores both."""
+    twice = [row._replace(corpus=corpus) for corpus in ("a", "b") for row in rows(tmp_path)]
+    write_manifest(twice, tmp_path / "out" / "manifest.csv", with_corpus=True)
+    perfect = score_lines(tmp_path)[1:]
+    code, out, err = run(tmp_path, ["path,score", *perfect, *perfect], capsys)
+    assert_one_line_error(
+        code, out, err, "line 18: ", "LA_E_000.flac is scored again (first at line 2)",
+        "names files of 2 corpora (a, b)", "a corpus column (corpus,path,score)",
+    )  # fmt: skip
+    assert "score each file once" not in err
+    code, out, err = run(tmp_path, ["path,score", *perfect], capsys)  # each path once
+    assert_one_line_error(code, out, err, "names 2 manifest files", "(corpus,path,score)")
+    qualified = [f"{corpus},{line}" for corpus in ("a", "b") for line in perfect]
+    code, out, err = run(tmp_path, ["corpus,path,score", *qualified], capsys)
+    assert code == 0 and err == "" and "32 scored files" in out
+    assert (
+        results_of(out)["corpus a"] == results_of(out)["corpus b"] == ["8", "8", "0.00", "0.0000"]
+    )
+
+
+def test_a_path_scored_twice_in_one_corpus_still_says_score_each_file_once(tmp_path, capsys):
+    write_manifest([row._replace(corpus="a") for row in rows(tmp_path)],
+                   tmp_path / "out" / "manifest.csv", with_corpus=True)  # fmt: skip
+    lines = score_lines(tmp_path)
+    code, out, err = run(tmp_path, [*lines, lines[1]], capsys)
+    assert_one_line_error(code, out, err, "first at line 2); score each file once")
