@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 import fraudprep
-from fraudprep.outputs.loader import normalized
+from fraudprep.outputs.restoring import normalized
 from fraudprep.report import evaluate
 
 

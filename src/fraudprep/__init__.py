@@ -3,7 +3,9 @@
 Reading outputs back: ``fraudprep.load``, ``fraudprep.iter_batches``,
 ``fraudprep.iter_shuffled``, ``fraudprep.BatchDataset``, ``fraudprep.read_metadata``,
 ``fraudprep.read_dataset_stats`` (see :mod:`fraudprep.outputs.loader`); tar shards streamed with
-``fraudprep.iter_shards`` and ``fraudprep.ShardDataset`` (see :mod:`fraudprep.outputs.streaming`).
+``fraudprep.iter_shards`` and ``fraudprep.ShardDataset`` (see :mod:`fraudprep.outputs.streaming`);
+a batch restored as the readers restore it, ``fraudprep.restored`` (see
+:mod:`fraudprep.outputs.restoring`).
 The two modules themselves: ``fraudprep.loader`` and ``fraudprep.streaming``.
 """
 
@@ -20,6 +22,10 @@ def __getattr__(name: str) -> Any:
         from fraudprep.outputs import streaming
 
         return getattr(streaming, name)
+    if name in _RESTORING:
+        from fraudprep.outputs import restoring
+
+        return getattr(restoring, name)
     if name in __all__:
         from fraudprep.outputs import loader
 
@@ -29,6 +35,8 @@ def __getattr__(name: str) -> Any:
 
 # In their own module: ShardDataset imports torch (when installed) to subclass its dataset.
 _STREAMING = ("ShardDataset", "iter_shards")
+# What the readers' options do to a batch, for batches read some other way (shards in torch).
+_RESTORING = ("restored",)
 # The reading modules by their short names (fraudprep.outputs.<name>).
 _MODULES = ("loader", "streaming")
 

@@ -13,7 +13,9 @@ import pytest
 from helpers import assert_real_png, bar_heights, snakemake_command, tick_labels, write_audio
 
 import fraudprep
+from fraudprep.report import example_figures as ef
 from fraudprep.report import report_plots as rp
+from fraudprep.report import stats_figures as sf
 
 OUT = "data/preprocessed"
 MODELS = ("unetr", "resnet")
@@ -71,11 +73,11 @@ def test_every_figure_shows_what_the_outputs_hold(
         assert (tmp_path / name).read_bytes() == (out / "report" / model / name).read_bytes(), name
     counts, durations, rates, reasons, examples = drawn_figures
 
-    loaded = {split: fraudprep.load(out, model, split) for split in rp.SPLITS}
-    samples = [[int((loaded[s][1] == label).sum()) for s in rp.SPLITS] for label in (0, 1)]
+    loaded = {split: fraudprep.load(out, model, split) for split in sf.SPLITS}
+    samples = [[int((loaded[s][1] == label).sum()) for s in sf.SPLITS] for label in (0, 1)]
     with open(out / model / "failures.csv", newline="") as handle:
         failed_rows = Counter((row["split"], int(row["label"])) for row in csv.DictReader(handle))
-    failed = [[failed_rows[(s, label)] for s in rp.SPLITS] for label in (0, 1)]
+    failed = [[failed_rows[(s, label)] for s in sf.SPLITS] for label in (0, 1)]
     assert samples == [[4, 3, 3], [4, 3, 3]] and failed == [[1, 0, 0], [0, 0, 0]]  # the corpus
     plotted = [*samples[0], *failed[0], *samples[1]]  # real, its failed file on top, fake
     assert bar_heights(counts.axes[0]) == plotted
@@ -88,7 +90,7 @@ def test_every_figure_shows_what_the_outputs_hold(
     first = [*x[y == 0][:3], *x[y == 1][:3]]  # the top row shows real files, the bottom fake
     for panel, sample in zip(examples.axes[:6], first, strict=True):
         shown = np.asarray(panel.images[0].get_array())
-        np.testing.assert_array_equal(shown, rp.as_image(np.asarray(sample, np.float32)))
+        np.testing.assert_array_equal(shown, ef.as_image(np.asarray(sample, np.float32)))
 
 
 @pytest.mark.parametrize("model", MODELS)

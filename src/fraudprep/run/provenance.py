@@ -53,9 +53,13 @@ FEATURE_MODULES = (
 REPORT_MODULES = (
     "report.kit",
     "report.report_plots",
+    "report.stats_figures",
+    "report.example_figures",
     "report.job_resources",
     "report.report_shortcuts",
     "outputs.shortcuts",
+    "outputs.property_aucs",
+    "outputs.auc",
 )
 
 

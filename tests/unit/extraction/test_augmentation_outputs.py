@@ -116,7 +116,7 @@ def test_copies_do_not_depend_on_chunking_and_follow_the_seed(for_tree: Path, tm
 
 def test_the_report_and_the_run_summary_count_the_copies(runs, tmp_path: Path, drawn_figures):
     from fraudprep.outputs.summary import run_summary_lines
-    from fraudprep.report.report_plots import SPLITS, plot_counts
+    from fraudprep.report.stats_figures import SPLITS, plot_counts
 
     model_dir = runs["augmented"] / MODEL
     stats = pickle.loads((model_dir / "dataset_stats.pkl").read_bytes())

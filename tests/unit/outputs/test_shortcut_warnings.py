@@ -11,13 +11,8 @@ import pandas as pd
 import pytest
 
 from fraudprep.extraction.properties import CATEGORICAL, PROPERTIES
-from fraudprep.outputs.shortcuts import (
-    COMBINED,
-    auc_interval,
-    hanley_mcneil_variance,
-    interval_text,
-    shortcut_table,
-)
+from fraudprep.outputs.auc import auc_interval, hanley_mcneil_variance
+from fraudprep.outputs.shortcuts import COMBINED, interval_text, shortcut_table
 from fraudprep.report.report_shortcuts import write_shortcut_table
 
 SPLITS = ("training", "validation", "testing")

@@ -15,7 +15,9 @@ from helpers import REPO, run_steps, speechlike
 
 from fraudprep.extraction.properties import CATEGORICAL, PROPERTIES
 from fraudprep.inputs.datasets import DatasetConfig
-from fraudprep.outputs.shortcuts import fit_logistic, roc_auc, shortcut_table
+from fraudprep.outputs.auc import roc_auc
+from fraudprep.outputs.property_aucs import fit_logistic
+from fraudprep.outputs.shortcuts import shortcut_table
 
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
 RATE = 16000

@@ -16,7 +16,7 @@ from fraudprep.extraction.extract import extract_chunk_models
 from fraudprep.inputs.chunks import write_chunks
 from fraudprep.inputs.datasets import DatasetConfig
 from fraudprep.inputs.manifest_build import build_manifest
-from fraudprep.outputs.shortcuts import roc_auc
+from fraudprep.outputs.auc import roc_auc
 from fraudprep.run.settings import resolve_model_settings
 
 pytestmark = needs_encoders()

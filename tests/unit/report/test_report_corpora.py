@@ -1,4 +1,4 @@
-"""report/report_plots.py with several corpora (config ``corpora``, issue 25): the counts figure
+"""report/stats_figures.py with several corpora (config ``corpora``, issue 25): the counts figure
 has a panel per corpus x split x class whose bars are ``dataset_stats['corpora']``'s counts,
 as the aggregation computes them from a manifest with a corpus column; one dataset's figure
 is unchanged."""
@@ -13,7 +13,7 @@ from test_report_plots import synthetic_stats
 
 from fraudprep.inputs.manifest import CORPUS_MANIFEST_COLUMNS
 from fraudprep.outputs.dataset_stats import corpus_counts
-from fraudprep.report import report_plots as rp
+from fraudprep.report import stats_figures as sf
 
 # (corpus, split, label, attack, files, failed): la19 has its splits and attacks, itw is for
 # testing only, mlaad has a failed real file in training.
@@ -47,7 +47,7 @@ def corpora_stats(tmp_path: Path) -> dict:
 
 def test_counts_per_corpus_are_the_bars_of_the_corpus_panel(tmp_path: Path, drawn_figures):
     corpora = corpora_stats(tmp_path)
-    rp.plot_counts(synthetic_stats(corpora=corpora), tmp_path / "counts.png")
+    sf.plot_counts(synthetic_stats(corpora=corpora), tmp_path / "counts.png")
     [figure] = drawn_figures
     panel = figure.axes[-1]
     assert panel.get_title().startswith("per corpus")
@@ -55,8 +55,8 @@ def test_counts_per_corpus_are_the_bars_of_the_corpus_panel(tmp_path: Path, draw
     groups = [("itw", "testing"), ("la19", "training"), ("la19", "validation"),
               ("la19", "testing"), ("mlaad", "training"), ("mlaad", "validation")]  # fmt: skip
     assert tick_labels(panel.xaxis) == [f"{c}\n{s}" for c, s in groups]
-    ok = {cls: [corpora[c]["samples"][s][cls] for c, s in groups] for cls in rp.CLASSES}
-    failed = {cls: [corpora[c]["failures"][s][cls] for c, s in groups] for cls in rp.CLASSES}
+    ok = {cls: [corpora[c]["samples"][s][cls] for c, s in groups] for cls in sf.CLASSES}
+    failed = {cls: [corpora[c]["failures"][s][cls] for c, s in groups] for cls in sf.CLASSES}
     assert failed == {"real": [0, 0, 0, 0, 2, 0], "fake": [1, 0, 0, 0, 0, 0]}  # as planted
     # Per class: its samples per group, then its failed files stacked on top of them.
     assert bar_heights(panel) == [*ok["real"], *failed["real"], *ok["fake"], *failed["fake"]]
@@ -71,11 +71,11 @@ def test_counts_per_corpus_are_the_bars_of_the_corpus_panel(tmp_path: Path, draw
 
 def test_attacks_are_counted_per_corpus(tmp_path: Path, drawn_figures):
     corpora = corpora_stats(tmp_path)
-    rows = rp.known_attacks(synthetic_stats(corpora=corpora))
+    rows = sf.known_attacks(synthetic_stats(corpora=corpora))
     assert ("la19 / training", "A01", {"real": 0, "fake": 3}) in rows
     assert ("la19 / testing", "A11", {"real": 0, "fake": 1}) in rows
     assert {where.split(" / ")[0] for where, _, _ in rows} == {"la19"}  # the others name none
-    rp.plot_counts(synthetic_stats(corpora=corpora), tmp_path / "counts.png")
+    sf.plot_counts(synthetic_stats(corpora=corpora), tmp_path / "counts.png")
     [figure] = drawn_figures
     attacks = figure.axes[1]
     assert bar_heights(attacks, horizontal=True) == [
@@ -88,9 +88,9 @@ def test_attacks_are_counted_per_corpus(tmp_path: Path, drawn_figures):
 def test_one_dataset_has_no_corpus_panel(tmp_path: Path, drawn_figures):
     """Without corpora the figure is drawn as before: the same bytes with ``corpora`` absent
     or empty, and only the split and attack panels."""
-    plain = rp.plot_counts(synthetic_stats(), tmp_path / "plain.png")
-    empty = rp.plot_counts(synthetic_stats(corpora={}), tmp_path / "empty.png")
+    plain = sf.plot_counts(synthetic_stats(), tmp_path / "plain.png")
+    empty = sf.plot_counts(synthetic_stats(corpora={}), tmp_path / "empty.png")
     assert plain.read_bytes() == empty.read_bytes()
-    assert rp.counts_per_corpus(synthetic_stats()) == []
+    assert sf.counts_per_corpus(synthetic_stats()) == []
     assert [len(figure.axes) for figure in drawn_figures] == [2, 2]
     assert not any(ax.get_title().startswith("per corpus") for ax in drawn_figures[0].axes)

@@ -1,5 +1,6 @@
-"""report/report_plots.py: each figure shows the statistics it is given (its bars' data read back
-from the figure), deterministically; the failures table; the examples."""
+"""report/stats_figures.py and report/example_figures.py (and report_plots.dataset_report): each
+figure shows the statistics it is given (its bars' data read back from the figure),
+deterministically; the failures table; the examples."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from helpers import assert_real_png, bar_heights, figure_texts, tick_labels
 from matplotlib.image import imread
 
 from fraudprep.base.atomic import OutputWriteError
+from fraudprep.report import example_figures as ef
 from fraudprep.report import report_plots as rp
+from fraudprep.report import stats_figures as sf
 
 
 def synthetic_stats(**changes) -> dict:
@@ -42,7 +45,7 @@ def synthetic_stats(**changes) -> dict:
 
 
 @pytest.mark.parametrize(
-    "plot", [rp.plot_counts, rp.plot_durations, rp.plot_sample_rates, rp.plot_failure_reasons]
+    "plot", [sf.plot_counts, sf.plot_durations, sf.plot_sample_rates, sf.plot_failure_reasons]
 )
 def test_stats_figures_are_deterministic_pngs(tmp_path: Path, plot):
     first, second = tmp_path / "a.png", tmp_path / "b.png"
@@ -57,19 +60,19 @@ def test_counts_figure_plots_the_samples_and_failures_of_each_split_and_class(
 ):
     """A figure that is not blank can still show the wrong counts: the bars are read back."""
     stats = synthetic_stats()
-    rp.plot_counts(stats, tmp_path / "counts.png")
+    sf.plot_counts(stats, tmp_path / "counts.png")
     [figure] = drawn_figures
     counts = figure.axes[0]
     # Per class, its samples per split, then its failed files stacked on top of them.
     assert bar_heights(counts) == [6, 2, 2, 2, 0, 0, 6, 2, 2, 0, 1, 0]
     failed_bars = [bar for bar in counts.patches if bar.get_hatch() == "//"]
     assert [bar.get_y() for bar in failed_bars] == [6, 2, 2, 6, 2, 2]  # on top of the samples
-    assert tick_labels(counts.xaxis) == list(rp.SPLITS)
+    assert tick_labels(counts.xaxis) == list(sf.SPLITS)
     texts = figure_texts(figure)
     assert "6 + 2" in texts and "2 + 1" in texts  # samples + failed, at the real bars
     assert "toy: samples per split and class (20 of 23 files)" in texts
     attacks = figure.axes[1]  # per attack, real then fake: the known_attacks rows
-    rows = rp.known_attacks(stats)
+    rows = sf.known_attacks(stats)
     assert bar_heights(attacks, horizontal=True) == [
         *(row[2]["real"] for row in rows),
         *(row[2]["fake"] for row in rows),
@@ -78,8 +81,8 @@ def test_counts_figure_plots_the_samples_and_failures_of_each_split_and_class(
 
 def test_durations_and_sample_rates_figures_plot_the_histograms(tmp_path: Path, drawn_figures):
     stats = synthetic_stats()
-    rp.plot_durations(stats, tmp_path / "durations.png")
-    rp.plot_sample_rates(stats, tmp_path / "rates.png")
+    sf.plot_durations(stats, tmp_path / "durations.png")
+    sf.plot_sample_rates(stats, tmp_path / "rates.png")
     durations, rates = drawn_figures
     assert bar_heights(durations.axes[0]) == [0, 5, 7, 4, 4, 0]
     assert tick_labels(durations.axes[0].xaxis) == list(stats["duration_histogram"])
@@ -89,7 +92,7 @@ def test_durations_and_sample_rates_figures_plot_the_histograms(tmp_path: Path, 
 
 
 def test_failure_reasons_figure_plots_one_bar_per_kind(tmp_path: Path, drawn_figures):
-    rp.plot_failure_reasons(synthetic_stats(), tmp_path / "reasons.png")
+    sf.plot_failure_reasons(synthetic_stats(), tmp_path / "reasons.png")
     [figure] = drawn_figures
     ax = figure.axes[0]
     assert bar_heights(ax, horizontal=True) == [2, 1]  # the kinds, most common first
@@ -101,11 +104,11 @@ def test_failure_reasons_figure_plots_one_bar_per_kind(tmp_path: Path, drawn_fig
 
 
 def test_counts_show_attacks_only_when_known(tmp_path: Path):
-    with_attacks = rp.plot_counts(synthetic_stats(), tmp_path / "attacks.png")
-    unknown = {split: {"-": {"real": 2, "fake": 2}} for split in rp.SPLITS}
-    without = rp.plot_counts(synthetic_stats(attacks=unknown), tmp_path / "plain.png")
-    assert rp.known_attacks(synthetic_stats(attacks=unknown)) == []
-    rows = rp.known_attacks(synthetic_stats())
+    with_attacks = sf.plot_counts(synthetic_stats(), tmp_path / "attacks.png")
+    unknown = {split: {"-": {"real": 2, "fake": 2}} for split in sf.SPLITS}
+    without = sf.plot_counts(synthetic_stats(attacks=unknown), tmp_path / "plain.png")
+    assert sf.known_attacks(synthetic_stats(attacks=unknown)) == []
+    rows = sf.known_attacks(synthetic_stats())
     assert ("training", "A01", {"real": 0, "fake": 6}) in rows
     assert ("training", "bona fide / unknown", {"real": 6, "fake": 0}) in rows
     # The attack panel makes the figure wider.
@@ -115,23 +118,23 @@ def test_counts_show_attacks_only_when_known(tmp_path: Path):
 
 def test_stats_read_back_from_json_have_string_keys(tmp_path: Path, drawn_figures):
     stats = synthetic_stats(original_sample_rates={"16000": 3, "48000": 1})
-    assert_real_png(rp.plot_sample_rates(stats, tmp_path / "rates.png"))
+    assert_real_png(sf.plot_sample_rates(stats, tmp_path / "rates.png"))
     [figure] = drawn_figures
     assert bar_heights(figure.axes[0]) == [3, 1]
     assert tick_labels(figure.axes[0].xaxis) == ["16 kHz", "48 kHz"]
 
 
 def test_failure_reasons_are_grouped_by_kind(tmp_path: Path):
-    kinds = rp.reason_kinds(synthetic_stats()["failure_reasons"])
+    kinds = sf.reason_kinds(synthetic_stats()["failure_reasons"])
     assert kinds == {"too short: N samples, N s (minimum is N s)": 2, "empty file (N bytes)": 1}
-    assert rp.reason_kinds({"not audio (an mp3 inside x.wav)": 1}) == {
+    assert sf.reason_kinds({"not audio (an mp3 inside x.wav)": 1}) == {
         "not audio (an mp3 inside x.wav)": 1
     }
 
 
 def test_no_failures_still_gives_a_figure_saying_so(tmp_path: Path, drawn_figures):
     stats = synthetic_stats(failure_reasons={}, total_failures=0)
-    assert_real_png(rp.plot_failure_reasons(stats, tmp_path / "none.png"), min_bytes=2000)
+    assert_real_png(sf.plot_failure_reasons(stats, tmp_path / "none.png"), min_bytes=2000)
     [figure] = drawn_figures
     assert bar_heights(figure.axes[0], horizontal=True) == []
     assert "No failures: all 23 files became samples." in figure_texts(figure)
@@ -141,13 +144,13 @@ def test_failures_table_escapes_and_caps_rows(tmp_path: Path):
     failures = tmp_path / "failures.csv"
     rows = [f'"<b>{i}&.wav",training,0,empty file (0 bytes)' for i in range(5)]
     failures.write_text("path,split,label,reason\n" + "\n".join(rows) + "\n")
-    page = rp.write_failures_table(failures, tmp_path / "t.html", max_rows=3).read_text()
+    page = sf.write_failures_table(failures, tmp_path / "t.html", max_rows=3).read_text()
     assert "&lt;b&gt;0&amp;.wav" in page and "<b>0" not in page
     assert page.count("<tr>") == 4  # header + 3 rows
     assert "5 files failed. The first 3 are shown" in page
     empty = tmp_path / "empty.csv"
     empty.write_text("path,split,label,reason\n")
-    assert "No failures" in rp.write_failures_table(empty, tmp_path / "e.html").read_text()
+    assert "No failures" in sf.write_failures_table(empty, tmp_path / "e.html").read_text()
 
 
 def write_batches(directory: Path, shape: tuple[int, ...], dtype=np.float32) -> dict:
@@ -171,17 +174,17 @@ def write_batches(directory: Path, shape: tuple[int, ...], dtype=np.float32) -> 
 
 def test_examples_are_the_first_of_each_class_from_the_labels(tmp_path: Path):
     metadata = write_batches(tmp_path, (8, 16))
-    examples = rp.pick_examples(metadata, per_class=3)
+    examples = ef.pick_examples(metadata, per_class=3)
     assert [(e.label, e.split, Path(e.source_file).name) for e in examples] == [
         (0, "training", "clip 1-1.wav"), (0, "training", "clip 1-2.wav"),
         (0, "training", "clip 1-3.wav"), (1, "training", "clip 0-0.wav"),
         (1, "training", "clip 0-1.wav"), (1, "training", "clip 0-2.wav"),
     ]  # fmt: skip
-    arrays = rp.load_examples(examples, tmp_path)
+    arrays = ef.load_examples(examples, tmp_path)
     batch = pickle.loads((tmp_path / "training_batch_1.pkl").read_bytes())
     np.testing.assert_array_equal(arrays[0], batch["data"][1])
     # Too few real samples in training: validation fills in.
-    more = rp.pick_examples(metadata, per_class=4)
+    more = ef.pick_examples(metadata, per_class=4)
     assert [e.split for e in more if e.label == 0] == ["training"] * 3 + ["validation"]
 
 
@@ -194,7 +197,7 @@ def test_examples_figure(tmp_path: Path, shape, dtype, drawn_figures):
     """Each panel shows its sample: the first three real files of training (batch 1, rows 1-3)
     on top, the first three fake ones (batch 0, rows 0-2) below, as float32."""
     metadata = write_batches(tmp_path, shape, dtype)
-    out = rp.plot_examples(metadata, tmp_path / "examples.png", per_class=3, base_dir=tmp_path)
+    out = ef.plot_examples(metadata, tmp_path / "examples.png", per_class=3, base_dir=tmp_path)
     assert_real_png(out)
     [figure] = drawn_figures
     batches = [pickle.loads((tmp_path / f"training_batch_{i}.pkl").read_bytes()) for i in (0, 1)]
@@ -203,7 +206,7 @@ def test_examples_figure(tmp_path: Path, shape, dtype, drawn_figures):
     for panel, sample in zip(panels, expected, strict=True):
         shown = panel.images[0].get_array() if len(shape) > 1 else panel.lines[0].get_ydata()
         sample = sample.astype(np.float32) / 32767 if dtype == np.int16 else sample
-        np.testing.assert_array_equal(np.asarray(shown), rp.as_image(sample))
+        np.testing.assert_array_equal(np.asarray(shown), ef.as_image(sample))
     titles = [panel.get_title() for panel in panels]
     assert titles[0] == "real: clip 1-1.wav" and titles[3] == "fake: clip 0-0.wav"
 
@@ -220,11 +223,11 @@ def test_dataset_report_writes_what_it_is_asked_for(tmp_path: Path):
     written = rp.dataset_report(stats_path, metadata_path, failures, outputs, base_dir=tmp_path)
     assert set(written) == set(outputs) and all(path.exists() for path in written.values())
     # Each is the figure its own function draws from these files, not merely a figure.
-    counts = rp.plot_counts(synthetic_stats(), tmp_path / "alone-counts.png")
+    counts = sf.plot_counts(synthetic_stats(), tmp_path / "alone-counts.png")
     assert written["counts"].read_bytes() == counts.read_bytes()
     title = "toy: 3 real and 3 fake samples (8, 16)"
     metadata = pickle.loads(metadata_path.read_bytes())
-    examples = rp.plot_examples(metadata, tmp_path / "e.png", base_dir=tmp_path, title=title)
+    examples = ef.plot_examples(metadata, tmp_path / "e.png", base_dir=tmp_path, title=title)
     assert written["examples"].read_bytes() == examples.read_bytes()
     assert "a.wav" in written["failures_table"].read_text()
     assert not list((tmp_path / "r").glob(".*partial*"))
@@ -233,16 +236,16 @@ def test_dataset_report_writes_what_it_is_asked_for(tmp_path: Path):
 
 
 def test_colour_range_is_fixed_for_unit_images_and_robust_otherwise():
-    assert rp.colour_range([np.full((4, 4), 0.5), np.zeros((4, 4))]) == (0.0, 1.0)
+    assert ef.colour_range([np.full((4, 4), 0.5), np.zeros((4, 4))]) == (0.0, 1.0)
     lfcc = np.concatenate([np.full(3, -100.0), np.linspace(-1, 1, 97)])
-    low, high = rp.colour_range([lfcc.reshape(10, 10)])
+    low, high = ef.colour_range([lfcc.reshape(10, 10)])
     assert -1.0 <= low < high <= 1.0
-    assert rp.colour_range([]) == (0.0, 1.0)
+    assert ef.colour_range([]) == (0.0, 1.0)
 
 
 def test_a_full_disk_while_drawing_is_the_clear_output_error(tiny_disk: Path):
     """Used to be a 40-line PIL traceback; now the message every output write gives."""
     (tiny_disk / "filler").write_bytes(b"\0" * (1024 * 1024 - 8192))
     with pytest.raises(OutputWriteError, match=r"cannot write outputs under .*No space left"):
-        rp.plot_sample_rates(synthetic_stats(), tiny_disk / "report" / "rates.png")
+        sf.plot_sample_rates(synthetic_stats(), tiny_disk / "report" / "rates.png")
     assert not list((tiny_disk / "report").iterdir())  # nothing half written
