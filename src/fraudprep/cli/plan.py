@@ -27,6 +27,7 @@ from fraudprep.cli.timing import (
 from fraudprep.cli.workflow_config import WorkflowConfig, find_checkout, load_workflow_config
 from fraudprep.inputs.corpora import CorporaConfig, SourceConfig
 from fraudprep.inputs.manifest import LABEL_NAMES, SPLITS
+from fraudprep.outputs.dataset_stats import balance_warnings
 from fraudprep.outputs.diskspace import compact, output_bytes
 
 NO_ATTACK = "(none named)"
@@ -116,6 +117,11 @@ def _file_lines(inventory: Inventory) -> list[str]:
     rows = [[name, *(f"{count:,}" for count in counts)] for name, *counts in rows]
     lines = [f"files: {inventory.total:,} ({size(inventory.bytes)})"]
     lines += table(["split", *labels, "total"], rows)
+    # The run's dataset_stats warns of these in the same words, once it is done.
+    per_split = {
+        split: {label: inventory.files[split, label] for label in labels} for split in SPLITS
+    }
+    lines += [f"  warning: {warning}" for warning in balance_warnings(per_split)]
     if inventory.skipped:
         lines.append(
             f"  + {inventory.skipped:,} file(s) under class folders without an audio "

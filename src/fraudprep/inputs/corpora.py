@@ -9,11 +9,14 @@ an optional ``name`` (default: its ``dataset``), and how its files enter the spl
 - ``split: {training: 0.8, validation: 0.1, testing: 0.1}``: re-split by speaker with those
   shares (files without a speaker are each their own group), as In-the-Wild is.
 
-Optional caps per split: ``max_files`` (a number for every split, or ``{split: number}``) and
-``share`` (``{split: fraction}``: the corpus makes up at most that fraction of the split, e.g.
-``{training: 0.3}``). Files over a cap are dropped by a deterministic draw: the files kept are
-those with the smallest SHA-256 of ``<seed>:<corpus>:<path>`` (``seed``, default 0), so the
-same config keeps the same files, whatever order the reader lists them in.
+Optional caps per split: ``max_files`` (a number for every split, or ``{split: number}``; 0
+keeps no file) and ``share`` (``{split: fraction}``: the corpus makes up at most that fraction
+of the split as kept, e.g. ``{training: 0.3}``; the corpora without a share are kept whole and
+fill the rest). The shares of a split add up to at most 1; where every corpus with files in a
+split has a share, they must add up to 1 and each must have files there (else the split could
+only be empty): both are errors. Files over a cap are dropped by a deterministic draw: the
+files kept are those with the smallest SHA-256 of ``<seed>:<corpus>:<path>`` (``seed``,
+default 0), so the same config keeps the same files, whatever order the reader lists them in.
 
 ``speaker_namespace``: corpora that name the same namespace share speaker ids (e.g. two corpora
 built from VCTK); a speaker of a shared namespace in training and in testing is leakage.
@@ -29,6 +32,7 @@ Without ``corpora``, the single-dataset keys are one corpus as before, and the m
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import itertools
 import logging
@@ -54,7 +58,14 @@ CORPUS_KEYS = (
 )  # fmt: skip
 # Readers whose corpora have segment labels (config segment_resolution).
 SEGMENT_READERS = ("partialspoof",)
+# The reader options an entry may name (DatasetConfig's fields).
+READER_KEYS = (
+    "dataset", "input_dir", "listing", "protocol", "csv_columns", "label_map", "speaker_split",
+    "path_pattern", "bona_fide",
+)  # fmt: skip
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+# Shares of one split may add up to 1 plus this (rounding in a config's decimals).
+SHARE_TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True)
@@ -77,25 +88,20 @@ class Corpus:
         where = f"corpora[{index}]"
         if not isinstance(entry, Mapping):
             raise ManifestError(f"{where}: expected a mapping of options, got {entry!r}")
+        _check_keys(entry, where)
         reader = DatasetConfig.from_config({k: v for k, v in entry.items() if k not in CORPUS_KEYS})
         name = str(entry.get("name") or reader.dataset)
         if not NAME_PATTERN.fullmatch(name):
             raise ManifestError(f"{where}: name {name!r} must be letters, digits, '_', '.' or '-'")
-        split, resplit = _split_rule(entry.get("split"), f"{where} ({name})")
-        max_files = entry.get("max_files") or {}
-        if isinstance(max_files, int):
-            max_files = dict.fromkeys(SPLITS, max_files)
+        where = f"{where} ({name})"
+        split, resplit = _split_rule(entry.get("split"), where)
         return cls(
             name=name,
             reader=reader,
             split=split,
             resplit=resplit,
-            max_files=_in_split_order(
-                {_split(s, where): int(n) for s, n in dict(max_files).items()}
-            ),
-            share=_in_split_order(
-                {_split(s, where): float(f) for s, f in dict(entry.get("share") or {}).items()}
-            ),
+            max_files=_max_files(entry.get("max_files"), where),
+            share=_shares(entry.get("share"), where),
             seed=int(entry.get("seed") or 0),
             speaker_namespace=str(entry.get("speaker_namespace") or ""),
             sources=tuple(str(s) for s in entry.get("sources") or ()),
@@ -123,6 +129,49 @@ class Corpus:
                 else {}
             ),
         }
+
+
+def _check_keys(entry: Mapping[str, Any], where: str) -> None:
+    """A key that is no option of an entry (``max_file``) is an error: its cap would be lost."""
+    known = sorted((*CORPUS_KEYS, *READER_KEYS))
+    unknown = [str(key) for key in entry if key not in known]
+    if not unknown:
+        return
+    name = entry.get("name") or entry.get("dataset")
+    named = f"{where} ({name})" if name else where
+    close = difflib.get_close_matches(unknown[0], known, n=1)
+    hint = f"did you mean '{close[0]}'?" if close else f"allowed: {', '.join(known)}"
+    raise ManifestError(f"{named}: '{unknown[0]}' is not an option of a corpus; {hint}")
+
+
+def _max_files(value: object, where: str) -> dict[str, int]:
+    """``max_files``: a number for every split or ``{split: number}``; 0 keeps no file."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        value = dict.fromkeys(SPLITS, value)
+    caps = {}
+    for split, n in value.items():
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise ManifestError(f"{where}: max_files {n!r} is not a number of files (0 or more)")
+        caps[_split(split, where)] = n
+    return _in_split_order(caps)
+
+
+def _shares(value: object, where: str) -> dict[str, float]:
+    """``share``: ``{split: fraction}``, each fraction from 0 to 1."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ManifestError(f"{where}: share {value!r} must be {{split: fraction}}")
+    shares = {}
+    for split, fraction in value.items():
+        if isinstance(fraction, bool) or not isinstance(fraction, int | float):
+            raise ManifestError(f"{where}: share {fraction!r} of {split} is not a fraction")
+        if not 0 <= fraction <= 1:
+            raise ManifestError(f"{where}: share {fraction!r} of {split} is not from 0 to 1")
+        shares[_split(split, where)] = float(fraction)
+    return _in_split_order(shares)
 
 
 def _segment_resolution(
@@ -184,6 +233,14 @@ class CorporaConfig:
             raise ManifestError(
                 f"corpora: name(s) {twice} used twice; give each entry its own name"
             )
+        for split in SPLITS:
+            shares = {c.name: c.share[split] for c in corpora if split in c.share}
+            if sum(shares.values()) > 1 + SHARE_TOLERANCE:
+                raise ManifestError(
+                    f"corpora: the shares of {split} add up to {_number(sum(shares.values()))} "
+                    f"({_listed(shares)}); each is at most that fraction of the split, so "
+                    "together they can be at most 1"
+                )
         return cls(corpora)
 
     def as_dict(self) -> dict[str, Any]:
@@ -335,27 +392,90 @@ def _plan(cfg: CorporaConfig, spill_dir: str | os.PathLike[str] | None) -> _Plan
 def _kept_in_split(
     cfg: CorporaConfig, split: str, counts: dict[str, Counter[str]]
 ) -> dict[tuple[str, str], int]:
-    """Files each capped corpus keeps in ``split``: its ``max_files``, then its ``share``
-    of the split (the corpora without a share fill the rest)."""
+    """Files each capped corpus keeps in ``split``: its ``max_files``, then its ``share``, at
+    most that fraction of the split as kept (:func:`_share_caps`)."""
     available = {
         c.name: min(counts.get(c.name, Counter())[split], c.max_files.get(split, math.inf))
         for c in cfg.corpora
     }
     shares = {c.name: c.share[split] for c in cfg.corpora if split in c.share}
     if shares:
-        total_share = sum(shares.values())
         others = sum(n for name, n in available.items() if name not in shares)
-        if total_share < 1 and others:
-            total = others / (1 - total_share)
-        else:  # every corpus of the split has a share: the scarcest one sets the total
-            total = min(
-                (available[name] / share for name, share in shares.items() if share > 0),
-                default=0,
-            )
-        for name, share in shares.items():
-            available[name] = min(available[name], math.floor(share * total + 1e-9))
+        kept = _share_caps(split, {name: available[name] for name in shares}, shares, others)
+        available.update(kept)
     capped = {c.name for c in cfg.corpora if split in c.max_files or split in c.share}
     return {(name, split): int(available[name]) for name in capped}
+
+
+def _share_caps(
+    split: str, available: dict[str, float], shares: dict[str, float], others: float
+) -> dict[str, int]:
+    """The most files each corpus with a share can keep in ``split`` while each makes up at
+    most its share of the split: ``kept[c] <= share[c] * (others + sum(kept))``, with
+    ``others`` the files of the corpora without a share (all kept).
+
+    When no corpus without a share has files there, the shares must add up to 1 and each
+    corpus with one must have files: otherwise the split could only be empty, an error."""
+    if not others and any(available.values()):
+        total_share = sum(shares.values())
+        if total_share < 1 - SHARE_TOLERANCE:
+            raise ManifestError(
+                f"corpora: the shares of {split} add up to {_number(total_share)} "
+                f"({_listed(shares)}) and no corpus without a share has {split} files to make "
+                f"up the rest, so each corpus would be at most its share of an empty {split}; "
+                "make the shares add up to 1, or leave a corpus of that split without a share"
+            )
+        empty = [name for name, share in shares.items() if share > 0 and not available[name]]
+        if empty:
+            raise ManifestError(
+                f"corpora: corpus {empty[0]} has a share of {split} ({_number(shares[empty[0]])}) "
+                f"but no {split} files, and every corpus of {split} has a share, so each would "
+                f"be at most its share of an empty {split}; remove {empty[0]}'s {split} share"
+            )
+    total = _share_total(available, shares, others)
+    kept = {
+        name: int(min(available[name], math.floor(share * total + SHARE_TOLERANCE)))
+        for name, share in shares.items()
+    }
+    # Rounding down may leave the split a file short of the total: drop files until every
+    # share holds (each pass only lowers counts, so it ends).
+    while True:
+        size = others + sum(kept.values())
+        over = [n for n, k in kept.items() if k > shares[n] * size + SHARE_TOLERANCE]
+        if not over:
+            return kept
+        kept[over[0]] -= 1
+
+
+def _share_total(available: dict[str, float], shares: dict[str, float], others: float) -> float:
+    """The largest split size ``T = others + sum(min(available[c], share[c] * T))``.
+
+    The right side grows with ``T`` by the shares of the corpora not yet at their
+    ``available`` (the ones with the largest ``available / share`` are last to reach it):
+    for each number of corpora at their limit, the size is where that line meets ``T``;
+    the first that is consistent, from all at their limit down, is the largest."""
+    active = {n: s for n, s in shares.items() if s > 0}
+    order = sorted(active, key=lambda n: available[n] / active[n])  # first to reach its limit
+    for limited in range(len(order), -1, -1):
+        at_limit, growing = order[:limited], order[limited:]
+        rate = sum(active[n] for n in growing)
+        if rate >= 1 - SHARE_TOLERANCE:
+            continue  # the line does not meet T here: the size lies at a breakpoint above
+        total = (others + sum(available[n] for n in at_limit)) / (1 - rate)
+        low = available[order[limited - 1]] / active[order[limited - 1]] if limited else 0.0
+        high = available[growing[0]] / active[growing[0]] if growing else math.inf
+        if low - SHARE_TOLERANCE <= total <= high + SHARE_TOLERANCE:
+            return total
+    # Shares adding up to 1 and no other files: the scarcest corpus sets the size.
+    return min((available[n] / s for n, s in active.items()), default=0.0)
+
+
+def _number(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def _listed(values: Mapping[str, float]) -> str:
+    return ", ".join(f"{name} {_number(value)}" for name, value in values.items())
 
 
 def _draw_key(corpus: Corpus, row: ManifestRow) -> str:

@@ -256,7 +256,9 @@ def _check_leaks(
     what = "identical audio across splits or labels"
     if with_corpus:
         what = "identical audio across splits, labels or corpora, or shared speakers or sources"
-    log.warning("%d group(s) of %s:\n%s", tally.count, what, tally.describe())
+    # The first line stands alone (the console shows only it); the groups follow.
+    listed = f", every one listed in {leakage_path}" if leakage_path is not None else ""
+    log.warning("%d group(s) of %s%s\n%s", tally.count, what, listed, tally.describe())
     if fail_on_leakage:
         crosses = "identical audio cross splits or labels"
         if with_corpus:

@@ -190,10 +190,10 @@ def leak_text(leakage: dict[str, Any]) -> str:
     files = leakage["files_involved"]
     # A manifest of corpora (its summary has shared_sources) checks speakers and sources too.
     what = "leakage across splits, labels or corpora" if "shared_sources" in leakage else ""
-    return (
-        f"{what or 'identical audio across splits or labels'}: {', '.join(found) or 'none'} "
-        f"({files} file{'' if files == 1 else 's'})"
-    )
+    # Shared sources name corpora, not files: no "(0 files)" when they are all there is.
+    involved = f" ({files} file{'' if files == 1 else 's'})" if files else ""
+    what = what or "identical audio across splits or labels"
+    return f"{what}: {', '.join(found) or 'none'}{involved}"
 
 
 def add_warnings(

@@ -8,9 +8,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import yaml
 from corpora_trees import build_corpora, corpora_config
-from helpers import write_audio
+from helpers import REPO, write_audio
 
+from fraudprep.base.config_check import first_violation
 from fraudprep.inputs.corpora import (
     CorporaConfig,
     input_listings,
@@ -240,3 +242,95 @@ def test_resplit_does_not_depend_on_the_order_of_the_shares(trees, tmp_path: Pat
     first = build(tmp_path / "a", corpora)
     corpora[1]["split"] = dict(reversed(list(corpora[1]["split"].items())))
     assert build(tmp_path / "b", corpora) == first
+
+
+def test_max_files_0_keeps_no_file(trees, tmp_path: Path):
+    corpora = corpora_config(trees)
+    corpora[2]["max_files"] = 0  # a cap of 0 is none, as {testing: 0} is
+    rows = build(tmp_path / "a", corpora)
+    assert not [r for r in rows if r.corpus == "itw"]
+    corpora[2]["max_files"] = {"testing": 0}
+    assert build(tmp_path / "b", corpora) == rows
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("max_file", r"corpora\[2\] \(itw\): 'max_file' is not an option of a corpus; "
+                     r"did you mean 'max_files'\?"),
+        ("inputdir", r"'inputdir' is not an option of a corpus; did you mean 'input_dir'\?"),
+    ],
+)  # fmt: skip
+def test_a_mistyped_key_of_an_entry_is_one_line_with_the_nearest_key(trees, key, message):
+    corpora = corpora_config(trees)
+    corpora[2][key] = 1
+    with pytest.raises(ManifestError, match=message) as error:
+        source_config({"corpora": corpora})
+    assert "\n" not in str(error.value)
+    # The workflow's schema check says so first, in one line.
+    schema = yaml.safe_load((REPO / "schemas/config.schema.yaml").read_text())
+    line = first_violation({"corpora": corpora}, schema)
+    assert line is not None and "\n" not in line
+    assert f"config key 'corpora[2].{key}' is not a setting; did you mean 'corpora[2]." in line
+
+
+def test_shares_of_a_split_over_1_are_refused(trees):
+    corpora = corpora_config(trees)
+    corpora[0]["share"] = {"training": 0.7}
+    corpora[1]["share"] = {"train": 0.5}
+    with pytest.raises(ManifestError, match=r"shares of training add up to 1\.2 "
+                                            r"\(la19 0\.7, mlaad 0\.5\)") as error:  # fmt: skip
+        source_config({"corpora": corpora})
+    assert "\n" not in str(error.value)
+
+
+def test_shares_that_cannot_all_hold_are_refused(trees, tmp_path: Path):
+    """0.3 + 0.3 with no corpus without a share in training: neither can be "at most 30%"."""
+    corpora = corpora_config(trees)[:2]
+    corpora[0]["share"] = {"training": 0.3}
+    corpora[1]["share"] = {"training": 0.3}
+    cannot = r"shares of training add up to 0\.6 \(la19 0\.3, mlaad 0\.3\) and no corpus without"
+    with pytest.raises(ManifestError, match=cannot):
+        build(tmp_path / "out", corpora)
+    # Adding up to 1, they hold exactly: la19's 4 training files are half of training.
+    corpora[0]["share"] = {"training": 0.5}
+    corpora[1]["share"] = {"training": 0.5}
+    rows = build(tmp_path / "out", corpora)
+    assert Counter(r.corpus for r in rows if r.split == "training") == {"la19": 4, "mlaad": 4}
+
+
+def test_a_share_is_at_most_that_fraction_of_the_split_as_kept(trees, tmp_path: Path):
+    """itw has no training files: mlaad must still be at most 30% of what training keeps."""
+    corpora = corpora_config(trees)
+    corpora[1]["share"] = {"training": 0.3}
+    corpora[2]["share"] = {"training": 0.3}
+    rows = build(tmp_path / "out", corpora)
+    training = Counter(r.corpus for r in rows if r.split == "training")
+    assert training == {"la19": 4, "mlaad": 1}  # 2 of 6 would be a third
+    assert training["mlaad"] <= 0.3 * sum(training.values())
+
+
+def test_a_share_of_a_corpus_without_files_there_that_empties_the_split_is_an_error(
+    trees, tmp_path: Path
+):
+    corpora = [corpora_config(trees)[0], corpora_config(trees)[2]]
+    corpora[0]["share"] = {"training": 0.5}
+    corpora[1]["share"] = {"training": 0.5}  # itw is all testing: no training files
+    empty = r"corpus itw has a share of training \(0\.5\) but no training files"
+    with pytest.raises(ManifestError, match=empty) as error:
+        build(tmp_path / "out", corpora)
+    assert "\n" not in str(error.value)
+
+
+def test_the_leakage_warning_line_stands_alone(trees, tmp_path: Path, caplog):
+    """The console shows a warning's first line only: it must not end in ":"."""
+    with caplog.at_level("WARNING"):
+        build(tmp_path / "out", corpora_config(trees))
+    leaks = [r.getMessage() for r in caplog.records if "group(s) of" in r.getMessage()]
+    assert len(leaks) == 1
+    first, *groups = leaks[0].splitlines()
+    assert first == (
+        "3 group(s) of identical audio across splits, labels or corpora, or shared speakers or "
+        f"sources, every one listed in {tmp_path / 'out' / 'leakage.csv'}"
+    )
+    assert len(groups) == 3

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from helpers import collect_rows, write_audio
 
+from fraudprep.cli.errors import one_line
 from fraudprep.inputs.datasets import DatasetConfig, iter_rows
 from fraudprep.inputs.manifest import ManifestError
 
@@ -238,6 +239,14 @@ def test_mlaad_file_at_the_wrong_depth_is_named(tmp_path: Path):
         list(iter_rows(DatasetConfig("mlaad", str(tmp_path / "MLAAD"))))
 
 
+def test_mlaad_fake_folder_in_another_case_is_read(tmp_path: Path):
+    planted = mlaad_tree(tmp_path / "MLAAD")
+    other = wav(tmp_path / "MLAAD" / "Fake" / "pl" / "tts_models_pl_vits" / "0.wav")
+    rows = read_twice(DatasetConfig("mlaad", str(tmp_path / "MLAAD")))
+    planted[str(other)] = (1, "tts_models_pl_vits", "")
+    assert {row.path: (row.label, row.attack, row.speaker) for row in rows} == planted
+
+
 # --- SpoofCeleb ----------------------------------------------------------------------------
 
 SPOOFCELEB = {  # part -> [(file below flac/<part>/, speaker, attack)]
@@ -329,6 +338,40 @@ def test_codecfake_unknown_label_is_named(tmp_path: Path):
         list(iter_rows(DatasetConfig("codecfake", str(root))))
 
 
+def test_codecfake_unlabelled_and_unlisted_audio_is_counted_in_a_warning(tmp_path: Path, caplog):
+    root = tmp_path / "Codecfake"
+    planted = codecfake_tree(root)
+    for i in range(3):
+        wav(root / "test" / "C9" / f"C9_{i}.wav", i)  # no label/C9.txt
+    wav(root / "dev" / "stray1.wav")
+    wav(root / "dev" / "stray2.wav")  # not in label/dev.txt
+    with caplog.at_level("WARNING"):
+        rows = list(iter_rows(DatasetConfig("codecfake", str(root))))
+    assert summary(rows) == planted
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert (
+        f"Codecfake {root / 'dev'}: 2 audio file(s) not listed in {root / 'label' / 'dev.txt'}, "
+        "not read" in warnings
+    )
+    assert (
+        f"Codecfake {root / 'test' / 'C9'}: 3 audio file(s) and no label/C9.txt to list them, "
+        "not read" in warnings
+    )
+    assert len(warnings) == 2
+
+
+def test_listed_problems_make_one_clean_console_line(tmp_path: Path):
+    root = tmp_path / "Codecfake"
+    codecfake_tree(root)
+    label_file = root / "label" / "dev.txt"
+    label_file.write_text(label_file.read_text() + "a.wav maybe 9\nb.wav perhaps 9\n")
+    with pytest.raises(ManifestError) as error:
+        list(iter_rows(DatasetConfig("codecfake", str(root))))
+    line = one_line(error.value)
+    assert f"2 problem(s); {label_file}:3: unknown label 'maybe'" in line
+    assert ":;" not in line
+
+
 # --- PartialSpoof --------------------------------------------------------------------------
 
 PARTIALSPOOF = {  # part -> protocol lines
@@ -347,6 +390,8 @@ def partialspoof_tree(database: Path) -> dict[str, tuple]:
         for seed, line in enumerate(lines):
             speaker, name, _, attack, key = line.split()
             path = wav(database / part / "con_wav" / f"{name}.wav", seed)
+            # The release writes "-" as every spoof's system: the row's attack is "unknown".
+            attack = "unknown" if key == "spoof" and attack == "-" else attack
             planted[str(path)] = (split[part], int(key == "spoof"), attack, speaker)
         (protocols / f"PartialSpoof.LA.cm.{part}.trl.txt").write_text("\n".join(lines) + "\n")
     (database / "segment_labels").mkdir()
@@ -358,6 +403,13 @@ def test_partialspoof_utterance_labels(tmp_path: Path):
     for root in (tmp_path / "PartialSpoof", tmp_path / "PartialSpoof" / "database"):
         rows = read_twice(DatasetConfig("partialspoof", str(root)))
         assert summary(rows) == planted
+
+
+def test_partialspoof_spoof_rows_do_not_get_the_bona_fide_attack(tmp_path: Path):
+    partialspoof_tree(tmp_path / "database")
+    rows = list(iter_rows(DatasetConfig("partialspoof", str(tmp_path / "database"))))
+    assert {row.attack for row in rows if row.label == 1} == {"unknown"}
+    assert {row.attack for row in rows if row.label == 0} == {"-"}
 
 
 def test_partialspoof_bad_key_is_named(tmp_path: Path):

@@ -21,3 +21,9 @@ def test_corpus_kinds_are_named_and_empty_counts_left_out():
     assert leak_text(summary).endswith(
         ": 1 recording in two or more corpora, 2 speakers in training and testing (3 files)"
     )
+
+
+def test_shared_sources_alone_count_no_files():
+    """A declared shared source names corpora, not files: no "(0 files)"."""
+    summary = {"files_involved": 0, "shared_sources": 1, "split_leaks": 0, "label_leaks": 0}
+    assert leak_text(summary).endswith("1 source shared by corpora")

@@ -8,10 +8,15 @@ and ``label/<condition>.txt`` ``test/<condition>/``, one file a line: ``name rea
 (the id is the codec or system; the file name may omit ``.wav``). train is training, dev
 validation, every test condition testing. Labels may be written as the other readers take
 them (plus ``label_map``); bona fide rows get attack ``-``.
+
+Only listed files are read: a warning names each folder whose audio a label file does not
+list (with how many files), and each of ``train/``, ``dev/`` and ``test/<condition>/`` that
+holds audio but has no label file.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +34,8 @@ from fraudprep.inputs.manifest import REAL, ManifestError, ManifestRow, natural_
 
 if TYPE_CHECKING:
     from fraudprep.inputs.datasets import DatasetConfig
+
+log = logging.getLogger(__name__)
 
 SPLIT_PARTS = {"train": "training", "dev": "validation"}
 
@@ -48,7 +55,42 @@ def _listed_rows(cfg: DatasetConfig, problems: Problems) -> Iterator[ManifestRow
             split, audio = SPLIT_PARTS[part], root / part
         else:
             split, audio = "testing", root / "test" / part
-        yield from _label_rows(label_file, audio, split, cfg, problems)
+        listed = 0
+        for row in _label_rows(label_file, audio, split, cfg, problems):
+            listed += os.path.dirname(row.path) == os.path.normpath(audio)
+            yield row
+        unlisted = _audio_count(audio) - listed
+        if unlisted > 0:
+            log.warning(
+                "Codecfake %s: %d audio file(s) not listed in %s, not read",
+                audio, unlisted, label_file,
+            )  # fmt: skip
+    _warn_unlabelled(root, {label.stem for label in labels})
+
+
+def _audio_count(folder: Path) -> int:
+    """The ``.wav`` files directly in ``folder`` (0 if there is no such folder)."""
+    try:
+        with os.scandir(folder) as entries:
+            return sum(1 for e in entries if e.name.lower().endswith(".wav") and not e.is_dir())
+    except OSError:
+        return 0
+
+
+def _warn_unlabelled(root: Path, stems: set[str]) -> None:
+    """A warning per audio folder without its label file: none of its files is read."""
+    folders = [(root / part, part) for part in SPLIT_PARTS]
+    test = root / "test"
+    if test.is_dir():
+        conditions = (p for p in test.iterdir() if p.is_dir())
+        folders += [(p, p.name) for p in sorted(conditions, key=lambda p: natural_key(p.name))]
+    for folder, stem in folders:
+        count = 0 if stem in stems else _audio_count(folder)
+        if count:
+            log.warning(
+                "Codecfake %s: %d audio file(s) and no label/%s.txt to list them, not read",
+                folder, count, stem,
+            )  # fmt: skip
 
 
 def _label_rows(

@@ -68,8 +68,9 @@ class Problems:
         shown = self.items
         more = self.count - len(shown)
         tail = f"\n  ... and {more} more" if more else ""
+        # No ":" closes the first line: on the console the lines are joined with "; ".
         raise ManifestError(
-            f"{self.source}: {self.count} problem(s):\n  " + "\n  ".join(shown) + tail
+            f"{self.source}: {self.count} problem(s)\n  " + "\n  ".join(shown) + tail
         )
 
 

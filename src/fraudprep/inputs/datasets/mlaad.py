@@ -1,7 +1,8 @@
 """Dataset ``mlaad``: MLAAD, the Multi-Language Audio Anti-Spoofing Dataset (fakes only).
 
 Layout, as released (https://huggingface.co/datasets/mueller91/MLAAD and the paper,
-arXiv:2401.09512): ``input_dir`` holds ``fake/<language>/<system>/*.wav``, e.g.
+arXiv:2401.09512): ``input_dir`` holds ``fake/<language>/<system>/*.wav`` (``fake`` in any
+case; a ``Fake/`` beside a ``fake/`` is read too), e.g.
 ``fake/de/tts_models_de_thorsten_vits/``, each system folder with a ``meta.csv`` (not read).
 The attack is the system folder's name. MLAAD's authors take its bona fide half from
 M-AILABS: the ``bona_fide`` option names an M-AILABS folder (:mod:`.mailabs` layout; relative
@@ -47,22 +48,32 @@ def _fakes(fake_dir: Path, problems: Problems) -> Iterator[tuple[Path, str]]:
             )
 
 
+def _fake_dirs(root: Path) -> list[Path]:
+    """The ``fake`` folders of ``root``, in any case (``fake/``, ``Fake/``): each is read."""
+    try:
+        found = [p for p in root.iterdir() if p.name.lower() == "fake" and p.is_dir()]
+    except OSError:
+        return []
+    return sorted(found, key=lambda p: p.name)
+
+
 def _scan(
     cfg: DatasetConfig, problems: Problems, on_skipped: Callable[[SkippedFile], None] | None
 ) -> Iterator[ManifestRow]:
     root = input_root(cfg)
-    fake_dir = root / "fake"
-    if not fake_dir.is_dir():
+    fake_dirs = _fake_dirs(root)
+    if not fake_dirs:
         raise ManifestError(
             f"{root}: no fake/ folder; point input_dir at the MLAAD folder holding {LAYOUT}"
         )
     bona_fide = directory_option(cfg, "bona_fide")
-    counts = Counter(system for _, system in _fakes(fake_dir, Problems("")))
+    counts = Counter(system for d in fake_dirs for _, system in _fakes(d, Problems("")))
     splits = group_splits(counts, cfg)
-    for path, system in _fakes(fake_dir, problems):
-        yield ManifestRow(
-            str(path), splits[system], FAKE, file_size(str(path)), "", system, "mlaad"
-        )
+    for fake_dir in fake_dirs:
+        for path, system in _fakes(fake_dir, problems):
+            yield ManifestRow(
+                str(path), splits[system], FAKE, file_size(str(path)), "", system, "mlaad"
+            )
     if bona_fide is None:
         log.warning(
             "MLAAD holds only fakes and no bona_fide folder is set: every row is fake. Set "

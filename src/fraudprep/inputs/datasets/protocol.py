@@ -2,7 +2,8 @@
 
 The key is the field reading ``bonafide`` or ``spoof``; the attack/system id is the field just
 before it (``-`` for bona fide speech). Where the key stands differs between editions and
-tracks, so it is searched for from the third field on.
+tracks, so it is searched for from the third field on. A spoof line whose system is ``-`` (as
+all of PartialSpoof's are) gets attack ``unknown``: ``-`` is the bona fide marker.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from fraudprep.inputs.datasets.common import Problems, file_size, open_listing
-from fraudprep.inputs.manifest import LABEL_ALIASES, ManifestRow
+from fraudprep.inputs.datasets.scan import BONA_FIDE_ATTACK, UNKNOWN_ATTACK
+from fraudprep.inputs.manifest import FAKE, LABEL_ALIASES, ManifestRow
 
 # The keys as protocols spell them, with their labels from the one vocabulary. Only these mark
 # the key field: the wider vocabulary (0/1, real/fake) could match some other field.
@@ -45,12 +47,10 @@ def parse_protocol(
             if not os.path.lexists(path):
                 problems.add(f"{where}: audio file {str(path)!r} does not exist")
                 continue
+            label = PROTOCOL_KEYS[fields[key_index].lower()]
+            attack = fields[key_index - 1]
+            if label == FAKE and attack == BONA_FIDE_ATTACK:
+                attack = UNKNOWN_ATTACK
             yield ManifestRow(
-                str(path),
-                split,
-                PROTOCOL_KEYS[fields[key_index].lower()],
-                file_size(str(path)),
-                fields[0],
-                fields[key_index - 1],
-                source,
+                str(path), split, label, file_size(str(path)), fields[0], attack, source
             )

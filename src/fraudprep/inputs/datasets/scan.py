@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 
 # The attack of a bona fide row, as the ASVspoof protocols write it.
 BONA_FIDE_ATTACK = "-"
+# The attack of a fake row whose listing writes the bona fide marker for its system (every
+# spoof line of PartialSpoof's protocols): not "-", which would read as bona fide.
+UNKNOWN_ATTACK = "unknown"
 
 
 def option(cfg: DatasetConfig, name: str, default: Any = "") -> Any:
