@@ -96,6 +96,13 @@ def _moments(stats: Mapping[str, Any], over: str) -> tuple[np.ndarray, np.ndarra
     moments = stats["normalization"]
     mean = np.asarray(moments[f"{over}_mean"], dtype=np.float32)
     std = np.maximum(np.asarray(moments[f"{over}_std"], dtype=np.float32), np.float32(MIN_STD))
+    if mean.size == 0:
+        # No training sample, no moments: numpy's "operands could not be broadcast" said none
+        # of that.
+        raise ValueError(
+            f"normalize={over!r} needs the training split's statistics, but the training split "
+            "has no samples; load without normalize, or give the run training files"
+        )
     return mean, std
 
 

@@ -126,3 +126,14 @@ def test_fraudprep_loader_is_an_attribute_of_a_fresh_import():
     assert done.stdout.strip() == "fraudprep.outputs.loader"
     with pytest.raises(AttributeError):
         fraudprep.nonexistent  # noqa: B018
+
+
+def test_normalizing_without_training_samples_says_so():
+    """No training sample, no moments: numpy's "operands could not be broadcast" said nothing
+    of that."""
+    from fraudprep.outputs.restoring import normalized
+
+    moments = ("band_mean", "band_std", "channel_mean", "channel_std")
+    empty = {"normalization": {key: np.zeros(0, np.float32) for key in moments}}
+    with pytest.raises(ValueError, match="training split has no samples"):
+        normalized(np.zeros((2, 4, 5), np.float32), empty, "channel")
