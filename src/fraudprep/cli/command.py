@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 
 from fraudprep.cli import evaluate, info, plan, run
 from fraudprep.cli.errors import FAILED, CliError, OneLineParser, report
+from fraudprep.cli.options import check_cores
 from fraudprep.extraction.augment import AugmentationConfigError
 from fraudprep.inputs.manifest import ManifestError
 from fraudprep.run.settings import ConfigError
@@ -41,6 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if arguments and arguments[0] in PASS_THROUGH:
             return PASS_THROUGH[arguments[0]](arguments[1:])
         args = parser().parse_args(arguments)
+        check_cores("--cores", getattr(args, "cores", None))  # plan's
         return args.handler(args)
     except USER_ERRORS as error:
         report(error)

@@ -10,9 +10,14 @@ its output (stdout and stderr, merged) is read line by line: every line goes to 
   (:func:`fraudprep.base.logs.progress_line`: file i of N, rate, time left, failures) as a
   start line, then at most one line every :data:`PRINT_SECONDS`, and an end line;
 * warnings the jobs log (not each failed file: the failures count says those);
-* everything Snakemake prints that is not its usual chatter: ``fraudprep:`` lines, errors
-  with the failed job's log, the run summary, the ``Complete log(s)`` line. What this module
-  does not know passes through: an unknown message is never hidden.
+* everything Snakemake prints that is not its usual chatter: ``fraudprep:`` lines (each
+  once), the run summary, the ``Complete log(s)`` line. What this module does not know passes
+  through: an unknown message is never hidden;
+* a failed job bounded: its rule, its log's path and the log's last :data:`LOG_TAIL_LINES`
+  lines, not Snakemake's exception block nor the whole log; a job's traceback as its last
+  line; for an option Snakemake does not know, its one error line, not its whole usage;
+* after Ctrl-C, one line (:data:`INTERRUPTED_LINE`) instead of the jobs' tracebacks, and the
+  shell's status for an interrupted command (130).
 """
 
 from __future__ import annotations
@@ -41,6 +46,12 @@ WARNINGS_PER_JOB = 5
 # Lines longer than this are cut on the console (they are whole in the full output).
 LINE_CHARS = 400
 
+# A failed job's log: its last lines on the console (all of it in the file).
+LOG_TAIL_LINES = 10
+INTERRUPTED = 130  # the shell's status for a command ended by Ctrl-C
+INTERRUPTED_LINE = "fraudprep: interrupted; rerun the same command to resume"
+FULL_HELP = "see fraudprep run --full-output --help for Snakemake's options"
+
 # Snakemake's chatter: dropped from the console (kept in the full output).
 CHATTER = re.compile(
     r"^(Using workflow specific profile|Config file .* is extended|Assuming unrestricted "
@@ -54,6 +65,19 @@ JOB_HEADER = re.compile(r"^(local)?(rule|checkpoint) (?P<rule>\w+):$")
 JOB_STATS_ROW = re.compile(r"^(job\s+count|-+\s+-+|\S+\s+\d+)$")
 FINISHED = re.compile(r"^Finished jobid: (?P<jobid>\d+) ")
 STEPS = re.compile(r"^(?P<done>\d+) of (?P<total>\d+) steps \(\d+%\) done$")
+ERROR_HEADER = re.compile(r"^Error in rule (?P<rule>\w+):$")
+LOG_SEPARATOR = "=" * 80
+# What Snakemake adds around a failed job, said by the error block already: dropped.
+FAILURE_CHATTER = re.compile(
+    r"^(Shutting down, this might take some time\.|Exiting because a job execution failed|"
+    r"Terminating processes on user request|Logfile .* not found\.$)"
+)
+# Lines that start a message of their own: the end of a block being dropped.
+BLOCK_END = re.compile(
+    r"^(Error in rule |(local)?(rule|checkpoint) \w+:$|Logfile |Removing output files |"
+    r"Shutting down|Exiting because|Complete log|WorkflowError:|Terminating processes|"
+    r"Traceback |fraudprep|\[\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4}\]$)"
+)
 # A progress line of a job log (fraudprep.base.logs.progress_line, after the log's time and
 # level): "2026-12-07 12:38:09,268 INFO chunk-00000: file 150 of 150, 80.3 files/s, ..."
 LOG_LINE = re.compile(
@@ -110,14 +134,20 @@ class Console:
     clock: Callable[[], float] = time.monotonic
     jobs: dict[str, FollowedLog] = field(default_factory=dict)
     steps: str = ""
+    interrupted: bool = False  # Ctrl-C: the rest of Snakemake's output stays in the file
     _state: str = "lines"
     _job: dict[str, str] = field(default_factory=dict)
     _finished: list[str] = field(default_factory=list)
+    _error: dict[str, str] = field(default_factory=dict)
+    _separators: int = 0
+    _shown: set[str] = field(default_factory=set)
 
     # --- Snakemake's lines ------------------------------------------------------------------
 
     def line(self, text: str) -> None:
         """One line of Snakemake's output."""
+        if self.interrupted:
+            return
         text = text.rstrip("\n")
         if self._state == "job" and text.startswith("    "):
             key, _, value = text.strip().partition(": ")
@@ -128,6 +158,8 @@ class Console:
             return
         if self._state == "job":
             self._start_job()
+        if self._failure_line(text):
+            return
         if self._state == "header" and (text.startswith(("  ", "=")) or not text.strip()):
             return
         if self._state == "stats" and (JOB_STATS_ROW.match(text) or not text.strip()):
@@ -156,11 +188,108 @@ class Console:
             return
         self.emit(text)
 
+    def _failure_line(self, text: str) -> bool:
+        """A line of what Snakemake prints around a failure (an error block, the failed job's
+        log, an exception, its usage): True when handled here."""
+        state = self._state
+        if state == "error":
+            if text.startswith("    "):
+                key, _, value = text.strip().partition(": ")
+                self._error[key] = value
+                return True
+            self._end_error()
+        elif state == "logfile":  # the failed job's whole log, between two separators
+            self._separators += text == LOG_SEPARATOR
+            if self._separators >= 2:
+                self._state = "lines"
+            return True
+        elif state == "removing":  # the list of files after "Removing output files..."
+            self._state = "lines"
+            return True
+        elif state in ("exception", "traceback"):
+            if state == "traceback" and text.startswith(" "):
+                return True
+            if state == "traceback" and text.strip():
+                # the exception's own line ends a traceback
+                self._state = "lines"
+                self.emit(f"job error: {text.strip()} (its traceback: in Snakemake's whole output)")
+                return True
+            if not BLOCK_END.match(text):
+                return True
+            self._state = "lines"
+        elif state == "workflow_error":
+            self._state = "lines"
+            if text.strip() == "At least one job did not complete successfully.":
+                return True  # the error blocks said which
+            self.emit("WorkflowError:")
+        elif state == "usage":
+            if text.startswith("snakemake: error: "):
+                self._state = "lines"
+                self.emit(text)
+                self.emit(f"  {FULL_HELP}")
+            return True
+        header = ERROR_HEADER.match(text)
+        if header:
+            self.emit(text)
+            self._state, self._error = "error", {}
+            return True
+        if text.startswith("Logfile ") and text.endswith(":"):
+            self._state, self._separators = "logfile", 0
+            return True
+        if text.startswith("Removing output files of failed job"):
+            self._state = "removing"
+            return True
+        if text == "RuleException:":
+            self._state = "exception"
+            return True
+        if text.startswith("Traceback (most recent call last):"):
+            self._state = "traceback"
+            return True
+        if text == "WorkflowError:":
+            self._state = "workflow_error"
+            return True
+        if text.startswith("usage: snakemake "):
+            self._state = "usage"
+            return True
+        return bool(FAILURE_CHATTER.match(text))
+
+    def _end_error(self) -> None:
+        """The failed job's log path and the log's last lines, once its block is read."""
+        self._state = "lines"
+        message = self._error.get("message", "None")
+        if message not in ("None", ""):
+            self.emit(f"    message: {message}")
+        log = self._error.get("log", "").split(" (check log file")[0].split(", ")[0].strip()
+        if not log:
+            return
+        path = Path(log) if Path(log).is_absolute() else self.workdir / log
+        lines = _last_lines(path)
+        if lines is None:
+            self.emit(f"    log: {log} (not written)")
+            return
+        tail = [line for line in lines[-LOG_TAIL_LINES:] if line.strip() not in self._shown]
+        shown = f"its last {len(tail)} lines" if tail else "nothing new in its last lines"
+        more = f" (of {len(lines)})" if len(lines) > LOG_TAIL_LINES else ""
+        self.emit(f"    log: {log}; {shown}{more}:" if tail else f"    log: {log}")
+        for line in tail:
+            self.emit(f"      {line}")
+
     def finish(self) -> None:
         """Snakemake has exited: the end lines of the jobs it said were finished."""
+        if self.interrupted:
+            self.emit(INTERRUPTED_LINE)
+            return
+        if self._state == "error":
+            self._end_error()
+        elif self._state == "workflow_error":
+            self.emit("WorkflowError:")
         self._end_jobs()
 
     def emit(self, text: str) -> None:
+        if text.startswith("fraudprep: "):
+            if text.strip() in self._shown:  # a job's error line, in its log as well
+                return
+            self._shown.add(text.strip())
         if len(text) > LINE_CHARS:
             text = f"{text[:LINE_CHARS]}... ({len(text) - LINE_CHARS} more characters)"
         self.write(text)
@@ -177,6 +306,8 @@ class Console:
 
     def poll(self) -> None:
         """Read the followed logs; print the progress that is due."""
+        if self.interrupted:
+            return
         for job in self.jobs.values():
             self._read(job)
             self._print_progress(job)
@@ -243,6 +374,21 @@ class Console:
         job.printed_done, job.printed_at = job.done, now
 
 
+def _last_lines(path: Path, limit: int = 65536) -> list[str] | None:
+    """The non-blank lines of the last ``limit`` bytes of a log; None when it cannot be read."""
+    try:
+        with open(path, "rb") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, size - limit))
+            data = handle.read()
+    except OSError:
+        return None
+    lines = data.decode("utf-8", "replace").splitlines()
+    if size > limit:
+        lines = lines[1:]  # cut in the middle
+    return [line for line in lines if line.strip()]
+
+
 def _failures(count: int) -> str:
     return f"{count} failure{'' if count == 1 else 's'}"
 
@@ -264,7 +410,8 @@ def run_quietly(
 ) -> int:
     """Run ``command`` (snakemake), its whole output to a file and the quiet console to
     ``console``; return its exit status. Ctrl-C reaches Snakemake from the terminal as ever
-    (it is in this process's group); SIGTERM and SIGHUP sent to this process are passed on."""
+    (it is in this process's group); SIGTERM and SIGHUP sent to this process are passed on.
+    After Ctrl-C the console says so in one line and the status is :data:`INTERRUPTED`."""
     console = sys.stdout if console is None else console
     full = full_output_path(workdir)
     full.parent.mkdir(parents=True, exist_ok=True)
@@ -278,8 +425,8 @@ def run_quietly(
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, bufsize=0
     )
-    restore = _pass_signals_to(process)
     view = Console(write, workdir, print_seconds=print_seconds)
+    restore = _pass_signals_to(process, view)
     lines: queue.Queue[bytes | None] = queue.Queue()
     reader = threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True)
     reader.start()
@@ -301,6 +448,8 @@ def run_quietly(
         view.finish()
     finally:
         restore()
+    if view.interrupted and status != 0:
+        return INTERRUPTED
     return status if status >= 0 else 128 - status
 
 
@@ -315,21 +464,21 @@ def _shown_command(command: Sequence[str]) -> list[str]:
     return [name, *command[1:]]
 
 
-def _pass_signals_to(process: subprocess.Popen) -> Callable[[], None]:
-    """SIGTERM and SIGHUP to this process go on to ``process``; SIGINT is not acted on here
-    (the terminal sends it to Snakemake too, which then ends its jobs and exits)."""
+def _pass_signals_to(process: subprocess.Popen, view: Console) -> Callable[[], None]:
+    """SIGTERM and SIGHUP to this process go on to ``process``; SIGINT only marks the run
+    interrupted (the terminal sends it to Snakemake too, which then ends its jobs and exits)."""
     before = {}
 
     def forward(number, frame):
         process.send_signal(number)
 
-    def nothing(number, frame):
-        pass
+    def interrupted(number, frame):
+        view.interrupted = True
 
     for number, handler in (
         (signal.SIGTERM, forward),
         (signal.SIGHUP, forward),
-        (signal.SIGINT, nothing),
+        (signal.SIGINT, interrupted),
     ):
         with contextlib.suppress(ValueError):  # not the main thread: left as they are
             before[number] = signal.signal(number, handler)

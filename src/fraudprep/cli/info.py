@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from fraudprep.base.formats import StorageFormat, storage_format
 from fraudprep.base.layout import LEAKAGE, MANIFEST, SKIPPED
 from fraudprep.cli.currency import StepState, compare_code_only, compare_with_config
 from fraudprep.cli.errors import CliError
@@ -24,6 +25,7 @@ from fraudprep.inputs.integrity import read_leak_summary
 from fraudprep.inputs.manifest import SPLITS, count_table_rows, iter_manifest
 from fraudprep.outputs.dataset_stats import LEAK_WORDS, leak_text
 from fraudprep.outputs.loader import StaleOutputsError, check_current, read_dataset_stats
+from fraudprep.outputs.verify import DamagedOutputError, damaged_files, verify_files
 from fraudprep.run.provenance import PROVENANCE_DIR
 from fraudprep.run.settings import SETTINGS_FILE, read_settings_dict
 
@@ -33,6 +35,8 @@ NOT_CHECKED = (
     "not checked: Snakemake's file times and its records in .snakemake/, which need the DAG "
     "(`fraudprep run -n` shows those, but not changes in the records above)"
 )
+# Damaged files named under the table, at most (the count is in the model's row).
+DAMAGED_SHOWN = 3
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -42,6 +46,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description=__doc__.split("\n\n")[0],
     )
     parser.add_argument("output_dir", metavar="OUTPUT_DIR", help="a run's output_dir")
+    parser.add_argument(
+        "--checksums",
+        action="store_true",
+        help="read every batch file and compare its checksum with the recorded one (by "
+        "default only each file's presence and size are checked)",
+    )
     add_config_options(parser)
     parser.set_defaults(handler=info_command)
 
@@ -49,7 +59,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def info_command(args: argparse.Namespace) -> int:
     output_dir = Path(args.output_dir)
     models = output_models(output_dir)
-    lines = describe(output_dir, models)
+    lines = describe(output_dir, models, checksums=args.checksums)
     cfg = _config_here(args, output_dir)
     lines += currency_lines(output_dir, models, cfg)
     print("\n".join(lines))
@@ -83,11 +93,11 @@ def _config_here(args: argparse.Namespace, output_dir: Path) -> WorkflowConfig |
     return load_workflow_config(checkout, args.configfile, args.config, str(output_dir))
 
 
-def describe(output_dir: Path, models: Sequence[str]) -> list[str]:
+def describe(output_dir: Path, models: Sequence[str], checksums: bool = False) -> list[str]:
     lines = [_manifest_line(output_dir), *_table_lines(output_dir)]
     rows, warnings = [], []
     for model in models:
-        row, model_warnings = _model_row(output_dir, model)
+        row, model_warnings = _model_row(output_dir, model, checksums)
         rows.append(row)
         warnings += [f"    {model}: {warning}" for warning in model_warnings]
     if rows:
@@ -140,34 +150,91 @@ def _leak_line(path: Path) -> str:
     )
 
 
-def _model_row(output_dir: Path, model: str) -> tuple[list[Any], list[str]]:
+def _model_row(
+    output_dir: Path, model: str, checksums: bool = False
+) -> tuple[list[Any], list[str]]:
     """One model's table row and its warnings, from its settings and dataset statistics."""
-    settings = read_settings_dict(output_dir / model / SETTINGS_FILE)
-    storage = settings.get("storage_format", "pickle")
+    model_dir = output_dir / model
+    blanks = ["-"] * (len(SPLITS) + 3)
+    try:
+        settings = read_settings_dict(model_dir / SETTINGS_FILE)
+        storage = storage_format(settings.get("storage_format", "pickle"))
+    except Exception as error:  # a damaged file is said, not a traceback
+        path = model_dir / SETTINGS_FILE
+        return [model, "-", "-", "-", *blanks, _unreadable_state(path)], [_unreadable(path, error)]
     try:
         stats = read_dataset_stats(output_dir, model)
     except FileNotFoundError:
-        blanks = ["-"] * (len(SPLITS) + 3)
         dtype = settings["profile"].get("dtype", "-")
-        return [model, storage, dtype, "-", *blanks, "incomplete: no statistics yet"], []
+        return [model, storage.name, dtype, "-", *blanks, "incomplete: no statistics yet"], []
+    except Exception as error:  # truncated or overwritten
+        dtype = settings.get("profile", {}).get("dtype", "-")
+        path = model_dir / storage.stats_name
+        state = _unreadable_state(path)
+        return [model, storage.name, dtype, "-", *blanks, state], [_unreadable(path, error)]
     samples = [sum(stats["samples"].get(split, {}).values()) for split in SPLITS]
     shared = stats.get("shared_with")
     written = size(stats["output_bytes"]) + (f" (= {shared})" if shared else "")
+    state, damaged = _state(output_dir, model, storage, checksums)
     row = [
-        model, storage, stats["dtype"], "x".join(map(str, stats["feature_shape"])),
+        model, storage.name, stats["dtype"], "x".join(map(str, stats["feature_shape"])),
         *(f"{count:,}" for count in samples), f"{stats['total_failures']:,}",
-        f"{stats['total_batches']:,}", written, _state(output_dir, model),
+        f"{stats['total_batches']:,}", written, state,
     ]  # fmt: skip
-    return row, list(stats.get("warnings", []))
+    return row, [*stats.get("warnings", []), *damaged]
 
 
-def _state(output_dir: Path, model: str) -> str:
-    """Whether the model's batches belong to the manifest and settings beside them."""
+def _unreadable_state(path: Path) -> str:
+    return f"damaged: {path.name} cannot be read"
+
+
+def _unreadable(path: Path, error: Exception) -> str:
+    """A model's file that cannot be read: a rerun makes it again once it is gone (Snakemake
+    reruns a step whose output is missing, not one whose output is damaged)."""
+    why = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return f"damaged: {path} cannot be read ({why}); delete it and rerun to rebuild it"
+
+
+def _state(
+    output_dir: Path, model: str, storage: StorageFormat, checksums: bool = False
+) -> tuple[str, list[str]]:
+    """Whether the model's batches belong to the manifest and settings beside them, and are
+    all there at the sizes their metadata records (with ``checksums``: the recorded bytes);
+    and the damaged files, named."""
     try:
         check_current(output_dir, model)
     except StaleOutputsError:
-        return "stale: made from another manifest or settings (fraudprep.load refuses it)"
-    return "matches manifest"
+        return "stale: made from another manifest or settings (fraudprep.load refuses it)", []
+    model_dir = output_dir / model
+    metadata_path = model_dir / storage.metadata_name
+    try:
+        metadata = storage.read_document(metadata_path)
+    except FileNotFoundError:
+        return "incomplete: no batch metadata (rerun to make it)", []
+    except Exception:  # a rerun rebuilds damaged metadata itself
+        return f"damaged: {metadata_path} cannot be read; rerun to rebuild it", []
+    damaged = [
+        f"{path} {problem}" for _, path, problem in damaged_files(metadata, model_dir, storage)
+    ]
+    advice = "missing or cut short; rerun to rebuild them"
+    if checksums and not damaged:
+        for entries in metadata.values():
+            for entry in entries:
+                try:
+                    verify_files(storage.entry_files(entry, model_dir), entry)
+                except DamagedOutputError as error:
+                    damaged.append(str(error).split("; ")[0])
+        advice = "not what was written; delete them and rerun to rebuild them"
+    if not damaged:
+        return "matches manifest", []
+    named = damaged[:DAMAGED_SHOWN]
+    if len(damaged) > DAMAGED_SHOWN:
+        named.append(f"and {len(damaged) - DAMAGED_SHOWN} more")
+    return f"damaged: {_batch_files(len(damaged))} {advice}", named
+
+
+def _batch_files(count: int) -> str:
+    return f"{count:,} batch file{'' if count == 1 else 's'}"
 
 
 def disk_bytes(folder: Path) -> int:

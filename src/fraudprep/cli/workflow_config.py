@@ -63,31 +63,38 @@ def load_workflow_config(
     configfiles: Sequence[str] = (),
     entries: Sequence[str] = (),
     output_dir: str | None = None,
+    workdir: Path | None = None,
 ) -> WorkflowConfig:
     """The config a run started in ``checkout`` with these options would use, resolved.
 
-    ``output_dir`` (for ``fraudprep info``) replaces the config's own.
+    ``output_dir`` (for ``fraudprep info``) replaces the config's own. ``workdir``: Snakemake's
+    working directory (``--directory``), where it reads config.yaml; the checkout by default.
     """
-    values = read_config(checkout, configfiles, entries)
+    values = read_config(checkout, configfiles, entries, workdir)
     if output_dir is not None:
         values["output_dir"] = output_dir
     return resolve(values, checkout)
 
 
 def read_config(
-    checkout: Path, configfiles: Sequence[str] = (), entries: Sequence[str] = ()
+    checkout: Path,
+    configfiles: Sequence[str] = (),
+    entries: Sequence[str] = (),
+    workdir: Path | None = None,
 ) -> dict[str, Any]:
-    """config.yaml overlaid with ``configfiles`` and ``--config`` ``entries``, then checked."""
+    """config.yaml (of ``workdir``, the checkout by default) overlaid with ``configfiles``
+    and ``--config`` ``entries``, then checked."""
     _require_snakemake()
     from snakemake.utils import update_config
 
     config: dict[str, Any] = {}
-    default = checkout / CONFIG_FILE
+    workdir = checkout if workdir is None else workdir
+    default = workdir / CONFIG_FILE
     if default.is_file():
         update_config(config, _load(default))
     elif not configfiles:
         # Snakemake's own refusal: the Snakefile names config.yaml and nothing replaces it.
-        raise CliError(f"no {CONFIG_FILE} in {checkout} and no --configfile; {RUN_FROM_CHECKOUT}")
+        raise CliError(f"no {CONFIG_FILE} in {workdir} and no --configfile; {RUN_FROM_CHECKOUT}")
     overrides: dict[str, Any] = {}
     for path in configfiles:
         update_config(overrides, _load(Path(path)))

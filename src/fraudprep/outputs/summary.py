@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fraudprep.base.layout import FAILURES, SKIPPED
+from fraudprep.base.formats import storage_format
+from fraudprep.base.layout import CHUNKS, FAILURES, LEAKAGE, MANIFEST, SETTINGS, SKIPPED
 from fraudprep.inputs.manifest import count_table_rows
 from fraudprep.outputs.loader import StaleOutputsError, check_current, read_dataset_stats
-from fraudprep.run.settings import SETTINGS_FILE
+from fraudprep.run.settings import SETTINGS_FILE, read_settings_dict
 
 
 def summary_line(stats: dict[str, Any], failures_path: str | Path) -> str:
@@ -34,6 +35,16 @@ def run_summary_lines(output_dir: str | Path, models: list[str]) -> list[str]:
         except FileNotFoundError:
             lines.append(f"  {model}: not produced by this run")
             continue
+        newer = newer_inputs(output_dir, model)
+        if newer:
+            # A run stopped short of the model's final step (--until, a target) after
+            # remaking what it is made from: its outputs are an earlier run's, and the next
+            # run remakes them.
+            lines.append(
+                f"  {model}: outputs of an earlier run, not current ({', '.join(newer)} newer): "
+                "rerun without --until (or without the targets) to remake them"
+            )
+            continue
         batches = ", ".join(f"{split} {n}" for split, n in stats["batches"].items())
         files = "shards" if stats["settings"].get("storage_format") == "shards" else "batches"
         lines.append(f"  {model}: {summary_line(stats, model_dir / FAILURES)}")
@@ -53,6 +64,28 @@ def run_summary_lines(output_dir: str | Path, models: list[str]) -> list[str]:
         lines.extend(f"    warning: {warning}" for warning in stats.get("warnings", []))
     lines.extend(_leftover_lines(output_dir, models))
     return lines
+
+
+def newer_inputs(output_dir: str | Path, model: str) -> list[str]:
+    """The files the model's final step is made from (the manifest, the chunks, the leakage
+    table, its settings) that are newer than its batch metadata, as Snakemake compares them
+    (the workflow's profile has file times decide): empty when the outputs are current."""
+    model_dir = Path(output_dir) / model
+    settings = read_settings_dict(model_dir / SETTINGS_FILE)
+    storage = storage_format(settings.get("storage_format", "pickle"))
+    try:
+        made = (model_dir / storage.metadata_name).stat().st_mtime_ns
+    except FileNotFoundError:
+        return [storage.metadata_name]
+    sources = [Path(output_dir) / name for name in (MANIFEST, CHUNKS, LEAKAGE)]
+    newer = []
+    for path in [*sources, model_dir / SETTINGS]:
+        try:
+            if path.stat().st_mtime_ns > made:
+                newer.append(path.name)
+        except FileNotFoundError:
+            continue
+    return newer
 
 
 def _corpus_lines(stats: dict[str, Any]) -> list[str]:

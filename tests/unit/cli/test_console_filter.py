@@ -120,21 +120,124 @@ def test_the_console_has_progress_warnings_and_the_summary_not_the_chatter(conso
     ]
 
 
-def test_errors_and_unknown_lines_pass_long_lines_are_cut(console):
+def test_unknown_lines_pass_long_lines_are_cut(console):
     view, printed, _, _ = console
+    long = "x" * (LINE_CHARS + 50)
+    feed(view, f"[Mon Dec  7 12:38:10 2026]\nSomething Snakemake says one day\n{long}\n")
+    assert printed[0] == "Something Snakemake says one day"
+    assert printed[1] == f"{'x' * LINE_CHARS}... (50 more characters)"
+
+
+# Snakemake 9's output when a job stops the run (the failure threshold), the job's error line
+# on stderr first; its log follows, written below by the test.
+FAILED_JOB = """\
+fraudprep: 1 of 12 files failed (8.3%), more than max_failure_fraction 1.0%; fix the inputs
+RuleException:
+CalledProcessError in file "/work/main/rules/aggregate.smk", line 26:
+Command 'set -euo pipefail;  python /w/.snakemake/scripts/tmp4l.aggregate_batches.py' returned non-zero exit status 1.
+[Mon Dec  7 13:22:16 2026]
+Error in rule aggregate_batches:
+    message: None
+    jobid: 4
+    input: {paths}
+    output: out/resnet/batch_metadata.pkl, out/resnet/dataset_stats.pkl
+    log: out/logs/aggregate_batches/resnet.log (check log file(s) for error details)
+Logfile out/logs/aggregate_batches/resnet.log:
+================================================================================
+{log}
+================================================================================
+Removing output files of failed job aggregate_batches since they might be corrupted:
+out/resnet/batch_metadata.pkl, out/resnet/dataset_stats.pkl
+Shutting down, this might take some time.
+Exiting because a job execution failed. Look above for error messages
+Complete log(s): /w/.snakemake/log/2026-12-07T132211.278981.snakemake.log
+WorkflowError:
+At least one job did not complete successfully.
+"""  # noqa: E501
+
+
+def test_a_failed_job_is_its_error_line_once_its_rule_log_and_the_logs_tail(console):
+    view, printed, _, _ = console
+    error = FAILED_JOB.splitlines()[0]
+    log_lines = [f"2026-12-07 13:22:16,090 INFO line {i}" for i in range(80)] + [error]
+    log = view.workdir / "out" / "logs" / "aggregate_batches" / "resnet.log"
+    log.parent.mkdir(parents=True)
+    log.write_text("\n".join(log_lines) + "\n")
     paths = ", ".join(f"out/resnet/chunks/chunk-{i:05d}" for i in range(100))
+    feed(view, FAILED_JOB.format(paths=paths, log="\n".join(log_lines)))
+    view.finish()
+    assert printed == [
+        error,
+        "Error in rule aggregate_batches:",
+        "    log: out/logs/aggregate_batches/resnet.log; its last 9 lines (of 81):",
+        *(f"      2026-12-07 13:22:16,090 INFO line {i}" for i in range(71, 80)),
+        "Complete log(s): /w/.snakemake/log/2026-12-07T132211.278981.snakemake.log",
+    ]
+
+
+def test_a_jobs_traceback_is_its_last_line_and_other_workflow_errors_pass(console):
+    view, printed, _, _ = console
     feed(
         view,
-        "[Mon Dec  7 12:38:10 2026]\nError in rule extract_features:\n    message: None\n"
-        f"    input: {paths}\n    log: out/logs/x.log (check log file(s) for error details)\n"
-        "Shutting down, this might take some time.\nSomething Snakemake says one day\n",
+        'Traceback (most recent call last):\n  File "x.py", line 2, in <module>\n'
+        "    import sys\nKeyboardInterrupt\nWorkflowError:\nConfig file is not valid YAML.\n",
     )
-    assert printed[0] == "Error in rule extract_features:"
-    assert printed[2].startswith("    input: out/resnet/chunks/chunk-00000, ")
-    assert printed[2].endswith(f"... ({len(paths) + 11 - LINE_CHARS} more characters)")
-    assert len(printed[2]) < LINE_CHARS + 30
-    assert printed[-2:] == ["Shutting down, this might take some time.",
-                            "Something Snakemake says one day"]  # fmt: skip
+    view.finish()
+    assert printed == [
+        "job error: KeyboardInterrupt (its traceback: in Snakemake's whole output)",
+        "WorkflowError:",
+        "Config file is not valid YAML.",
+    ]
+
+
+def test_an_unknown_option_is_snakemakes_one_error_line_not_its_usage(console):
+    view, printed, _, _ = console
+    usage = "usage: snakemake [-h] [--dry-run] [--profile PROFILE]\n" + "    [--x X]\n" * 200
+    feed(view, usage + "snakemake: error: unrecognized arguments: --bogus-opt\n")
+    assert printed == [
+        "snakemake: error: unrecognized arguments: --bogus-opt",
+        "  see fraudprep run --full-output --help for Snakemake's options",
+    ]
+
+
+# A snakemake that prints a job's traceback and its exception block on Ctrl-C, as the real one.
+INTERRUPTED_SNAKEMAKE = """\
+import sys, time
+print("ready", flush=True)
+try:
+    time.sleep(60)
+except KeyboardInterrupt:
+    print("Terminating processes on user request, this might take some time.")
+    print("Traceback (most recent call last):\\n  File 'x.py', line 2\\nKeyboardInterrupt")
+    print("RuleException:\\nCalledProcessError in file rules/extract.smk, line 28:")
+    print("Error in rule extract_features:\\n    jobid: 7")
+    sys.exit(1)
+"""
+
+
+def test_ctrl_c_is_one_line_and_the_shells_status(tmp_path):
+    import os
+    import signal
+    import subprocess
+
+    fake = tmp_path / "fake_snakemake.py"
+    fake.write_text(INTERRUPTED_SNAKEMAKE)
+    runner = (
+        "import sys; from pathlib import Path; from fraudprep.cli.console import run_quietly; "
+        f"sys.exit(run_quietly([sys.executable, {str(fake)!r}], Path({str(tmp_path)!r})))"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", runner], stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+    seen = []
+    for line in process.stdout:
+        seen.append(line)
+        if line.startswith("ready"):
+            os.killpg(process.pid, signal.SIGINT)  # as the terminal's Ctrl-C: the whole group
+            break
+    rest = process.stdout.read().splitlines()
+    assert process.wait(timeout=30) == 130
+    assert rest == ["fraudprep: interrupted; rerun the same command to resume"], seen + rest
 
 
 def test_a_jobs_warnings_are_capped(console):
