@@ -144,6 +144,24 @@ def run_steps(
 # workflow itself never holds a dataset in memory, so these live with the tests.
 
 
+def run_tree_steps(
+    tree: Path,
+    out: Path,
+    model: str = "unetr",
+    chunk_size: int = 2,
+    batch_size: int = 2,
+    max_failure_fraction: float = 0.5,
+) -> dict:
+    """The manifest, chunk, extraction and aggregation steps on a folder tree, as the workflow
+    runs them, with small chunks and batches."""
+    from fraudprep.inputs.datasets import DatasetConfig
+
+    return run_steps(
+        out, model, DatasetConfig(input_dir=str(tree)), batch_size=batch_size,
+        chunk_size=chunk_size, min_duration=0.1, max_failure_fraction=max_failure_fraction,
+    )  # fmt: skip
+
+
 def collect_rows(cfg):
     """The configured dataset's checked manifest rows, sorted by split and path."""
     from fraudprep.inputs.datasets import iter_rows

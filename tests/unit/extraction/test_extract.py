@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import REPO, run_steps
+from helpers import REPO
+from helpers import run_tree_steps as run_pipeline
 
 from fraudprep.base.atomic import partial_dir_for
 from fraudprep.base.layout import read_chunk_metadata
@@ -19,20 +20,6 @@ from fraudprep.inputs.manifest_build import build_manifest
 from fraudprep.run.settings import resolve_model_settings
 
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
-
-
-def run_pipeline(
-    tree: Path,
-    out: Path,
-    model: str = "unetr",
-    chunk_size: int = 2,
-    batch_size: int = 2,
-    max_failure_fraction: float = 0.5,
-) -> dict:
-    return run_steps(
-        out, model, DatasetConfig(input_dir=str(tree)), batch_size=batch_size,
-        chunk_size=chunk_size, min_duration=0.1, max_failure_fraction=max_failure_fraction,
-    )  # fmt: skip
 
 
 def test_every_file_is_a_sample_or_a_failure(tree_with_bad_files: Path, tmp_path: Path):

@@ -11,25 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from helpers import TREE_FILES, build_tree, run_steps
+from helpers import run_tree_steps as run_pipeline
 
 from fraudprep.inputs.datasets import DatasetConfig
 from fraudprep.inputs.manifest import natural_key
 from fraudprep.outputs.aggregate import TooManyFailures
-
-
-def run_pipeline(
-    tree: Path,
-    out: Path,
-    model: str = "unetr",
-    chunk_size: int = 2,
-    batch_size: int = 2,
-    max_failure_fraction: float = 0.5,
-) -> dict:
-    """The manifest, chunk, extraction and aggregation steps, as the workflow runs them."""
-    return run_steps(
-        out, model, DatasetConfig(input_dir=str(tree)), batch_size=batch_size,
-        chunk_size=chunk_size, min_duration=0.1, max_failure_fraction=max_failure_fraction,
-    )  # fmt: skip
 
 
 def seed_snippet_load(metadata_path: Path, split: str) -> tuple[list, list]:
