@@ -53,7 +53,7 @@ def properties_off() -> list[tuple[Any, str, Any]]:
     spectrum (the bandwidth's source) as none, the energy scan as trimming's share of it.
     The extractor then finds its own silence span, as it would without the check."""
     import fraudprep.extraction.energy as energy
-    import fraudprep.extraction.extract as extract
+    import fraudprep.extraction.per_file as per_file
     from fraudprep.extraction.features import SpectralExtractor
     from fraudprep.extraction.properties import PROPERTIES, SignalLevels, TrimmedShape
 
@@ -66,10 +66,10 @@ def properties_off() -> list[tuple[Any, str, Any]]:
         return extract_features(self, samples, with_spectrum=False)
 
     return [
-        (extract, "signal_levels", lambda samples: levels),
-        (extract, "trimmed_shape", lambda samples, rate, top_db: shape),
-        (extract, "bandwidth", lambda samples, rate: 0.0),
-        (extract, "file_properties", lambda size, audio, levels, shape, bandwidth_hz: constant),
+        (per_file, "signal_levels", lambda samples: levels),
+        (per_file, "trimmed_shape", lambda samples, rate, top_db: shape),
+        (per_file, "bandwidth", lambda samples, rate: 0.0),
+        (per_file, "file_properties", lambda size, audio, levels, shape, bandwidth_hz: constant),
         (SpectralExtractor, "extract", features_only),
         (energy, "_scan", trimming_scan_only),
     ]

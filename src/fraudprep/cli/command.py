@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from fraudprep.cli import evaluate, info, plan, run
-from fraudprep.cli.errors import FAILED, CliError, OneLineParser, report
+from fraudprep.cli.errors import FAILED, INTERRUPTED, CliError, OneLineParser, report
 from fraudprep.cli.options import check_cores
 from fraudprep.extraction.augment import AugmentationConfigError
 from fraudprep.inputs.manifest import ManifestError
@@ -20,7 +20,6 @@ PASS_THROUGH: dict[str, Callable[[Sequence[str]], int]] = {
 }
 # What the user's config or files can make fail: said in one line, without a traceback.
 USER_ERRORS = (CliError, ConfigError, ManifestError, AugmentationConfigError, OSError)
-INTERRUPTED = 130  # the shell's status for a command ended by Ctrl-C
 
 
 def parser() -> OneLineParser:

@@ -16,31 +16,24 @@ its output (stdout and stderr, merged) is read line by line: every line goes to 
 * a failed job bounded: its rule, its log's path and the log's last :data:`LOG_TAIL_LINES`
   lines, not Snakemake's exception block nor the whole log; a job's traceback as its last
   line; for an option Snakemake does not know, its one error line, not its whole usage;
-* after Ctrl-C, one line (:data:`INTERRUPTED_LINE`) instead of the jobs' tracebacks, and the
-  shell's status for an interrupted command (130).
+* after Ctrl-C, one line (:data:`INTERRUPTED_LINE`) instead of the jobs' tracebacks.
+
+This module is the filter, fed one line at a time (:class:`Console`); Snakemake's process, its
+whole output file and the signals are :mod:`fraudprep.cli.quiet_run`'s.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import os
-import queue
 import re
-import signal
-import subprocess
-import sys
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
 
 # A job's progress is printed at most this often (its start and end lines always).
 PRINT_SECONDS = 10.0
-# Job logs are read this often while Snakemake is quiet.
-POLL_SECONDS = 0.5
 # A job's warnings printed at most: the rest are in its log.
 WARNINGS_PER_JOB = 5
 # Lines longer than this are cut on the console (they are whole in the full output).
@@ -48,7 +41,6 @@ LINE_CHARS = 400
 
 # A failed job's log: its last lines on the console (all of it in the file).
 LOG_TAIL_LINES = 10
-INTERRUPTED = 130  # the shell's status for a command ended by Ctrl-C
 INTERRUPTED_LINE = "fraudprep: interrupted; rerun the same command to resume"
 FULL_HELP = "see fraudprep run --full-output --help for Snakemake's options"
 
@@ -391,100 +383,3 @@ def _last_lines(path: Path, limit: int = 65536) -> list[str] | None:
 
 def _failures(count: int) -> str:
     return f"{count} failure{'' if count == 1 else 's'}"
-
-
-# --- running Snakemake --------------------------------------------------------------------------
-
-
-def full_output_path(workdir: Path) -> Path:
-    """Where this run's whole Snakemake output goes, beside Snakemake's own logs."""
-    stamp = datetime.datetime.now().strftime("%Y-%m-%dT%H%M%S.%f")
-    return workdir / ".snakemake" / "log" / f"{stamp}.fraudprep-run.log"
-
-
-def run_quietly(
-    command: Sequence[str],
-    workdir: Path,
-    console: TextIO | None = None,
-    print_seconds: float = PRINT_SECONDS,
-) -> int:
-    """Run ``command`` (snakemake), its whole output to a file and the quiet console to
-    ``console``; return its exit status. Ctrl-C reaches Snakemake from the terminal as ever
-    (it is in this process's group); SIGTERM and SIGHUP sent to this process are passed on.
-    After Ctrl-C the console says so in one line and the status is :data:`INTERRUPTED`."""
-    console = sys.stdout if console is None else console
-    full = full_output_path(workdir)
-    full.parent.mkdir(parents=True, exist_ok=True)
-
-    def write(text: str) -> None:
-        print(text, file=console, flush=True)
-
-    write(f"fraudprep run: {' '.join(_shown_command(command))}")
-    write(f"  Snakemake's whole output: {full} (fraudprep run --full-output prints it here)")
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}  # the Snakefile's prints arrive in order
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, bufsize=0
-    )
-    view = Console(write, workdir, print_seconds=print_seconds)
-    restore = _pass_signals_to(process, view)
-    lines: queue.Queue[bytes | None] = queue.Queue()
-    reader = threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True)
-    reader.start()
-    try:
-        with open(full, "w", encoding="utf-8") as kept:
-            while True:
-                try:
-                    raw = lines.get(timeout=POLL_SECONDS)
-                except queue.Empty:
-                    view.poll()
-                    continue
-                if raw is None:
-                    break
-                text = raw.decode("utf-8", "replace")
-                kept.write(text)
-                kept.flush()
-                view.line(text)
-        status = process.wait()
-        view.finish()
-    finally:
-        restore()
-    if view.interrupted and status != 0:
-        return INTERRUPTED
-    return status if status >= 0 else 128 - status
-
-
-def _read_lines(stream, lines: queue.Queue) -> None:
-    for raw in iter(stream.readline, b""):
-        lines.put(raw)
-    lines.put(None)
-
-
-def _shown_command(command: Sequence[str]) -> list[str]:
-    name = Path(command[0]).name
-    return [name, *command[1:]]
-
-
-def _pass_signals_to(process: subprocess.Popen, view: Console) -> Callable[[], None]:
-    """SIGTERM and SIGHUP to this process go on to ``process``; SIGINT only marks the run
-    interrupted (the terminal sends it to Snakemake too, which then ends its jobs and exits)."""
-    before = {}
-
-    def forward(number, frame):
-        process.send_signal(number)
-
-    def interrupted(number, frame):
-        view.interrupted = True
-
-    for number, handler in (
-        (signal.SIGTERM, forward),
-        (signal.SIGHUP, forward),
-        (signal.SIGINT, interrupted),
-    ):
-        with contextlib.suppress(ValueError):  # not the main thread: left as they are
-            before[number] = signal.signal(number, handler)
-
-    def restore() -> None:
-        for number, handler in before.items():
-            signal.signal(number, handler)
-
-    return restore

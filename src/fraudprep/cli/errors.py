@@ -10,6 +10,7 @@ from typing import NoReturn
 # Exit statuses: 1 for what the user's input or files make impossible, 2 for a command line
 # that does not parse (argparse's own convention).
 FAILED = 1
+INTERRUPTED = 130  # the shell\'s status for a command ended by Ctrl-C
 USAGE = 2
 
 

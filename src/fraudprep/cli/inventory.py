@@ -15,7 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fraudprep.inputs.corpora import SourceConfig, iter_source_rows
+from fraudprep.inputs.corpora import SourceConfig
+from fraudprep.inputs.corpora_rows import iter_source_rows
 from fraudprep.inputs.manifest import LABEL_NAMES, SPLITS, ManifestRow, SkippedFile
 
 

@@ -25,9 +25,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from fraudprep.cli.console import run_quietly
 from fraudprep.cli.errors import CliError
 from fraudprep.cli.options import check_cores, machine_cores
+from fraudprep.cli.quiet_run import run_quietly
 from fraudprep.cli.workflow_config import SNAKEFILE, find_checkout, load_workflow_config
 
 # Options by which the user already says how many jobs may run at once.

@@ -1,7 +1,7 @@
 """A chunk job's files in each model's scratch directory: opened with their headers (the
 failures, properties and copy-failures tables, the batch or shard writers that record each
 batch they write), closed into ``chunk.json`` at the end, and shared with a twin model as
-links. What goes into them, file by file, is :mod:`fraudprep.extraction.extract`'s business.
+links. What goes into them, file by file, is :mod:`fraudprep.extraction.per_file`'s business.
 """
 
 from __future__ import annotations

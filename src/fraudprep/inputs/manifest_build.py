@@ -18,14 +18,8 @@ from pathlib import Path
 from fraudprep.base.atomic import atomic_write, link_or_copy
 from fraudprep.base.extsort import ExternalSort
 from fraudprep.base.logs import Progress
-from fraudprep.inputs.corpora import (
-    CorporaConfig,
-    SegmentSource,
-    SourceConfig,
-    iter_raw_rows,
-    iter_source_rows,
-    segment_sources,
-)
+from fraudprep.inputs.corpora import CorporaConfig, SegmentSource, SourceConfig, segment_sources
+from fraudprep.inputs.corpora_rows import iter_raw_rows, iter_source_rows
 from fraudprep.inputs.integrity import (
     Leak,
     LeakFinder,

@@ -31,6 +31,8 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent  # fraudprep/
 MANIFEST_MODULES = (
     "inputs.manifest",
     "inputs.manifest_build",
+    "inputs.corpora",
+    "inputs.corpora_rows",
     "inputs.datasets",
     "inputs.integrity",
     "base.extsort",
@@ -41,6 +43,7 @@ FEATURE_MODULES = (
     "extraction.energy",
     "run.settings",
     "extraction.extract",
+    "extraction.per_file",
     "extraction.chunk_files",
     "extraction.store",
     "base.formats",

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from fraudprep.cli.console import LINE_CHARS, Console, run_quietly
+from fraudprep.cli.console import LINE_CHARS, Console
+from fraudprep.cli.quiet_run import run_quietly
 from fraudprep.cli.run import informing, working_directory
 
 # Snakemake 9's output for a job started, finished, and the run's chatter around it.
@@ -223,7 +224,7 @@ def test_ctrl_c_is_one_line_and_the_shells_status(tmp_path):
     fake = tmp_path / "fake_snakemake.py"
     fake.write_text(INTERRUPTED_SNAKEMAKE)
     runner = (
-        "import sys; from pathlib import Path; from fraudprep.cli.console import run_quietly; "
+        "import sys; from pathlib import Path; from fraudprep.cli.quiet_run import run_quietly; "
         f"sys.exit(run_quietly([sys.executable, {str(fake)!r}], Path({str(tmp_path)!r})))"
     )
     process = subprocess.Popen(
