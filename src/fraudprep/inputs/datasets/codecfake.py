@@ -26,8 +26,8 @@ from fraudprep.inputs.datasets.common import (
     Problems,
     file_size,
     input_root,
+    listed_lines,
     listing_reader,
-    open_listing,
 )
 from fraudprep.inputs.datasets.scan import BONA_FIDE_ATTACK
 from fraudprep.inputs.manifest import REAL, ManifestError, ManifestRow, natural_key, parse_label
@@ -96,29 +96,23 @@ def _warn_unlabelled(root: Path, stems: set[str]) -> None:
 def _label_rows(
     label_file: Path, audio: Path, split: str, cfg: DatasetConfig, problems: Problems
 ) -> Iterator[ManifestRow]:
-    with open_listing(label_file) as handle:
-        for line_number, line in enumerate(handle, start=1):
-            fields = line.split()
-            if not fields:
-                continue
-            where = f"{label_file}:{line_number}"
-            if len(fields) < 2:
-                problems.add(f"{where}: expected 'name real|fake id', found {line.strip()!r}")
-                continue
-            label = parse_label(fields[1], cfg.label_map)
-            if label is None:
-                problems.add(
-                    f"{where}: unknown label {fields[1]!r} (use real or fake, or add it to "
-                    "label_map)"
-                )
-                continue
-            name = fields[0] if fields[0].lower().endswith(".wav") else fields[0] + ".wav"
-            path = os.path.normpath(audio / name)
-            if not os.path.lexists(path):
-                problems.add(f"{where}: audio file {path!r} does not exist")
-                continue
-            attack = BONA_FIDE_ATTACK if label == REAL else (fields[2] if len(fields) > 2 else "")
-            yield ManifestRow(path, split, label, file_size(path), "", attack, "codecfake")
+    for where, fields, line in listed_lines(label_file):
+        if len(fields) < 2:
+            problems.add(f"{where}: expected 'name real|fake id', found {line!r}")
+            continue
+        label = parse_label(fields[1], cfg.label_map)
+        if label is None:
+            problems.add(
+                f"{where}: unknown label {fields[1]!r} (use real or fake, or add it to label_map)"
+            )
+            continue
+        name = fields[0] if fields[0].lower().endswith(".wav") else fields[0] + ".wav"
+        path = os.path.normpath(audio / name)
+        if not os.path.lexists(path):
+            problems.add(f"{where}: audio file {path!r} does not exist")
+            continue
+        attack = BONA_FIDE_ATTACK if label == REAL else (fields[2] if len(fields) > 2 else "")
+        yield ManifestRow(path, split, label, file_size(path), "", attack, "codecfake")
 
 
 read = listing_reader(_listed_rows)

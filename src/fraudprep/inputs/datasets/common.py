@@ -35,6 +35,16 @@ def open_listing(path: str | os.PathLike[str]) -> Iterator[IO[str]]:
             ) from error
 
 
+def listed_lines(path: str | os.PathLike[str]) -> Iterator[tuple[str, list[str], str]]:
+    """Each non-empty line of a whitespace-separated listing (a protocol, a label file):
+    ``("<file>:<line number>", fields, the line as written)``, for messages that say where."""
+    with open_listing(path) as handle:
+        for line_number, line in enumerate(handle, start=1):
+            fields = line.split()
+            if fields:
+                yield f"{path}:{line_number}", fields, line.strip()
+
+
 class Problems:
     """Collects every problem in an input (with file and line) to report them all at once.
 

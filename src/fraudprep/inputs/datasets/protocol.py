@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from fraudprep.inputs.datasets.common import Problems, file_size, open_listing
+from fraudprep.inputs.datasets.common import Problems, file_size, listed_lines
 from fraudprep.inputs.datasets.scan import BONA_FIDE_ATTACK, UNKNOWN_ATTACK
 from fraudprep.inputs.manifest import FAKE, LABEL_ALIASES, ManifestRow
 
@@ -30,27 +30,20 @@ def parse_protocol(
     extension: str = ".flac",
 ) -> Iterator[ManifestRow]:
     """Rows from one protocol file, whose audio files are in one of ``audio_dirs``."""
-    with open_listing(protocol) as handle:
-        for line_number, line in enumerate(handle, start=1):
-            fields = line.split()
-            if not fields:
-                continue
-            where = f"{protocol}:{line_number}"
-            key_index = next(
-                (i for i, f in enumerate(fields[2:], 2) if f.lower() in PROTOCOL_KEYS), None
-            )
-            if len(fields) < 3 or key_index is None:
-                problems.add(f"{where}: cannot parse {line.strip()!r} (no bonafide/spoof key)")
-                continue
-            name = fields[1] if fields[1].lower().endswith(extension) else fields[1] + extension
-            path = next((d / name for d in audio_dirs if (d / name).exists()), audio_dirs[0] / name)
-            if not os.path.lexists(path):
-                problems.add(f"{where}: audio file {str(path)!r} does not exist")
-                continue
-            label = PROTOCOL_KEYS[fields[key_index].lower()]
-            attack = fields[key_index - 1]
-            if label == FAKE and attack == BONA_FIDE_ATTACK:
-                attack = UNKNOWN_ATTACK
-            yield ManifestRow(
-                str(path), split, label, file_size(str(path)), fields[0], attack, source
-            )
+    for where, fields, line in listed_lines(protocol):
+        key_index = next(
+            (i for i, f in enumerate(fields[2:], 2) if f.lower() in PROTOCOL_KEYS), None
+        )
+        if len(fields) < 3 or key_index is None:
+            problems.add(f"{where}: cannot parse {line!r} (no bonafide/spoof key)")
+            continue
+        name = fields[1] if fields[1].lower().endswith(extension) else fields[1] + extension
+        path = next((d / name for d in audio_dirs if (d / name).exists()), audio_dirs[0] / name)
+        if not os.path.lexists(path):
+            problems.add(f"{where}: audio file {str(path)!r} does not exist")
+            continue
+        label = PROTOCOL_KEYS[fields[key_index].lower()]
+        attack = fields[key_index - 1]
+        if label == FAKE and attack == BONA_FIDE_ATTACK:
+            attack = UNKNOWN_ATTACK
+        yield ManifestRow(str(path), split, label, file_size(str(path)), fields[0], attack, source)
