@@ -107,3 +107,24 @@ def test_readme_is_a_short_front_page_with_the_makefiles_commands():
     makefile = (REPO / "Makefile").read_text(encoding="utf-8")
     for target in ("demo", "test", "docs"):
         assert re.search(rf"^{target}:", makefile, re.M), f"Makefile has no {target} target"
+
+
+def test_every_config_example_in_the_docs_is_valid():
+    """Each YAML block of README and docs that sets config keys passes the schema check with
+    config.yaml's other keys, and its corpora parse: an example a user copies must run."""
+    from fraudprep.base.config_check import check_config
+    from fraudprep.inputs.corpora import source_config
+
+    defaults = yaml.safe_load((REPO / "config.yaml").read_text())
+    schema = yaml.safe_load((REPO / "schemas" / "config.schema.yaml").read_text())
+    checked = 0
+    for page in PAGES:
+        for block in re.findall(r"^```yaml\n(.*?)^```", page.read_text(), re.S | re.M):
+            example = yaml.safe_load(block)
+            if not isinstance(example, dict) or not set(example) <= set(schema["properties"]):
+                continue  # not a config (a pool entry, a profile's keys alone, ...)
+            check_config({**defaults, **example}, REPO / "schemas" / "config.schema.yaml")
+            if "corpora" in example:
+                source_config({**defaults, **example})
+            checked += 1
+    assert checked >= 2
