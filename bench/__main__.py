@@ -43,6 +43,10 @@ from bench.corpus import (
 )
 from bench.inloop import measure_speedups, run_plain, worker_extract
 from bench.models import run_models_comparison
+from bench.plan_scale import PlanReport
+from bench.plan_scale import add_arguments as add_plan_arguments
+from bench.plan_scale import markdown as plan_markdown
+from bench.plan_scale import measure as measure_plan
 from bench.plot import plot
 from bench.properties_cost import corpus_manifest, measure_cost
 from bench.report import Report, runs_table, speedup_table, targets_table
@@ -119,6 +123,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     )
     # Issue 23's compact outputs and streaming (bench/shards.py): --shards-files 0 skips them.
     add_arguments(parser, prefix="shards-")
+    # Issue 27's `fraudprep plan` at scale (bench/plan_scale.py): --plan-sizes '' with
+    # --plan-listing-files 0 skips it.
+    add_plan_arguments(parser, prefix="plan-")
     return parser.parse_args(argv)
 
 
@@ -188,13 +195,18 @@ def measure_all(report: Report, args: argparse.Namespace) -> None:
 
 
 def write_results(
-    report: Report, output: Path, shards: ShardsReport | None = None
+    report: Report,
+    output: Path,
+    shards: ShardsReport | None = None,
+    plan: PlanReport | None = None,
 ) -> tuple[Path, Path]:
     output.mkdir(parents=True, exist_ok=True)
     markdown, png = output / "results.md", output / "results.png"
     text = render_markdown(report, markdown)
     if shards is not None:
         text = text.rstrip("\n") + "\n\n" + shards_markdown(shards) + "\n"
+    if plan is not None:
+        text = text.rstrip("\n") + "\n\n" + plan_markdown(plan) + "\n"
     markdown.write_text(text, encoding="utf-8")
     plot(report, png)
     return markdown, png
@@ -219,9 +231,16 @@ def main(argv: Sequence[str]) -> int:
     measure_all(report, args)
     shards_options = options_from_bench(args)
     shards = measure_shards(shards_options) if shards_options.files else None
+    plan = None
+    if parse_sizes(args.plan_sizes) or args.plan_listing_files:
+        plan = measure_plan(parse_sizes(args.plan_sizes), args.plan_listing_files, args.plan_runs)
+        plan.command = (
+            f"python -m bench.plan_scale (from make bench) --sizes {shlex.quote(args.plan_sizes)} "
+            f"--listing-files {args.plan_listing_files} --runs {args.plan_runs}"
+        )
     report.wall_s = time.perf_counter() - began
     report.bench_peak_mb = peak_rss_mb()
-    markdown, png = write_results(report, args.output.resolve(), shards)
+    markdown, png = write_results(report, args.output.resolve(), shards, plan)
     print(runs_table(report))
     print()
     print(speedup_table(report))
@@ -230,6 +249,9 @@ def main(argv: Sequence[str]) -> int:
     if shards is not None:
         print()
         print(shards_markdown(shards))
+    if plan is not None:
+        print()
+        print(plan_markdown(plan))
     say(f"done in {report.wall_s / 60:.1f} min; wrote {shown(markdown)} and {shown(png)}")
     return 0
 
