@@ -13,7 +13,12 @@ from fraudprep.inputs.chunks import CHUNK_ID_PATTERN, read_chunks
 from fraudprep.inputs.corpora import input_listings, source_config
 from fraudprep.inputs.manifest import ManifestError
 from fraudprep.inputs.manifest_build import source_fingerprint
-from fraudprep.run.settings import ConfigError, job_memory_mb, resolve_model_settings
+from fraudprep.run.settings import (
+    ConfigError,
+    checked_output_dir,
+    job_memory_mb,
+    resolve_model_settings,
+)
 
 # Steps that fail the same way every time (manifest, chunks, settings, aggregation, figures)
 # are not retried: a retry would only print the same error twice. Extraction keeps the
@@ -24,16 +29,6 @@ NO_RETRIES = 0
 def stop(error):
     """End the run with one line that says what is wrong, instead of a stack of frames."""
     sys.exit(f"fraudprep: {error}")
-
-
-def checked_output_dir(path):
-    if "{" in path or "}" in path:
-        # Snakemake reads braces in output paths as wildcards, with a confusing error.
-        raise ConfigError(
-            f"output_dir {path!r} contains {{ or }}, which Snakemake reads as wildcards; "
-            "choose a folder name without braces"
-        )
-    return path.rstrip("/")
 
 
 try:

@@ -15,9 +15,9 @@ from helpers import REPO, TREE_FILES, build_tree, cli
 from fraudprep.cli import main
 from fraudprep.cli.currency import expected_records, read_records
 from fraudprep.cli.inventory import take_inventory
-from fraudprep.cli.outlook import chunk_sizes, model_outlooks
+from fraudprep.cli.outlook import model_outlooks
 from fraudprep.cli.workflow_config import load_workflow_config
-from fraudprep.inputs.chunks import read_chunks
+from fraudprep.inputs.chunks import chunk_sizes, read_chunks
 from fraudprep.inputs.manifest import LABEL_NAMES, count_table_rows, iter_manifest
 from fraudprep.outputs.loader import read_dataset_stats, read_metadata
 

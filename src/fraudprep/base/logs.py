@@ -45,6 +45,15 @@ def one_line_on(*errors: type[BaseException]) -> Iterator[None]:
         raise SystemExit(1) from None
 
 
+def decimal_size(count: float) -> str:
+    """Bytes in decimal units (as ``du --si`` and the run summary count them): ``"180.7 MB"``."""
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(count) < 1000 or unit == "TB":
+            return f"{int(count)} B" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1000
+    raise AssertionError("unreachable")
+
+
 def time_left(seconds: float) -> str:
     """``seconds`` to go in words: ``"about 17 s"``, ``"about 12 min"``, ``"about 2.5 h"``."""
     if seconds < 120:

@@ -16,10 +16,11 @@ from typing import Any
 
 from fraudprep.base.formats import StorageFormat, storage_format
 from fraudprep.base.layout import LEAKAGE, MANIFEST, SKIPPED
+from fraudprep.base.logs import decimal_size as size
 from fraudprep.cli.currency import StepState, compare_code_only, compare_with_config
 from fraudprep.cli.errors import CliError
 from fraudprep.cli.options import add_config_options
-from fraudprep.cli.table import size, table
+from fraudprep.cli.table import table
 from fraudprep.cli.workflow_config import SNAKEFILE, WorkflowConfig, load_workflow_config
 from fraudprep.inputs.integrity import read_leak_summary
 from fraudprep.inputs.manifest import SPLITS, count_table_rows, iter_manifest

@@ -15,23 +15,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from fraudprep.extraction.augment import AugmentationPlan
-from fraudprep.inputs.chunks import chunk_count
+from fraudprep.inputs.chunks import chunk_sizes
 from fraudprep.inputs.manifest import SPLITS
-from fraudprep.outputs.diskspace import needed_bytes, output_bytes, sample_bytes
+from fraudprep.outputs.diskspace import (
+    needed_bytes,
+    output_bytes,
+    sample_bytes,
+    samples_for_splits,
+)
 from fraudprep.run.settings import ModelSettings, twins
 
 # (split, rows) for each stretch of one split within one chunk
 Segment = tuple[str, int]
-
-
-def chunk_sizes(rows: int, chunk_size: int) -> list[int]:
-    """The chunks' sizes, as ``plan_chunks`` cuts them: ``chunk_count`` chunks within one row
-    of each other, the larger first. (plan_chunks reads a manifest file; the plan has none.)"""
-    count = chunk_count(rows, chunk_size)
-    if not count:
-        return []
-    base, larger = divmod(rows, count)
-    return [base + (index < larger) for index in range(count)]
 
 
 def chunk_segments(per_split: Mapping[str, int], sizes: Sequence[int]) -> list[list[Segment]]:
@@ -61,17 +56,6 @@ class ModelOutlook:
     batches: int  # batch files (shards), if every file becomes a sample
     bytes: int  # 0 when another model's files are hard-linked (shared_with)
     shared_with: str | None
-
-
-def samples_to_write(per_split: Mapping[str, int], augmentation: AugmentationPlan | None) -> int:
-    """Every file, and each augmented split's files once more per copy (as
-    ``diskspace.samples_to_write`` counts them from the manifest)."""
-    samples = sum(per_split.values())
-    if augmentation is not None:
-        samples += sum(per_split.get(split, 0) for split in augmentation.splits) * (
-            augmentation.copies
-        )
-    return samples
 
 
 def samples_per_file(settings: ModelSettings) -> int:
@@ -107,7 +91,7 @@ def model_outlooks(
     chunk_size: int,
     augmentation: AugmentationPlan | None,
 ) -> list[ModelOutlook]:
-    samples = samples_to_write(per_split, augmentation)
+    samples = samples_for_splits(per_split, augmentation)
     chunks = chunk_segments(per_split, chunk_sizes(sum(per_split.values()), chunk_size))
     written = output_bytes(models, samples)
     shared = twins(models)

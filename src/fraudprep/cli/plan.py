@@ -13,10 +13,11 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
+from fraudprep.base.logs import decimal_size as size
 from fraudprep.cli.inventory import Inventory, read_failure_paths, take_inventory
 from fraudprep.cli.options import add_config_options, machine_cores
-from fraudprep.cli.outlook import ModelOutlook, bytes_needed, chunk_sizes, model_outlooks
-from fraudprep.cli.table import duration, size, table
+from fraudprep.cli.outlook import ModelOutlook, bytes_needed, model_outlooks
+from fraudprep.cli.table import duration, table
 from fraudprep.cli.timing import (
     bench_rate,
     earlier_manifest_seconds,
@@ -25,10 +26,11 @@ from fraudprep.cli.timing import (
     wall_seconds,
 )
 from fraudprep.cli.workflow_config import WorkflowConfig, find_checkout, load_workflow_config
+from fraudprep.inputs.chunks import chunk_sizes
 from fraudprep.inputs.corpora import CorporaConfig, SourceConfig
 from fraudprep.inputs.manifest import LABEL_NAMES, SPLITS
 from fraudprep.outputs.dataset_stats import balance_warnings
-from fraudprep.outputs.diskspace import compact, output_bytes
+from fraudprep.outputs.diskspace import compact_hint, nearest_existing
 
 NO_ATTACK = "(none named)"
 
@@ -194,28 +196,16 @@ def _model_lines(
 
 def _disk_lines(cfg: WorkflowConfig, outlooks: Sequence[ModelOutlook]) -> list[str]:
     needed = bytes_needed(outlooks)
-    free = shutil.disk_usage(_nearest_existing(Path(cfg.output_dir))).free
+    free = shutil.disk_usage(nearest_existing(cfg.output_dir)).free
     lines = [
         f"disk: the run's check asks for {size(needed)} (with its margin); "
         f"{size(free)} free there now"
     ]
     if needed > free and outlooks:
-        # What the disk check's own refusal suggests (outputs.diskspace.compact).
-        samples = outlooks[0].samples
-        smallest = sum(output_bytes([compact(m) for m in cfg.models], samples).values())
-        lines.append(
-            f"  the run would stop at that check; format: shards with dtype: uint8 would need "
-            f"{size(smallest)} (docs/output-formats.md)"
-        )
+        # What the disk check's own refusal suggests.
+        hint = compact_hint(cfg.models, outlooks[0].samples, needed, free)
+        lines.append(f"  the run would stop at that check{hint} (docs/output-formats.md)")
     return lines
-
-
-def _nearest_existing(path: Path) -> Path:
-    """output_dir, or its nearest parent that exists (a first run makes it)."""
-    path = path.absolute()
-    while not path.exists():
-        path = path.parent
-    return path
 
 
 def _time_lines(

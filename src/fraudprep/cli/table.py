@@ -19,15 +19,6 @@ def table(header: Sequence[str], rows: Sequence[Sequence[object]], indent: str =
     return lines
 
 
-def size(count: float) -> str:
-    """Bytes in decimal units (as ``du --si`` and the run summary count them)."""
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(count) < 1000 or unit == "TB":
-            return f"{int(count)} B" if unit == "B" else f"{count:.1f} {unit}"
-        count /= 1000
-    raise AssertionError("unreachable")
-
-
 def duration(seconds: float) -> str:
     if seconds < 0.1:
         return f"{seconds:.2f} s"

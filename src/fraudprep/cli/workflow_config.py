@@ -22,7 +22,11 @@ from fraudprep.base.layout import OutputPaths
 from fraudprep.cli.errors import CliError
 from fraudprep.extraction.augment import AugmentationPlan
 from fraudprep.inputs.corpora import SourceConfig, source_config
-from fraudprep.run.settings import ConfigError, ModelSettings, resolve_model_settings
+from fraudprep.run.settings import (
+    ModelSettings,
+    checked_output_dir,
+    resolve_model_settings,
+)
 
 SNAKEFILE = "Snakefile"
 CONFIG_FILE = "config.yaml"  # the Snakefile's configfile, relative to the working directory
@@ -196,14 +200,3 @@ def resolve(values: dict[str, Any], checkout: Path) -> WorkflowConfig:
         dataset=source_config(values),
         augmentation=AugmentationPlan.from_config(values.get("augmentation")),
     )
-
-
-def checked_output_dir(path: str) -> str:
-    """output_dir as rules/common.smk takes it (that function lives in the rules, where it
-    cannot be imported): braces refused, as Snakemake reads them as wildcards."""
-    if "{" in path or "}" in path:
-        raise ConfigError(
-            f"output_dir {path!r} contains {{ or }}, which Snakemake reads as wildcards; "
-            "choose a folder name without braces"
-        )
-    return path.rstrip("/")

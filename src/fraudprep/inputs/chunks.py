@@ -58,16 +58,21 @@ def chunk_count(rows: int, chunk_size: int) -> int:
     return max(n for n in (1, 2, BALANCE) if n == 1 or n * MIN_CHUNK_FILES <= rows)
 
 
-def plan_chunks(manifest_path: str | os.PathLike[str], chunk_size: int) -> list[Chunk]:
-    """Cut the manifest into ``chunk_count`` chunks whose sizes differ by one at most."""
-    rows = sum(1 for _ in iter_manifest(manifest_path))
+def chunk_sizes(rows: int, chunk_size: int) -> list[int]:
+    """The sizes of ``chunk_count`` chunks of ``rows`` rows: within one row of each other, the
+    larger first (``fraudprep plan`` counts them without a manifest)."""
     count = chunk_count(rows, chunk_size)
     if not count:
         return []
     base, larger = divmod(rows, count)
+    return [base + (index < larger) for index in range(count)]
+
+
+def plan_chunks(manifest_path: str | os.PathLike[str], chunk_size: int) -> list[Chunk]:
+    """Cut the manifest into ``chunk_count`` chunks whose sizes differ by one at most."""
+    rows = sum(1 for _ in iter_manifest(manifest_path))
     chunks, start = [], 0
-    for index in range(count):
-        size = base + (index < larger)
+    for index, size in enumerate(chunk_sizes(rows, chunk_size)):
         chunks.append(Chunk(chunk_id(index), start, start + size))
         start += size
     return chunks

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from fraudprep.base.formats import storage_format, write_json
-from fraudprep.base.logs import one_line_on
+from fraudprep.base.logs import decimal_size, one_line_on
 from fraudprep.extraction.augment import AugmentationPlan
 from fraudprep.extraction.store import stored_shape
 from fraudprep.inputs.manifest import iter_manifest
@@ -47,10 +47,15 @@ def sample_bytes(settings: ModelSettings) -> int:
 def samples_to_write(manifest_path: str | Path, augmentation: Mapping[str, Any] | None) -> int:
     """Every manifest row, and each augmented split's rows once more per copy."""
     per_split: Counter = Counter(row.split for row in iter_manifest(manifest_path))
+    return samples_for_splits(per_split, AugmentationPlan.from_config(augmentation))
+
+
+def samples_for_splits(per_split: Mapping[str, int], plan: AugmentationPlan | None) -> int:
+    """Every file, and each augmented split's files once more per copy (``fraudprep plan``
+    counts the files per split without a manifest)."""
     samples = sum(per_split.values())
-    plan = AugmentationPlan.from_config(augmentation)
     if plan is not None:
-        samples += sum(per_split[split] for split in plan.splits) * plan.copies
+        samples += sum(per_split.get(split, 0) for split in plan.splits) * plan.copies
     return samples
 
 
@@ -83,21 +88,24 @@ def check_disk_space(
     samples = samples_to_write(manifest_path, augmentation)
     per_model = output_bytes(models, samples)
     needed = needed_bytes(per_model)
-    free = shutil.disk_usage(_existing(output_dir)).free if free_bytes is None else free_bytes
+    free = free_bytes
+    if free is None:
+        free = shutil.disk_usage(nearest_existing(output_dir)).free
     # The free space is logged, not kept: the record is the same on every run of the inputs.
     estimate = {"samples": samples, "bytes_per_model": per_model, "needed": needed}
     if needed > free:
         raise DiskSpaceError(
-            f"the outputs need {_size(needed)} under {output_dir} ({len(models)} model(s), "
-            f"{samples:,} samples: {_size(sum(per_model.values()))} of arrays, a "
-            f"{MARGIN_FRACTION:.0%} margin and {_size(MARGIN_BYTES)} spare) but its filesystem "
-            f"has {_size(free)} free{_compact_hint(models, samples, needed, free)}. Free "
+            f"the outputs need {decimal_size(needed)} under {output_dir} ({len(models)} "
+            f"model(s), {samples:,} samples: {decimal_size(sum(per_model.values()))} of arrays, "
+            f"a {MARGIN_FRACTION:.0%} margin and {decimal_size(MARGIN_BYTES)} spare) but its "
+            f"filesystem has {decimal_size(free)} free"
+            f"{compact_hint(models, samples, needed, free)}. Free "
             "space or set output_dir to a larger disk (docs/output-formats.md)"
         )
     return estimate
 
 
-def _compact_hint(models: Sequence[ModelSettings], samples: int, needed: int, free: int) -> str:
+def compact_hint(models: Sequence[ModelSettings], samples: int, needed: int, free: int) -> str:
     """What the most compact outputs would need, where they need less than these."""
     smaller = [compact(m) for m in models]
     compact_needed = needed_bytes(output_bytes(smaller, samples))
@@ -106,7 +114,7 @@ def _compact_hint(models: Sequence[ModelSettings], samples: int, needed: int, fr
     fits = "which fits" if compact_needed <= free else "still more than is free"
     return (
         f"; with format: shards and compact dtypes (uint8 mel images, float16 otherwise) "
-        f"they would need {_size(compact_needed)}, {fits}"
+        f"they would need {decimal_size(compact_needed)}, {fits}"
     )
 
 
@@ -115,20 +123,12 @@ def needed_bytes(per_model: Mapping[str, int]) -> int:
     return int(sum(per_model.values()) * (1 + MARGIN_FRACTION)) + MARGIN_BYTES
 
 
-def _existing(path: str | Path) -> Path:
+def nearest_existing(path: str | Path) -> Path:
     """The nearest folder that exists: output_dir may not be made yet."""
     path = Path(path).absolute()
     while not path.exists():
         path = path.parent
     return path
-
-
-def _size(count: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if count < 1000:
-            return f"{count:.1f} {unit}" if unit != "B" else f"{int(count)} B"
-        count /= 1000
-    return f"{count:.1f} TB"
 
 
 def run_disk_check(
@@ -144,5 +144,5 @@ def run_disk_check(
     with one_line_on(DiskSpaceError):
         estimate = check_disk_space(manifest_path, models, output_dir, augmentation)
     write_json(estimate_path, estimate)
-    free = shutil.disk_usage(_existing(output_dir)).free
-    print(f"Outputs need about {_size(estimate['needed'])}; {_size(free)} free")
+    free = shutil.disk_usage(nearest_existing(output_dir)).free
+    print(f"Outputs need about {decimal_size(estimate['needed'])}; {decimal_size(free)} free")

@@ -27,6 +27,17 @@ class ConfigError(ValueError):
     """The configuration cannot work; the message says which key and what to do."""
 
 
+def checked_output_dir(path: str) -> str:
+    """output_dir as the workflow uses it, without a trailing slash. Braces are refused:
+    Snakemake reads them in output paths as wildcards, with a confusing error."""
+    if "{" in path or "}" in path:
+        raise ConfigError(
+            f"output_dir {path!r} contains {{ or }}, which Snakemake reads as wildcards; "
+            "choose a folder name without braces"
+        )
+    return path.rstrip("/")
+
+
 KINDS = ("mel_image", "lfcc", "raw")
 PAD_MODES = ("zeros", "repeat")
 # How samples are stored (the loader gives float32 back): float16 and uint8 are the compact
