@@ -55,7 +55,7 @@ Finished jobid: 31 (Rule: extract_features)
 fraudprep: a warning of the workflow's own
 fraudprep outputs in out/:
   resnet: 20 files: 19 ok, 1 failed — see out/resnet/failures.csv
-Complete log(s): /work/.snakemake/log/2026-12-07T123807.857047.snakemake.log
+Complete log(s): /home/u/fp/.snakemake/log/2026-12-07T123807.857047.snakemake.log
 Elapsed time: 0:00:11.347683
 """
 
@@ -117,7 +117,7 @@ def test_the_console_has_progress_warnings_and_the_summary_not_the_chatter(conso
         "fraudprep: a warning of the workflow's own",
         "fraudprep outputs in out/:",
         "  resnet: 20 files: 19 ok, 1 failed — see out/resnet/failures.csv",
-        "Complete log(s): /work/.snakemake/log/2026-12-07T123807.857047.snakemake.log",
+        "Complete log(s): /home/u/fp/.snakemake/log/2026-12-07T123807.857047.snakemake.log",
     ]
 
 
@@ -134,7 +134,7 @@ def test_unknown_lines_pass_long_lines_are_cut(console):
 FAILED_JOB = """\
 fraudprep: 1 of 12 files failed (8.3%), more than max_failure_fraction 1.0%; fix the inputs
 RuleException:
-CalledProcessError in file "/work/main/rules/aggregate.smk", line 26:
+CalledProcessError in file "/home/user/fraudprep/rules/aggregate.smk", line 26:
 Command 'set -euo pipefail;  python /w/.snakemake/scripts/tmp4l.aggregate_batches.py' returned non-zero exit status 1.
 [Mon Dec  7 13:22:16 2026]
 Error in rule aggregate_batches:
