@@ -71,8 +71,18 @@ class _Plan:
     keep: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
-def _speaker_group(row: ManifestRow) -> str:
-    return row.speaker or f"\0{row.path}"  # no speaker: the file is its own group
+def _speaker_group(corpus: Corpus, row: ManifestRow) -> str:
+    """A speaker, or a file without one as a group of its own."""
+    return row.speaker or f"\0{_within(corpus, row.path)}"
+
+
+def _within(corpus: Corpus, path: str) -> str:
+    """The file's path below the corpus's folder (input_dir, or the listing's folder): what
+    speakers without a name and capped draws hash, so that a corpus moved or read from
+    another mount splits and samples the same files."""
+    reader = corpus.reader
+    root = os.path.dirname(os.path.abspath(reader.listing)) if reader.listing else reader.input_dir
+    return os.path.relpath(path, root) if root else path
 
 
 def _plan(cfg: CorporaConfig, spill_dir: str | os.PathLike[str] | None) -> _Plan:
@@ -82,7 +92,9 @@ def _plan(cfg: CorporaConfig, spill_dir: str | os.PathLike[str] | None) -> _Plan
     counts: dict[str, Counter[str]] = {}  # corpus -> files per split, before caps
     for corpus in cfg.corpora:
         if corpus.resplit:
-            groups = Counter(_speaker_group(row) for row in iter_rows(corpus.reader, spill_dir))
+            groups = Counter(
+                _speaker_group(corpus, row) for row in iter_rows(corpus.reader, spill_dir)
+            )
             plan.speakers[corpus.name] = assign_speakers(groups, corpus.resplit)
             counts[corpus.name] = Counter()
             for group, n in groups.items():
@@ -178,7 +190,8 @@ def _share_total(available: dict[str, float], shares: dict[str, float], others: 
 
 
 def _draw_key(corpus: Corpus, row: ManifestRow) -> str:
-    return hashlib.sha256(f"{corpus.seed}:{corpus.name}:{row.path}".encode()).hexdigest()
+    key = f"{corpus.seed}:{corpus.name}:{_within(corpus, row.path)}"
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def _corpus_rows(
@@ -193,7 +206,7 @@ def _corpus_rows(
         counts: Counter[str] = Counter()
         for row in iter_rows(corpus.reader, spill_dir, on_skipped):
             if speakers is not None:
-                split = speakers.get(_speaker_group(row))
+                split = speakers.get(_speaker_group(corpus, row))
                 if split is None:
                     raise ManifestError(
                         f"corpus {corpus.name}: {row.path} was not listed when the corpus "

@@ -4,6 +4,7 @@ cross-corpus leakage, and evaluation per corpus with colliding utterance ids."""
 from __future__ import annotations
 
 import csv
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -144,6 +145,22 @@ def test_max_files_draws_the_same_files_whatever_the_listing_order(trees, tmp_pa
     third = build(tmp_path / "c", corpora)
     assert len([r for r in third if r.corpus == "itw"]) == 3
     assert [r.path for r in third if r.corpus == "itw"] != kept
+
+
+def test_a_moved_corpus_splits_and_samples_the_same_files(trees, tmp_path: Path):
+    """Draws and speakerless re-splits hash each file's path below its corpus's folder: the
+    same corpora elsewhere (another mount, another clone's data/) give the same manifest. They
+    once hashed absolute paths, so the sample changed with the folder's place."""
+    moved = tmp_path / "elsewhere" / "deeper"
+    shutil.copytree(tmp_path / "in", moved)
+    moved_trees = {name: moved / path.relative_to(tmp_path / "in") for name, path in trees.items()}
+    here = build(tmp_path / "a", corpora_config(trees, itw_max_files=3))
+    there = build(tmp_path / "b", corpora_config(moved_trees, itw_max_files=3))
+
+    def placed(rows: list[ManifestRow], root: Path) -> list[tuple[str, str, str]]:
+        return [(r.corpus, r.split, str(Path(r.path).relative_to(root))) for r in rows]
+
+    assert placed(here, tmp_path / "in") == placed(there, moved)
 
 
 def test_share_caps_a_corpus_to_a_fraction_of_the_training_split(trees, tmp_path: Path):
